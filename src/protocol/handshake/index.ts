@@ -15,3 +15,14 @@ export {
   parseExtensionHeader,
   serializeExtensions,
 } from './header-tokens.js';
+export {
+  HttpHeadParser,
+  DEFAULT_MAX_HEAD_BYTES,
+  DEFAULT_MAX_HEADERS,
+  type RequestHead,
+  type ResponseHead,
+  type HeadKind,
+  type HeadFor,
+  type HeadParseResult,
+  type HttpHeadParserOptions,
+} from './http-head.js';

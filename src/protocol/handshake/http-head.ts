@@ -1,0 +1,299 @@
+/**
+ * An incremental, strict HTTP/1.x head parser (RFC 7230 §3) for the opening handshake: the
+ * request on the server side, the response on the client side. Bytes are fed as they arrive;
+ * each byte is examined once and each completed line parsed once, so the total cost is linear
+ * in the head size however it is split (1-byte writes included, checklist H7). Strictness
+ * closes request-smuggling doors (checklist H4): CRLF line ends only, no obs-fold, no
+ * whitespace before the colon, token field names, limits on size and header count (H6).
+ */
+import { HandshakeError } from './errors.js';
+import { isToken } from './header-tokens.js';
+
+/** A parsed request head (server side). */
+export interface RequestHead {
+  /** Request method as sent (case-sensitive token), e.g. `GET`. */
+  method: string;
+  /** Request target as sent, e.g. `/chat?room=1`. */
+  target: string;
+  /** `major.minor` from `HTTP/x.y`, e.g. `1.1`. */
+  httpVersion: string;
+  /** Header fields in order, names lower-cased, values with surrounding OWS removed; duplicates kept. */
+  headers: Array<[name: string, value: string]>;
+}
+
+/** A parsed response head (client side). */
+export interface ResponseHead {
+  /** `major.minor` from `HTTP/x.y`. */
+  httpVersion: string;
+  /** Three-digit status code. */
+  status: number;
+  /** Reason phrase as sent (may be empty). */
+  reason: string;
+  /** Header fields in order, names lower-cased, values with surrounding OWS removed; duplicates kept. */
+  headers: Array<[name: string, value: string]>;
+}
+
+/** Which head a parser reads. */
+export type HeadKind = 'request' | 'response';
+/** The head type produced for a kind. */
+export type HeadFor<K extends HeadKind> = K extends 'request' ? RequestHead : ResponseHead;
+
+/** Limits of {@link HttpHeadParser}. */
+export interface HttpHeadParserOptions {
+  /**
+   * Most bytes the head may take, start line and final empty line included. Default 16 KiB
+   * (16,384). Past it: `HEAD_TOO_LARGE`, status 431. Bounds memory per connection (H6, K4).
+   */
+  maxHeadBytes?: number;
+  /** Most header fields. Default 100. Past it: `TOO_MANY_HEADERS`, status 431 (H6). */
+  maxHeaders?: number;
+}
+
+/** Default of {@link HttpHeadParserOptions.maxHeadBytes}: 16 KiB. */
+export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+/** Default of {@link HttpHeadParserOptions.maxHeaders}: 100. */
+export const DEFAULT_MAX_HEADERS = 100;
+
+/** Result of {@link HttpHeadParser.feed}. `rest` is a view of the bytes after the head (not a copy). */
+export type HeadParseResult<H> = { done: false } | { done: true; head: H; rest: Uint8Array };
+
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Incremental head parser. Feed chunks until the result has `done: true`; it then carries the
+ * parsed head and the bytes that followed it in the last chunk (for a server, frames the client
+ * pipelined; they are only meaningful if the handshake is accepted).
+ *
+ * Every malformed input throws {@link HandshakeError} with `status` 400 (431 for the limits);
+ * once it has thrown, later calls throw the same error. Feeding after completion throws
+ * `PARSER_DONE`. Chunks are only read, never kept or modified.
+ *
+ * @example
+ * const parser = new HttpHeadParser('request');
+ * const result = parser.feed(bytes);
+ * if (result.done) handle(result.head, result.rest);
+ */
+export class HttpHeadParser<K extends HeadKind = HeadKind> {
+  /** Which head this parser reads. */
+  readonly kind: K;
+  private readonly maxHeadBytes: number;
+  private readonly maxHeaders: number;
+  private headBytes = 0;
+  private partial = '';
+  private pendingCR = false;
+  private startLine: { a: string; b: string; c: string } | undefined;
+  private readonly headers: Array<[string, string]> = [];
+  private finished = false;
+  private failure: HandshakeError | undefined;
+
+  /**
+   * @param kind `'request'` (server side) or `'response'` (client side)
+   * @param options limits; defaults 16 KiB and 100 headers
+   */
+  constructor(kind: K, options: HttpHeadParserOptions = {}) {
+    this.kind = kind;
+    this.maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
+    this.maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+  }
+
+  /** Bytes of the head consumed so far. */
+  get bytesRead(): number {
+    return this.headBytes;
+  }
+
+  /**
+   * Consumes the next chunk of bytes.
+   * @throws HandshakeError on malformed input (400) or a limit (431); `PARSER_DONE` after completion.
+   */
+  feed(chunk: Uint8Array): HeadParseResult<HeadFor<K>> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.finished) throw new HandshakeError('PARSER_DONE', 'the head was already parsed');
+    try {
+      return this.consume(chunk);
+    } catch (error) {
+      this.failure =
+        error instanceof HandshakeError
+          ? error
+          : new HandshakeError('MALFORMED_HEAD', 'malformed HTTP head', 400);
+      throw this.failure;
+    }
+  }
+
+  private consume(chunk: Uint8Array): HeadParseResult<HeadFor<K>> {
+    let lineStart = 0;
+    for (let i = 0; i < chunk.length; i++) {
+      if (++this.headBytes > this.maxHeadBytes) {
+        throw new HandshakeError(
+          'HEAD_TOO_LARGE',
+          `HTTP head larger than ${this.maxHeadBytes} bytes`,
+          431,
+        );
+      }
+      const c = chunk[i];
+      if (this.pendingCR) {
+        // RFC 7230 §3.5 allows lenient line ends; we do not (smuggling, checklist H4).
+        if (c !== LF) throw bad('BARE_CR', 'CR not followed by LF in the HTTP head');
+        this.pendingCR = false;
+        lineStart = i + 1;
+        const line = this.partial;
+        this.partial = '';
+        if (this.line(line)) {
+          this.finished = true;
+          return { done: true, head: this.result(), rest: chunk.subarray(i + 1) };
+        }
+      } else if (c === CR) {
+        this.partial += latin1(chunk, lineStart, i);
+        this.pendingCR = true;
+      } else if (c === LF) {
+        throw bad('BARE_LF', 'LF without CR in the HTTP head');
+      }
+    }
+    if (!this.pendingCR) this.partial += latin1(chunk, lineStart, chunk.length);
+    return { done: false };
+  }
+
+  /** Handles one complete line (without CRLF); returns true at the empty line ending the head. */
+  private line(line: string): boolean {
+    if (this.startLine === undefined) {
+      this.startLine = this.kind === 'request' ? parseRequestLine(line) : parseStatusLine(line);
+      return false;
+    }
+    if (line.length === 0) return true;
+    const first = line.charCodeAt(0);
+    // §3.2.4: obs-fold (a line starting with SP/HTAB) is refused.
+    if (first === 0x20 || first === 0x09) throw bad('OBS_FOLD', 'folded header line (obs-fold)');
+    const colon = line.indexOf(':');
+    if (colon < 0) throw bad('INVALID_HEADER', 'header line without a colon');
+    const name = line.slice(0, colon);
+    // §3.2.4: "No whitespace is allowed between the header field-name and colon"; the
+    // field-name is a token (this also refuses an empty name).
+    if (!isToken(name)) throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+    let a = colon + 1;
+    let b = line.length;
+    while (a < b && isOws(line.charCodeAt(a))) a++;
+    while (b > a && isOws(line.charCodeAt(b - 1))) b--;
+    for (let i = a; i < b; i++) {
+      const c = line.charCodeAt(i);
+      // field-content: VCHAR / obs-text / SP / HTAB; no NUL or other controls.
+      if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
+        throw bad(
+          'INVALID_HEADER_VALUE',
+          `control character in the value of ${name.toLowerCase()}`,
+        );
+      }
+    }
+    if (this.headers.length >= this.maxHeaders) {
+      throw new HandshakeError(
+        'TOO_MANY_HEADERS',
+        `more than ${this.maxHeaders} header fields`,
+        431,
+      );
+    }
+    this.headers.push([name.toLowerCase(), line.slice(a, b)]);
+    return false;
+  }
+
+  private result(): HeadFor<K> {
+    const start = this.startLine!;
+    if (this.kind === 'request') {
+      const head: RequestHead = {
+        method: start.a,
+        target: start.b,
+        httpVersion: start.c,
+        headers: this.headers,
+      };
+      return head as HeadFor<K>;
+    }
+    const head: ResponseHead = {
+      httpVersion: start.a,
+      status: Number(start.b),
+      reason: start.c,
+      headers: this.headers,
+    };
+    return head as HeadFor<K>;
+  }
+}
+
+function bad(code: string, message: string): HandshakeError {
+  return new HandshakeError(code, message, 400);
+}
+
+function isOws(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Decodes bytes [start, end) one byte per character (ISO-8859-1), in bounded slices. */
+function latin1(bytes: Uint8Array, start: number, end: number): string {
+  let out = '';
+  for (let i = start; i < end; i += 4096) {
+    out += String.fromCharCode.apply(
+      null,
+      bytes.subarray(i, Math.min(i + 4096, end)) as unknown as number[],
+    );
+  }
+  return out;
+}
+
+/** `HTTP/` DIGIT `.` DIGIT (RFC 7230 §2.6) -> `x.y`, or undefined. */
+function parseVersion(s: string): string | undefined {
+  if (s.length !== 8 || !s.startsWith('HTTP/') || s[6] !== '.') return undefined;
+  if (!isDigit(s.charCodeAt(5)) || !isDigit(s.charCodeAt(7))) return undefined;
+  return s.slice(5);
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** request-line = method SP request-target SP HTTP-version (RFC 7230 §3.1.1), single spaces. */
+function parseRequestLine(line: string): { a: string; b: string; c: string } {
+  const sp1 = line.indexOf(' ');
+  const sp2 = sp1 < 0 ? -1 : line.indexOf(' ', sp1 + 1);
+  if (sp1 < 0 || sp2 < 0 || line.indexOf(' ', sp2 + 1) >= 0) {
+    throw bad('INVALID_REQUEST_LINE', 'request line is not `METHOD SP target SP HTTP/x.y`');
+  }
+  const method = line.slice(0, sp1);
+  const target = line.slice(sp1 + 1, sp2);
+  const version = parseVersion(line.slice(sp2 + 1));
+  if (!isToken(method)) throw bad('INVALID_REQUEST_LINE', 'request method is not a token');
+  if (target.length === 0) throw bad('INVALID_REQUEST_LINE', 'empty request target');
+  for (let i = 0; i < target.length; i++) {
+    const c = target.charCodeAt(i);
+    if (c <= 0x20 || c >= 0x7f)
+      throw bad('INVALID_REQUEST_LINE', 'invalid character in request target');
+  }
+  if (version === undefined)
+    throw bad('INVALID_REQUEST_LINE', 'invalid HTTP version in request line');
+  return { a: method, b: target, c: version };
+}
+
+/**
+ * status-line = HTTP-version SP status-code SP reason-phrase (RFC 7230 §3.1.2). A missing
+ * ` reason` after the code is tolerated (some servers omit it); the code is three digits.
+ */
+function parseStatusLine(line: string): { a: string; b: string; c: string } {
+  const version = parseVersion(line.slice(0, 8));
+  if (version === undefined || line.charCodeAt(8) !== 0x20) {
+    throw bad('INVALID_STATUS_LINE', 'status line does not start with `HTTP/x.y SP`');
+  }
+  const code = line.slice(9, 12);
+  if (
+    code.length !== 3 ||
+    !isDigit(code.charCodeAt(0)) ||
+    !isDigit(code.charCodeAt(1)) ||
+    !isDigit(code.charCodeAt(2))
+  ) {
+    throw bad('INVALID_STATUS_LINE', 'status code is not three digits');
+  }
+  if (line.length > 12 && line.charCodeAt(12) !== 0x20) {
+    throw bad('INVALID_STATUS_LINE', 'status code not followed by SP');
+  }
+  const reason = line.slice(13);
+  for (let i = 0; i < reason.length; i++) {
+    const c = reason.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f)
+      throw bad('INVALID_STATUS_LINE', 'control character in reason phrase');
+  }
+  return { a: version, b: code, c: reason };
+}
