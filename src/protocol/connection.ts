@@ -3,10 +3,17 @@
  * Bytes in (`receiveData`), events and bytes out (the `ConnectionHandler`). No sockets, no
  * timers: the adapter owns those and calls in.
  */
-import type { Extension } from './extensions/extension.js';
-import type { Limits } from './limits.js';
+import { CloseCode, Opcode } from './codes.js';
+import { buildClosePayload, parseClosePayload } from './close.js';
+import { ProtocolError, UsageError, type ProtocolViolationCode } from './errors.js';
+import { encodeFrame, MAX_CONTROL_PAYLOAD } from './frame.js';
+import { FrameParser, Next, type FrameSink } from './frame-parser.js';
+import { MessageAssembler } from './assembler.js';
+import { MaskKeyPool } from './mask.js';
+import { resolveLimits, type Limits } from './limits.js';
+import { Utf8Validator, isValidUtf8Short } from './utf8.js';
+import type { Extension, ExtensionError } from './extensions/extension.js';
 import type { Platform } from './platform.js';
-import type { ProtocolError, ProtocolViolationCode } from './errors.js';
 
 export type Role = 'server' | 'client';
 
@@ -71,3 +78,503 @@ export interface ConnectionOptions {
   unsafeSkipUtf8Validation?: boolean;
 }
 export type { ProtocolViolationCode };
+
+/** An outgoing frame waiting behind an asynchronous extension encoder. */
+interface QueuedFrame {
+  opcode: number;
+  rsv: number;
+  fin: boolean;
+  data: Uint8Array;
+  compress: boolean;
+}
+
+/**
+ * The engine for one WebSocket connection (RFC 6455 §5-§8), for either role.
+ *
+ * @example
+ * const conn = new Connection({ role: 'server', platform }, {
+ *   onMessage: (data, isBinary) => conn.send(data as Uint8Array, isBinary),
+ *   onPing() {}, onPong() {}, onWrite: (bytes) => socket.write(bytes),
+ *   onClose: () => socket.end(),
+ * });
+ * socket.on('data', (chunk) => conn.receiveData(chunk));
+ */
+export class Connection implements FrameSink {
+  readonly role: Role;
+  private _state: ConnectionState = 'open';
+  private readonly handler: ConnectionHandler;
+  private readonly platform: Platform;
+  private readonly limits: Limits;
+  private readonly extension: Extension | null;
+  private readonly autoPong: boolean;
+  private readonly skipUtf8: boolean;
+  private readonly isServer: boolean;
+  private readonly parser: FrameParser;
+  private readonly assembler: MessageAssembler;
+  private readonly utf8: Utf8Validator;
+  private readonly maskPool: MaskKeyPool | null;
+  private readonly nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+
+  // Incoming message in progress (§5.4).
+  private inMessage = false;
+  private messageBinary = false;
+  private messageCompressed = false;
+  private messageFrames = 0;
+  private messageCost = 0;
+  private compressedBytes = 0;
+  private frameFin = false;
+
+  // Input held while an asynchronous decode runs.
+  private decoding = false;
+  private held: Uint8Array[] = [];
+  private heldOffset = 0;
+
+  // Outgoing.
+  private sendingFragmented = false;
+  private sendingCompressed = false;
+  private queue: QueuedFrame[] | null = null;
+  private encoding = false;
+  private queuedBytes = 0;
+  private closeSent = false;
+  private pendingClose: CloseInfo | null = null;
+
+  constructor(options: ConnectionOptions, handler: ConnectionHandler) {
+    this.role = options.role;
+    this.isServer = options.role === 'server';
+    this.handler = handler;
+    this.platform = options.platform;
+    this.limits = resolveLimits(options.limits);
+    this.extension = options.extension ?? null;
+    this.autoPong = options.autoPong ?? true;
+    this.skipUtf8 = options.unsafeSkipUtf8Validation ?? false;
+    this.nativeIsUtf8 = options.platform.isUtf8;
+    this.parser = new FrameParser(this);
+    this.assembler = new MessageAssembler(options.platform.alloc);
+    this.utf8 = new Utf8Validator(this.nativeIsUtf8);
+    // §5.3: a client masks every frame with a fresh, unpredictable key.
+    this.maskPool = this.isServer ? null : new MaskKeyPool((b) => options.platform.randomFill(b));
+  }
+
+  /** `open`, `closing` (our Close sent, waiting for the peer's) or `closed`. */
+  get state(): ConnectionState {
+    return this._state;
+  }
+
+  /** Outgoing bytes of messages still waiting for the extension's encoder. */
+  get pendingBytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** The negotiated extension, if any. */
+  get negotiatedExtension(): Extension | null {
+    return this.extension;
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  /**
+   * Feeds bytes read from the transport. The engine may unmask them in place and keep views of
+   * them, so pass buffers that nobody else uses. Never throws for bad input: a violation fails
+   * the connection (§7.1.7) and is reported through `onClose`.
+   */
+  receiveData(bytes: Uint8Array): void {
+    if (this._state === 'closed') return; // §5.5.1: nothing is processed after the closing handshake
+    if (this.decoding) {
+      this.held.push(bytes);
+      return;
+    }
+    const stopped = this.parser.push(bytes, 0);
+    if (stopped >= 0 && stopped < bytes.length) {
+      this.held.push(bytes);
+      this.heldOffset = stopped;
+    }
+  }
+
+  /** The transport ended (EOF or error). Reports 1006 unless the connection was already closed. */
+  receiveEof(): void {
+    this.abort();
+  }
+
+  /** @internal FrameSink */
+  onHeader(fin: boolean, rsv: number, opcode: number, masked: boolean, length: number): Next {
+    // §5.1: clients MUST mask, servers MUST NOT.
+    if (masked !== this.isServer) {
+      return this.fail(this.isServer ? 'UNMASKED_CLIENT_FRAME' : 'MASKED_SERVER_FRAME');
+    }
+    if (opcode >= 0x8) {
+      // §5.5: control frames: known opcode, no RSV, not fragmented, at most 125 bytes.
+      if (opcode > Opcode.Pong) return this.fail('RESERVED_OPCODE', `opcode ${opcode}`);
+      if (rsv !== 0) return this.fail('RESERVED_BITS');
+      if (!fin) return this.fail('CONTROL_FRAGMENTED');
+      if (length > MAX_CONTROL_PAYLOAD) return this.fail('CONTROL_TOO_LONG');
+      return Next.Continue;
+    }
+    if (opcode > Opcode.Binary) return this.fail('RESERVED_OPCODE', `opcode ${opcode}`);
+    // §5.2: RSV bits only when an extension defines them; RFC 7692 §6: RSV1 on the first frame only.
+    if (rsv !== 0 && (rsv !== 4 || this.extension === null || opcode === Opcode.Continuation)) {
+      return this.fail('RESERVED_BITS');
+    }
+    const limits = this.limits;
+    if (opcode === Opcode.Continuation) {
+      if (!this.inMessage) return this.fail('UNEXPECTED_CONTINUATION');
+    } else {
+      if (this.inMessage) return this.fail('EXPECTED_CONTINUATION');
+      this.inMessage = true;
+      this.messageBinary = opcode === Opcode.Binary;
+      this.messageCompressed = rsv === 4;
+      this.messageFrames = 0;
+      this.messageCost = 0;
+      this.compressedBytes = 0;
+      if (!this.messageBinary) this.utf8.reset();
+    }
+    // Limits are checked against the declared length, before any payload is kept.
+    if (length > limits.maxFrameSize) return this.fail('FRAME_TOO_BIG');
+    if (this.messageCompressed) {
+      this.compressedBytes += length;
+      if (this.compressedBytes > limits.maxPayload + 1024) return this.fail('MESSAGE_TOO_BIG');
+    } else if (this.assembler.bytes + length > limits.maxPayload) {
+      return this.fail('MESSAGE_TOO_BIG');
+    }
+    this.messageFrames++;
+    this.messageCost += limits.fragmentOverhead + length;
+    if (this.messageCost > limits.maxMessageCost) return this.fail('MESSAGE_TOO_COSTLY');
+    this.frameFin = fin;
+    return Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onData(piece: Uint8Array, last: boolean, whole: boolean): Next {
+    if (this.messageCompressed) return this.decode(piece, last && this.frameFin);
+    const text = !this.messageBinary && !this.skipUtf8;
+    if (whole && this.frameFin && this.messageFrames === 1) {
+      // The common case: a whole message in one frame in one read. Delivered as a view.
+      this.inMessage = false;
+      if (text && !isValidUtf8Short(piece, this.nativeIsUtf8)) return this.fail('INVALID_UTF8');
+      this.handler.onMessage(piece, this.messageBinary);
+      return this._state === 'closed' ? Next.Stop : Next.Continue;
+    }
+    // §8.1: validate as the bytes arrive, so an invalid sequence fails before the rest comes.
+    if (text && !this.utf8.push(piece)) return this.fail('INVALID_UTF8');
+    this.assembler.add(piece, this.limits.maxPayload);
+    if (last && this.frameFin) return this.finishMessage();
+    return Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onControl(opcode: number, payload: Uint8Array): Next {
+    if (opcode === Opcode.Close) return this.receiveClose(payload);
+    if (opcode === Opcode.Ping) {
+      // §5.5.2: answer with a Pong carrying the same payload, unless we are closing.
+      if (this.autoPong && this._state === 'open') this.pong(payload);
+      this.handler.onPing(payload);
+    } else {
+      // §5.5.3: unsolicited pongs are allowed and need no answer.
+      this.handler.onPong(payload);
+    }
+    return this._state === 'closed' ? Next.Stop : Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onLengthOverflow(): void {
+    this.fail('LENGTH_MSB_SET');
+  }
+
+  private finishMessage(): Next {
+    if (!this.messageBinary && !this.skipUtf8 && !this.utf8.complete) {
+      return this.fail('INVALID_UTF8', 'message ends inside a code point');
+    }
+    this.inMessage = false;
+    this.handler.onMessage(this.assembler.take(), this.messageBinary);
+    return this._state === 'closed' ? Next.Stop : Next.Continue;
+  }
+
+  private receiveClose(payload: Uint8Array): Next {
+    const parsed = parseClosePayload(payload, this.nativeIsUtf8, this.skipUtf8);
+    if (!parsed.ok) return this.fail(parsed.violation);
+    const info: CloseInfo = { code: parsed.code, reason: parsed.reason, wasClean: true };
+    if (this._state === 'open') {
+      // §5.5.1: answer with a Close, echoing the status code received.
+      // Echo the code and reason (already validated) back; an empty Close gets an empty one.
+      const answer = payload.length === 0 ? EMPTY : copyOf(payload, this.platform.alloc);
+      this.closeSent = true;
+      this.output(Opcode.Close, 0, true, answer, false);
+    }
+    this.finish(info);
+    return Next.Stop;
+  }
+
+  /** Runs the extension's decoder on a piece of a compressed message; pauses input while it works. */
+  private decode(piece: Uint8Array, fin: boolean): Next {
+    if (piece.length === 0 && !fin) return Next.Continue;
+    const extension = this.extension as Extension;
+    let synchronous = true;
+    let result: Next = Next.Continue;
+    this.decoding = true;
+    extension.decode(piece, fin, this.limits.maxPayload - this.assembler.bytes, (error, output) => {
+      this.decoding = false;
+      if (this._state === 'closed') return;
+      const next = this.decoded(error, output, fin);
+      if (synchronous) result = next;
+      else if (next !== Next.Stop) this.resumeHeld();
+    });
+    synchronous = false;
+    if (this.decoding) {
+      this.handler.onReadPause?.(true);
+      return Next.Pause;
+    }
+    return result;
+  }
+
+  private decoded(error: ExtensionError | null, output: Uint8Array[], fin: boolean): Next {
+    if (error !== null) {
+      return this.fail(error.kind === 'too-big' ? 'EXTENSION_TOO_BIG' : 'EXTENSION_ERROR');
+    }
+    const text = !this.messageBinary && !this.skipUtf8;
+    const maxPayload = this.limits.maxPayload;
+    for (let i = 0; i < output.length; i++) {
+      const part = output[i];
+      if (this.assembler.bytes + part.length > maxPayload) return this.fail('EXTENSION_TOO_BIG');
+      if (text && !this.utf8.push(part)) return this.fail('INVALID_UTF8');
+      this.assembler.add(part, maxPayload);
+    }
+    return fin ? this.finishMessage() : Next.Continue;
+  }
+
+  /** Continues with input held during an asynchronous decode. */
+  private resumeHeld(): void {
+    const held = this.held;
+    while (held.length > 0 && !this.decoding && this._state !== 'closed') {
+      const chunk = held[0];
+      const stopped = this.parser.push(chunk, this.heldOffset);
+      if (stopped < 0) {
+        this.held = [];
+        this.heldOffset = 0;
+        return;
+      }
+      if (stopped < chunk.length) {
+        this.heldOffset = stopped;
+        return; // paused again
+      }
+      held.shift();
+      this.heldOffset = 0;
+    }
+    if (!this.decoding && this._state !== 'closed') this.handler.onReadPause?.(false);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  /**
+   * Sends a data message, or one fragment of it when `fin` is false (§5.4: later calls send
+   * continuation frames until one with `fin`). `compress` asks the extension to compress it.
+   * The engine never modifies `data`. Throws `UsageError` unless the state is `open`.
+   */
+  send(data: Uint8Array, isBinary: boolean, fin = true, compress = true): void {
+    if (this._state !== 'open') {
+      throw new UsageError('NOT_OPEN', `cannot send: the connection is ${this._state}`);
+    }
+    let opcode: number = Opcode.Continuation;
+    let rsv = 0;
+    if (!this.sendingFragmented) {
+      opcode = isBinary ? Opcode.Binary : Opcode.Text;
+      const extension = this.extension;
+      this.sendingCompressed =
+        compress && extension !== null && (extension.shouldCompress?.(data.length) ?? true);
+      if (this.sendingCompressed) rsv = 4;
+    }
+    this.sendingFragmented = !fin;
+    this.output(opcode, rsv, fin, data, this.sendingCompressed);
+  }
+
+  /** Sends a Ping (§5.5.2) with at most 125 bytes of payload. */
+  ping(payload: Uint8Array = EMPTY): void {
+    this.control(Opcode.Ping, payload);
+  }
+
+  /** Sends a Pong (§5.5.3); unsolicited pongs serve as a unidirectional heartbeat. */
+  pong(payload: Uint8Array = EMPTY): void {
+    this.control(Opcode.Pong, payload);
+  }
+
+  /**
+   * Starts the closing handshake (§7.1.2): sends a Close frame and moves to `closing`. With no
+   * `code` the frame is empty (the peer reports 1005). A no-op once closing or closed. Throws
+   * `UsageError` for a code that may not be sent or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string | Uint8Array): void {
+    if (this._state !== 'open') return;
+    const payload = buildClosePayload(code, reason, this.platform.alloc);
+    this.closeSent = true;
+    this._state = 'closing';
+    this.output(Opcode.Close, 0, true, payload, false);
+  }
+
+  /**
+   * Fails the connection for a local reason (§7.1.7): sends a Close with the violation's code
+   * unless one was sent already, drops queued output, and reports `onClose`.
+   */
+  fail(code: ProtocolViolationCode, detail?: string): Next {
+    if (this._state === 'closed') return Next.Stop;
+    const error = new ProtocolError(code, detail);
+    this.queue = null;
+    this.queuedBytes = 0;
+    if (!this.closeSent) {
+      this.closeSent = true;
+      // The reason stays empty: details help an attacker fingerprint; they go to the error.
+      this.writeFrame(
+        Opcode.Close,
+        0,
+        true,
+        buildClosePayload(error.closeCode, undefined, this.platform.alloc),
+      );
+    }
+    this.finish({ code: error.closeCode, reason: '', wasClean: false, error });
+    return Next.Stop;
+  }
+
+  /** Ends the connection without a Close frame (terminate, transport gone): reports 1006. */
+  abort(): void {
+    if (this._state === 'closed') {
+      // Closed but still flushing queued output: the transport is gone, report now.
+      const pending = this.pendingClose;
+      if (pending !== null) {
+        this.queue = null;
+        this.queuedBytes = 0;
+        this.pendingClose = null;
+        this.closed(pending);
+      }
+      return;
+    }
+    this.queue = null;
+    this.queuedBytes = 0;
+    this.finish({ code: CloseCode.Abnormal, reason: '', wasClean: false });
+  }
+
+  private control(opcode: number, payload: Uint8Array): void {
+    if (this._state !== 'open') {
+      throw new UsageError(
+        'NOT_OPEN',
+        `cannot send a control frame: the connection is ${this._state}`,
+      );
+    }
+    if (payload.length > MAX_CONTROL_PAYLOAD) {
+      throw new UsageError(
+        'CONTROL_PAYLOAD_TOO_LONG',
+        'control frame payloads are at most 125 bytes (§5.5)',
+      );
+    }
+    this.output(opcode, 0, true, payload, false);
+  }
+
+  /** Writes a frame now, or queues it behind an encoder at work so that order is kept. */
+  private output(
+    opcode: number,
+    rsv: number,
+    fin: boolean,
+    data: Uint8Array,
+    compress: boolean,
+  ): void {
+    if (!compress && this.queue === null) {
+      this.writeFrame(opcode, rsv, fin, data);
+      return;
+    }
+    if (this.queue === null) this.queue = [];
+    // Copy: the caller may reuse its buffer before the encoder reads it (§10.3 / checklist K8).
+    const copy = this.platform.alloc(data.length);
+    copy.set(data);
+    this.queue.push({ opcode, rsv, fin, data: copy, compress });
+    this.queuedBytes += data.length;
+    this.pump();
+  }
+
+  private pump(): void {
+    const extension = this.extension as Extension;
+    for (;;) {
+      const queue = this.queue;
+      if (queue === null) return;
+      if (queue.length === 0) break;
+      if (this.encoding) return;
+      const item = queue[0];
+      if (!item.compress) {
+        queue.shift();
+        this.queuedBytes -= item.data.length;
+        this.writeFrame(item.opcode, item.rsv, item.fin, item.data);
+        continue;
+      }
+      let synchronous = true;
+      let done = false;
+      this.encoding = true;
+      extension.encode(item.data, item.fin, (error, output) => {
+        this.encoding = false;
+        if (this.queue !== queue) return; // failed or aborted meanwhile
+        if (error !== null) {
+          this.fail('EXTENSION_ERROR', error.message);
+          return;
+        }
+        queue.shift();
+        this.queuedBytes -= item.data.length;
+        this.writeFrame(item.opcode, item.rsv, item.fin, joinParts(output, this.platform.alloc));
+        if (synchronous) done = true;
+        else this.pump();
+      });
+      synchronous = false;
+      if (!done) return;
+    }
+    this.queue = null;
+    const pending = this.pendingClose;
+    if (pending !== null) {
+      this.pendingClose = null;
+      this.closed(pending);
+    }
+  }
+
+  private writeFrame(opcode: number, rsv: number, fin: boolean, payload: Uint8Array): void {
+    const mask = this.maskPool === null ? null : this.maskPool.next();
+    const out = encodeFrame(fin, rsv, opcode, payload, mask, this.platform.alloc);
+    if (out instanceof Uint8Array) {
+      this.handler.onWrite(out);
+    } else {
+      this.handler.onWrite(out[0]);
+      this.handler.onWrite(out[1]);
+    }
+  }
+
+  /** Moves to `closed`; reports it once queued output (including our Close) has been written. */
+  private finish(info: CloseInfo): void {
+    this._state = 'closed';
+    this.inMessage = false;
+    this.assembler.reset();
+    this.held = [];
+    this.heldOffset = 0;
+    if (this.queue !== null) {
+      this.pendingClose = info;
+      return;
+    }
+    this.closed(info);
+  }
+
+  private closed(info: CloseInfo): void {
+    this.extension?.dispose();
+    this.handler.onClose(info);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function copyOf(bytes: Uint8Array, alloc: (size: number) => Uint8Array): Uint8Array {
+  const copy = alloc(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
+function joinParts(parts: Uint8Array[], alloc: (size: number) => Uint8Array): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  let total = 0;
+  for (const part of parts) total += part.length;
+  const out = alloc(total);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

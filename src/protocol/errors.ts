@@ -9,11 +9,20 @@ export const ProtocolViolation = {
   MASKED_SERVER_FRAME: [CloseCode.ProtocolError, 'server frame is masked (§5.1)'],
   RESERVED_BITS: [CloseCode.ProtocolError, 'RSV bit set without a negotiated extension (§5.2)'],
   RESERVED_OPCODE: [CloseCode.ProtocolError, 'reserved opcode (§5.2)'],
-  LENGTH_MSB_SET: [CloseCode.ProtocolError, '64-bit payload length has its most significant bit set (§5.2)'],
+  LENGTH_MSB_SET: [
+    CloseCode.ProtocolError,
+    '64-bit payload length has its most significant bit set (§5.2)',
+  ],
   CONTROL_TOO_LONG: [CloseCode.ProtocolError, 'control frame payload longer than 125 bytes (§5.5)'],
   CONTROL_FRAGMENTED: [CloseCode.ProtocolError, 'fragmented control frame (§5.5)'],
-  UNEXPECTED_CONTINUATION: [CloseCode.ProtocolError, 'continuation frame with no message in progress (§5.4)'],
-  EXPECTED_CONTINUATION: [CloseCode.ProtocolError, 'new data frame while a fragmented message is in progress (§5.4)'],
+  UNEXPECTED_CONTINUATION: [
+    CloseCode.ProtocolError,
+    'continuation frame with no message in progress (§5.4)',
+  ],
+  EXPECTED_CONTINUATION: [
+    CloseCode.ProtocolError,
+    'new data frame while a fragmented message is in progress (§5.4)',
+  ],
   INVALID_CLOSE_PAYLOAD: [CloseCode.ProtocolError, 'close frame payload of 1 byte (§5.5.1)'],
   INVALID_CLOSE_CODE: [CloseCode.ProtocolError, 'close code not allowed on the wire (§7.4)'],
   INVALID_CLOSE_REASON: [CloseCode.InvalidData, 'close reason is not valid UTF-8 (§5.5.1)'],
@@ -22,7 +31,10 @@ export const ProtocolViolation = {
   MESSAGE_TOO_BIG: [CloseCode.MessageTooBig, 'message larger than the configured limit'],
   MESSAGE_TOO_COSTLY: [CloseCode.MessageTooBig, 'message made of too many parts for its budget'],
   EXTENSION_ERROR: [CloseCode.ProtocolError, 'extension could not decode the message'],
-  EXTENSION_TOO_BIG: [CloseCode.MessageTooBig, 'decompressed message larger than the configured limit'],
+  EXTENSION_TOO_BIG: [
+    CloseCode.MessageTooBig,
+    'decompressed message larger than the configured limit',
+  ],
   CONTROL_FLOOD: [CloseCode.PolicyViolation, 'too many control frames'],
   SEND_BUFFER_FULL: [CloseCode.PolicyViolation, 'outgoing buffer limit exceeded'],
 } as const satisfies Record<string, readonly [number, string]>;

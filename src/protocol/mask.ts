@@ -48,7 +48,10 @@ export function unmaskInPlace(data: Uint8Array, key: Uint8Array, keyOffset = 0):
 export class MaskKeyPool {
   private readonly pool: Uint8Array;
   private offset: number;
-  constructor(private readonly fill: (bytes: Uint8Array) => void, size = 4096) {
+  constructor(
+    private readonly fill: (bytes: Uint8Array) => void,
+    size = 4096,
+  ) {
     this.pool = new Uint8Array(size);
     this.offset = size;
   }

@@ -29,7 +29,9 @@ export function webPlatform(sha1: (data: Uint8Array) => Uint8Array): Platform {
     randomFill(bytes) {
       // getRandomValues takes at most 65,536 bytes per call.
       for (let offset = 0; offset < bytes.length; offset += 65536) {
-        cryptoObject.getRandomValues(bytes.subarray(offset, Math.min(offset + 65536, bytes.length)));
+        cryptoObject.getRandomValues(
+          bytes.subarray(offset, Math.min(offset + 65536, bytes.length)),
+        );
       }
     },
     sha1,

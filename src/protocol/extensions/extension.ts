@@ -37,6 +37,11 @@ export interface Extension {
    * with the bytes to put in the frame(s); the engine sets RSV1 on the first frame.
    */
   encode(data: Uint8Array, fin: boolean, callback: TransformCallback): void;
+  /**
+   * Whether an outgoing message of `length` bytes is worth compressing (e.g. a size threshold).
+   * Optional; when absent every message the caller allows is compressed.
+   */
+  shouldCompress?(length: number): boolean;
   /** Releases codec resources; called once when the connection is closed. */
   dispose(): void;
 }

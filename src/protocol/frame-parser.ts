@@ -1,0 +1,206 @@
+/**
+ * Incremental frame parser (RFC 6455 §5.2). Accepts input split at any byte. Headers split
+ * across reads are gathered in a 14-byte scratch buffer; payload bytes are never gathered
+ * here: each arriving piece is unmasked in place and handed on as a view, so the parser never
+ * copies a data payload. Only control payloads (at most 125 bytes, §5.5) are gathered when split.
+ */
+import { isControlOpcode } from './codes.js';
+import { maskInto } from './mask.js';
+
+/** What the sink tells the parser after each callback. */
+export const Next = {
+  /** Keep parsing. */
+  Continue: 0,
+  /** Stop now and drop the rest: the connection failed or was closed. */
+  Stop: 1,
+  /** Stop now and keep the rest: an asynchronous transform is running. */
+  Pause: 2,
+} as const;
+export type Next = (typeof Next)[keyof typeof Next];
+
+/** Receives parsed frames. Implemented by `Connection`. */
+export interface FrameSink {
+  /**
+   * A header was parsed. `length` is exact up to 2^53 (the 64-bit MSB is rejected before this is
+   * called). The sink validates opcode, RSV bits, masking and limits before any payload is kept.
+   */
+  onHeader(fin: boolean, rsv: number, opcode: number, masked: boolean, length: number): Next;
+  /**
+   * A piece of a data frame's payload, already unmasked; `last` marks the frame's final piece
+   * (a zero-length frame gives one empty piece). `whole` is true when this piece is the complete
+   * payload of the frame (it arrived in one read).
+   */
+  onData(piece: Uint8Array, last: boolean, whole: boolean): Next;
+  /** A complete control frame (payload unmasked, at most 125 bytes). */
+  onControl(opcode: number, payload: Uint8Array): Next;
+  /** The 64-bit length had its most significant bit set (§5.2). */
+  onLengthOverflow(): void;
+}
+
+const HEADER = 0;
+const PAYLOAD = 1;
+
+export class FrameParser {
+  private state = HEADER;
+  private readonly header = new Uint8Array(14);
+  private headerHave = 0;
+  private fin = false;
+  private opcode = 0;
+  private masked = false;
+  private readonly mask = new Uint8Array(4);
+  /** Payload bytes still to come for the current frame. */
+  private remaining = 0;
+  private received = 0;
+  /** Scratch for a control payload split across reads. */
+  private control: Uint8Array | null = null;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  /** True when the parser stands between frames (no partial frame buffered). */
+  get idle(): boolean {
+    return this.state === HEADER && this.headerHave === 0;
+  }
+
+  /**
+   * Parses `chunk` from `offset`. Returns the offset where parsing stopped: `chunk.length` when
+   * everything was consumed, less when the sink answered `Pause` (the caller keeps the rest) or
+   * `-1` when it answered `Stop`. The chunk's bytes may be modified (unmasked in place).
+   */
+  push(chunk: Uint8Array, offset: number): number {
+    const sink = this.sink;
+    const length = chunk.length;
+    while (offset < length) {
+      if (this.state === HEADER) {
+        let header: Uint8Array;
+        let at: number;
+        if (this.headerHave === 0 && length - offset >= 2) {
+          // Fast path: the whole header is usually in this read.
+          const size = headerSizeOf(chunk[offset + 1]);
+          if (length - offset >= size) {
+            header = chunk;
+            at = offset;
+            offset += size;
+          } else {
+            for (let i = offset; i < length; i++) this.header[i - offset] = chunk[i];
+            this.headerHave = length - offset;
+            return length;
+          }
+        } else {
+          // Gather a split header byte by byte (at most 14 bytes).
+          while (
+            offset < length &&
+            (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1]))
+          ) {
+            this.header[this.headerHave++] = chunk[offset++];
+          }
+          if (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1])) return length;
+          header = this.header;
+          at = 0;
+          this.headerHave = 0;
+        }
+        const next = this.readHeader(header, at);
+        if (next !== Next.Continue) {
+          if (next === Next.Stop) return -1;
+          return offset;
+        }
+        if (this.remaining === 0) {
+          const done = this.finishEmpty();
+          if (done !== Next.Continue) return done === Next.Stop ? -1 : offset;
+        }
+        continue;
+      }
+      // PAYLOAD
+      const available = length - offset;
+      const take = available < this.remaining ? available : this.remaining;
+      const keyOffset = this.received & 3;
+      if (this.masked) maskInto(chunk, offset, chunk, offset, take, this.mask, keyOffset);
+      const whole = this.received === 0 && take === this.remaining;
+      const piece = chunk.subarray(offset, offset + take);
+      offset += take;
+      this.received += take;
+      this.remaining -= take;
+      const last = this.remaining === 0;
+      if (last) this.state = HEADER;
+      let next: Next;
+      if (isControlOpcode(this.opcode)) {
+        if (whole) {
+          next = sink.onControl(this.opcode, piece);
+        } else {
+          const control = this.control as Uint8Array;
+          control.set(piece, this.received - take);
+          next = last
+            ? sink.onControl(this.opcode, control.subarray(0, this.received))
+            : Next.Continue;
+        }
+      } else {
+        next = sink.onData(piece, last, whole);
+      }
+      if (next !== Next.Continue) return next === Next.Stop ? -1 : offset;
+    }
+    return offset;
+  }
+
+  /** Decodes a complete header at `header[at]` and reports it to the sink. */
+  private readHeader(header: Uint8Array, at: number): Next {
+    const b0 = header[at];
+    const b1 = header[at + 1];
+    this.fin = (b0 & 0x80) !== 0;
+    this.opcode = b0 & 0x0f;
+    this.masked = (b1 & 0x80) !== 0;
+    let length = b1 & 0x7f;
+    let pos = at + 2;
+    if (length === 126) {
+      length = (header[pos] << 8) | header[pos + 1];
+      pos += 2;
+    } else if (length === 127) {
+      const high =
+        ((header[pos] << 24) |
+          (header[pos + 1] << 16) |
+          (header[pos + 2] << 8) |
+          header[pos + 3]) >>>
+        0;
+      if (high > 0x7fffffff) {
+        // §5.2: "the most significant bit MUST be 0".
+        this.sink.onLengthOverflow();
+        return Next.Stop;
+      }
+      const low =
+        ((header[pos + 4] << 24) |
+          (header[pos + 5] << 16) |
+          (header[pos + 6] << 8) |
+          header[pos + 7]) >>>
+        0;
+      length = high * 0x100000000 + low;
+      pos += 8;
+    }
+    if (this.masked) {
+      this.mask[0] = header[pos];
+      this.mask[1] = header[pos + 1];
+      this.mask[2] = header[pos + 2];
+      this.mask[3] = header[pos + 3];
+    }
+    this.remaining = length;
+    this.received = 0;
+    const next = this.sink.onHeader(this.fin, (b0 >>> 4) & 7, this.opcode, this.masked, length);
+    if (next !== Next.Continue) return next;
+    if (length > 0) {
+      this.state = PAYLOAD;
+      if (isControlOpcode(this.opcode) && this.control === null) this.control = new Uint8Array(125);
+    }
+    return Next.Continue;
+  }
+
+  private finishEmpty(): Next {
+    this.state = HEADER;
+    if (isControlOpcode(this.opcode)) return this.sink.onControl(this.opcode, EMPTY);
+    return this.sink.onData(EMPTY, true, true);
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Header size implied by the second header byte (mask bit and 7-bit length). */
+function headerSizeOf(b1: number): number {
+  const len = b1 & 0x7f;
+  return (len < 126 ? 2 : len === 126 ? 4 : 10) + ((b1 & 0x80) !== 0 ? 4 : 0);
+}

@@ -1,0 +1,25 @@
+/**
+ * `ironsock/protocol`: the sans-I/O WebSocket engine (RFC 6455), for other runtimes and
+ * transports. Bytes in, events and bytes out; no sockets, timers or Node APIs.
+ */
+export { Connection } from './connection.js';
+export type {
+  CloseInfo,
+  ConnectionHandler,
+  ConnectionOptions,
+  ConnectionState,
+  Role,
+} from './connection.js';
+export { Opcode, CloseCode, isValidWireCloseCode, isControlOpcode } from './codes.js';
+export { ProtocolError, ProtocolViolation, UsageError } from './errors.js';
+export type { ProtocolViolationCode } from './errors.js';
+export { resolveLimits, DEFAULT_MAX_PAYLOAD } from './limits.js';
+export type { Limits } from './limits.js';
+export type { Platform } from './platform.js';
+export { webPlatform } from './platform.js';
+export { encodeFrame, writeHeader, headerSize } from './frame.js';
+export type { FrameHeader } from './frame.js';
+export { Utf8Validator, isValidUtf8 } from './utf8.js';
+export { parseClosePayload, buildClosePayload, MAX_CLOSE_REASON_BYTES } from './close.js';
+export { ExtensionError } from './extensions/extension.js';
+export type { Extension, ExtensionOffer, TransformCallback } from './extensions/extension.js';
