@@ -1,0 +1,113 @@
+/**
+ * Redirect policy of the client handshake (checklist K5). Redirects are only followed when the
+ * caller opts in (`followRedirects`); even then a redirect may not leave TLS, may only go to
+ * ws/wss/http/https URLs, and credentials never follow it to another origin.
+ */
+import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
+import { parseClientUrl, type ClientTarget } from './client-url.js';
+
+/** Statuses that carry a `Location` to follow (RFC 9110 §15.4). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** True for 301, 302, 303, 307 and 308. */
+export function isRedirectStatus(statusCode: number): boolean {
+  return REDIRECT_STATUSES.has(statusCode);
+}
+
+/** Where a redirect goes and whether it leaves the origin of the first URL. */
+export interface RedirectDecision {
+  readonly target: ClientTarget;
+  /** True when scheme, host or port differ from the URL the caller gave. */
+  readonly crossOrigin: boolean;
+}
+
+/**
+ * Resolves `location` against the current URL and applies the policy:
+ * only ws/wss (http/https mapped) targets, never `ws+unix:`; never from TLS to plain TCP.
+ * A fragment in `location` is dropped (it has no meaning for a WebSocket URL, §3).
+ *
+ * @returns the decision, or a `ClientHandshakeError` (`REDIRECT_INVALID`, `REDIRECT_DOWNGRADE`)
+ *   to fail the handshake with. Never throws.
+ */
+export function applyRedirectPolicy(
+  from: ClientTarget,
+  location: string,
+  original: ClientTarget,
+): RedirectDecision | ClientHandshakeError {
+  let resolved: URL;
+  try {
+    resolved = new URL(location, from.url);
+  } catch {
+    return new ClientHandshakeError(
+      ClientErrorCode.REDIRECT_INVALID,
+      'Redirect Location is not a valid URL',
+    );
+  }
+  resolved.hash = '';
+  let target: ClientTarget;
+  try {
+    target = parseClientUrl(
+      resolved.href.endsWith('#') ? resolved.href.slice(0, -1) : resolved.href,
+      false,
+    );
+  } catch {
+    return new ClientHandshakeError(
+      ClientErrorCode.REDIRECT_INVALID,
+      `Redirect to an unsupported URL scheme refused: ${resolved.protocol}`,
+    );
+  }
+  if (from.secure && !target.secure) {
+    return new ClientHandshakeError(
+      ClientErrorCode.REDIRECT_DOWNGRADE,
+      'Redirect from wss: to ws: refused',
+    );
+  }
+  return { target, crossOrigin: target.origin !== original.origin };
+}
+
+/**
+ * The request-like object given to `redirect` listeners (`ws` passes its `ClientRequest`): the
+ * next URL and its headers, which a listener may change before the request is sent.
+ * Headers removed because the redirect left the origin are already gone.
+ */
+export interface RedirectRequest {
+  readonly method: 'GET';
+  readonly url: string;
+  /** Sets (replaces) a header of the next request. */
+  setHeader(name: string, value: string | number | readonly string[]): void;
+  /** A header of the next request, or undefined. */
+  getHeader(name: string): string | undefined;
+  /** Removes a header of the next request. */
+  removeHeader(name: string): void;
+  /** Names of the headers set (lower case). */
+  getHeaderNames(): string[];
+  /** @internal the header set after listeners ran */
+  headerMap(): Map<string, [string, string]>;
+}
+
+/** Creates a {@link RedirectRequest} over a copy of `headers`. */
+export function createRedirectRequest(
+  url: string,
+  headers: Map<string, [string, string]>,
+): RedirectRequest {
+  const map = new Map(headers);
+  return {
+    method: 'GET',
+    url,
+    setHeader(name, value) {
+      map.set(name.toLowerCase(), [name, Array.isArray(value) ? value.join(', ') : String(value)]);
+    },
+    getHeader(name) {
+      return map.get(name.toLowerCase())?.[1];
+    },
+    removeHeader(name) {
+      map.delete(name.toLowerCase());
+    },
+    getHeaderNames() {
+      return [...map.keys()];
+    },
+    headerMap() {
+      return map;
+    },
+  };
+}
