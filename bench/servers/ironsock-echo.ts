@@ -1,0 +1,19 @@
+/**
+ * The ironsock echo server: default options (secure defaults, maxPayload 1 MiB), echoing each
+ * message back with the same type; broadcast through `wss.broadcast(data)`.
+ */
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from '../../src/index.js';
+import { serveControl } from './control.js';
+
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 1024 });
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  ws.on('error', () => {});
+});
+wss.on('listening', () => {
+  serveControl((wss.address() as AddressInfo).port, {
+    broadcast: (data) => wss.broadcast(data),
+    connections: () => wss.clients.size,
+  });
+});
