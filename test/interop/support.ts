@@ -1,0 +1,197 @@
+/**
+ * Small utilities shared by the interop suites: an event recorder for ws-compatible sockets
+ * (so no event is missed between awaits), bounded waits, and server start/stop helpers that
+ * work with any implementation of the `ws` API (`ws` itself or ironsock).
+ */
+import { createHash } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+
+/** The subset of the ws `WebSocket` API the interop suites rely on (loosely typed on purpose). */
+export interface SocketLike {
+  readyState: number;
+  protocol: string;
+  extensions: string;
+  send(data: unknown, options?: unknown, cb?: (err?: Error) => void): void;
+  ping(data?: unknown, mask?: boolean, cb?: (err?: Error) => void): void;
+  close(code?: number, reason?: string | Buffer): void;
+  terminate(): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** The subset of the ws `WebSocketServer` API the interop suites rely on. */
+export interface ServerLike {
+  clients: Set<unknown>;
+  address(): AddressInfo | string | null;
+  close(cb?: (err?: Error) => void): void;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  once(event: string, listener: (...args: any[]) => void): unknown;
+}
+
+/** A received message: bytes plus the binary flag of the ws 'message' event. */
+export interface Received {
+  data: Buffer;
+  isBinary: boolean;
+}
+
+/** A 'close' event: code and the reason decoded as UTF-8. */
+export interface Closed {
+  code: number;
+  reason: string;
+}
+
+type Kind = 'message' | 'ping' | 'pong' | 'close' | 'error' | 'open';
+
+/** Default wait for one event, in ms (generous: the machine is shared). */
+export const EVENT_TIMEOUT = 15_000;
+
+/**
+ * Records every event of a socket from the moment it is attached, so tests can `await
+ * rec.next('message')` without racing. `next` rejects after `timeoutMs`.
+ */
+export class Recorder {
+  readonly queues = new Map<Kind, unknown[]>();
+  readonly waiters = new Map<Kind, Array<(value: unknown) => void>>();
+  readonly errors: Error[] = [];
+
+  constructor(readonly socket: SocketLike) {
+    socket.on('message', (data: unknown, isBinary: boolean) =>
+      this.push('message', { data: toBuffer(data), isBinary } satisfies Received),
+    );
+    socket.on('ping', (data: unknown) => this.push('ping', toBuffer(data)));
+    socket.on('pong', (data: unknown) => this.push('pong', toBuffer(data)));
+    socket.on('close', (code: number, reason: unknown) =>
+      this.push('close', {
+        code,
+        reason: toBuffer(reason ?? '').toString('utf8'),
+      } satisfies Closed),
+    );
+    socket.on('error', (error: Error) => {
+      this.errors.push(error);
+      this.push('error', error);
+    });
+    socket.on('open', () => this.push('open', true));
+  }
+
+  private push(kind: Kind, value: unknown): void {
+    const waiter = this.waiters.get(kind)?.shift();
+    if (waiter) waiter(value);
+    else {
+      let queue = this.queues.get(kind);
+      if (!queue) this.queues.set(kind, (queue = []));
+      queue.push(value);
+    }
+  }
+
+  /** The next event of `kind` (already recorded or future). */
+  next(kind: 'message', timeoutMs?: number): Promise<Received>;
+  next(kind: 'ping' | 'pong', timeoutMs?: number): Promise<Buffer>;
+  next(kind: 'close', timeoutMs?: number): Promise<Closed>;
+  next(kind: 'error', timeoutMs?: number): Promise<Error>;
+  next(kind: 'open', timeoutMs?: number): Promise<true>;
+  next(kind: Kind, timeoutMs = EVENT_TIMEOUT): Promise<unknown> {
+    const queued = this.queues.get(kind);
+    if (queued && queued.length > 0) return Promise.resolve(queued.shift());
+    return new Promise((resolve, reject) => {
+      const list = this.waiters.get(kind) ?? [];
+      this.waiters.set(kind, list);
+      const waiter = (value: unknown): void => {
+        clearTimeout(timer);
+        resolve(value);
+      };
+      const timer = setTimeout(() => {
+        const i = list.indexOf(waiter);
+        if (i !== -1) list.splice(i, 1);
+        const errs = this.errors.map((e) => e.message).join('; ');
+        reject(
+          new Error(`no '${kind}' event within ${timeoutMs} ms${errs ? ` (errors: ${errs})` : ''}`),
+        );
+      }, timeoutMs);
+      list.push(waiter);
+    });
+  }
+
+  /** How many events of `kind` are recorded and not yet consumed. */
+  pending(kind: Kind): number {
+    return this.queues.get(kind)?.length ?? 0;
+  }
+}
+
+/** Converts a ws message payload (Buffer, Buffer[], ArrayBuffer, string) to one Buffer. */
+export function toBuffer(data: unknown): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (Array.isArray(data)) return Buffer.concat(data.map(toBuffer));
+  if (data instanceof ArrayBuffer) return Buffer.from(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(`unexpected payload type ${Object.prototype.toString.call(data)}`);
+}
+
+/** Hex SHA-256 of bytes, to compare large payloads without printing them. */
+export function digest(data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Deterministic pseudo-random bytes (xorshift), so failures reproduce. */
+export function pseudoRandomBytes(length: number, seed = 0x9e3779b9): Buffer {
+  const out = Buffer.allocUnsafe(length);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < length; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+/** Resolves once `server` emits 'listening' (or at once if it already listens); bounded. */
+export function listening(server: ServerLike, timeoutMs = EVENT_TIMEOUT): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const portOf = (): number | null => {
+      const address = server.address();
+      return address && typeof address === 'object' ? address.port : null;
+    };
+    const now = portOf();
+    if (now !== null) return resolve(now);
+    const timer = setTimeout(() => reject(new Error('server did not start listening')), timeoutMs);
+    server.once('listening', () => {
+      clearTimeout(timer);
+      resolve(portOf() ?? 0);
+    });
+    server.once('error', (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
+}
+
+/** Terminates every client of `server` and closes it; resolves when closed (bounded, never rejects). */
+export function shutdown(server: ServerLike, timeoutMs = 5_000): Promise<void> {
+  return new Promise((resolve) => {
+    for (const client of server.clients) (client as SocketLike).terminate();
+    const timer = setTimeout(resolve, timeoutMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+/** Waits `ms` milliseconds. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Rejects with `what` if `promise` has not settled within `timeoutMs`. */
+export function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
