@@ -104,3 +104,26 @@ describe('RFC 6455 §5.7 examples, parsing (client side receives unmasked frames
     assert.deepEqual(h.messages(), ['hi', 'hi']);
   });
 });
+
+describe('§5.3 masking helpers', () => {
+  test('word-at-a-time masking equals the byte definition at every alignment and key offset', async () => {
+    const { maskInto } = await import('../../src/protocol/mask.js');
+    const key = Uint8Array.from([0x12, 0x34, 0x56, 0x78]);
+    for (const length of [0, 1, 63, 64, 65, 100, 1027]) {
+      for (let align = 0; align < 4; align++) {
+        for (let keyOffset = 0; keyOffset < 4; keyOffset++) {
+          const source = new Uint8Array(length + 8).map((_, i) => (i * 7) & 0xff);
+          const expected = source
+            .slice(align, align + length)
+            .map((b, i) => b ^ key[(keyOffset + i) & 3]);
+          const inPlace = source.slice();
+          maskInto(inPlace, align, inPlace, align, length, key, keyOffset);
+          assert.deepEqual(inPlace.subarray(align, align + length), expected);
+          const target = new Uint8Array(length + 5);
+          maskInto(source, align, target, 1, length, key, keyOffset);
+          assert.deepEqual(target.subarray(1, 1 + length), expected);
+        }
+      }
+    }
+  });
+});
