@@ -26,3 +26,46 @@ export {
   type HeadParseResult,
   type HttpHeadParserOptions,
 } from './http-head.js';
+export {
+  validateUpgradeRequest,
+  toRejection,
+  type ServerPolicy,
+  type UpgradeDecision,
+  type UpgradeAccepted,
+  type UpgradeRejection,
+} from './server.js';
+export {
+  buildAcceptResponse,
+  buildRejectResponse,
+  reasonPhrase,
+  STATUS_REASONS,
+  type AcceptResponseOptions,
+  type RejectResponseOptions,
+} from './response.js';
+export {
+  createClientRequest,
+  validateServerResponse,
+  type ClientRequestOptions,
+  type ClientRequest,
+  type ResponseExpectations,
+  type ResponseAgreement,
+} from './client.js';
+export {
+  normalizeOrigin,
+  checkOrigin,
+  compileOrigins,
+  ownOrigins,
+  type NormalizedOrigin,
+  type OriginPolicy,
+  type OriginPredicate,
+  type OriginMatcher,
+} from './origin.js';
+export {
+  parseAuthority,
+  checkHost,
+  matchesHostEntry,
+  isSubdomainOf,
+  type Authority,
+  type HostPolicy,
+} from './host.js';
+export { parseIPv4, parseIPv6, formatIPv6, isLoopbackOrPrivate } from './ip.js';
