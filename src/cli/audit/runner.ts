@@ -1,0 +1,153 @@
+/**
+ * Runs the selected checks in order against one server, with a health check after every probe
+ * that could hurt it. Results are handed out one by one (for streaming output) and returned.
+ */
+import { Status, type Check, type CheckContext, type CheckResult, type Verdict } from './check.js';
+import { GROUPS, ALL_CHECKS, BASELINE_CHECKS } from './registry.js';
+import { Probe } from './session.js';
+
+/** Whether a check is selected by `--only` / `--skip` (ids or group names). */
+export function isSelected(
+  check: Check,
+  only: readonly string[],
+  skip: readonly string[],
+): boolean {
+  const matches = (list: readonly string[]): boolean =>
+    list.includes(check.id) ||
+    ((GROUPS as readonly string[]).includes(check.group) && list.includes(check.group));
+  if (skip.length > 0 && matches(skip)) return false;
+  return only.length === 0 || matches(only);
+}
+
+/** Health of the server after a probe. */
+export interface Health {
+  ok: boolean;
+  detail: string;
+}
+
+/** A fresh connection still gets a 101 (and an echo, from an echo server). */
+export async function checkHealth(context: CheckContext): Promise<Health> {
+  let probe: Probe;
+  try {
+    probe = await Probe.handshake(context.settings);
+  } catch (error) {
+    return { ok: false, detail: (error as Error).message };
+  }
+  try {
+    if (!probe.outcome.upgraded) {
+      return {
+        ok: false,
+        detail: probe.outcome.response
+          ? `handshake answered ${probe.outcome.response.status}`
+          : 'no handshake response',
+      };
+    }
+    if (!context.profile.echoes) return { ok: true, detail: '101' };
+    const text = `ironsock-audit-health-${Date.now()}`;
+    await probe.sendText(text);
+    const echoed = await probe.waitMessage((m) => m.data.toString() === text);
+    return echoed
+      ? { ok: true, detail: '101 and echo' }
+      : { ok: false, detail: 'upgraded but no longer echoes' };
+  } finally {
+    probe.close();
+  }
+}
+
+/** Runs one check, turning a connection failure into a FAIL verdict. */
+async function runOne(check: Check, context: CheckContext): Promise<CheckResult> {
+  const start = performance.now();
+  let verdict: Verdict;
+  try {
+    verdict = await check.run(context);
+  } catch (error) {
+    verdict = {
+      status: Status.Fail,
+      sent: '(probe)',
+      received: (error as Error).message,
+      note: 'the server could not be reached for this check',
+    };
+  }
+  return {
+    id: check.id,
+    group: check.group,
+    title: check.title,
+    rfc: check.rfc,
+    why: check.why,
+    ...verdict,
+    durationMs: Math.round(performance.now() - start),
+  };
+}
+
+/**
+ * Runs the checks chosen by `only`/`skip` (the baseline always runs; it is reported only when
+ * selected). Calls `onResult` for every reported result, in order. Stops early, marking the rest
+ * SKIP, when the server stops answering after a risky probe.
+ */
+export async function runChecks(
+  context: CheckContext,
+  only: readonly string[],
+  skip: readonly string[],
+  onResult: (result: CheckResult) => void,
+): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const report = (result: CheckResult): void => {
+    results.push(result);
+    onResult(result);
+  };
+  let dead: string | null = null;
+  for (const check of ALL_CHECKS) {
+    const baseline = BASELINE_CHECKS.includes(check);
+    const selected = isSelected(check, only, skip);
+    if (!baseline && !selected) continue;
+    if (dead !== null) {
+      if (selected) {
+        report({
+          id: check.id,
+          group: check.group,
+          title: check.title,
+          rfc: check.rfc,
+          why: check.why,
+          status: Status.Skip,
+          sent: '',
+          received: '',
+          note: `not run: ${dead}`,
+          durationMs: 0,
+        });
+      }
+      continue;
+    }
+    if (check.needsUpgrade && !context.profile.upgrades) {
+      if (selected) {
+        report({
+          id: check.id,
+          group: check.group,
+          title: check.title,
+          rfc: check.rfc,
+          why: check.why,
+          status: Status.Skip,
+          sent: '',
+          received: 'baseline handshake refused',
+          note: 'needs an established connection',
+          durationMs: 0,
+        });
+      }
+      continue;
+    }
+    const result = await runOne(check, context);
+    if (check.risky && context.profile.upgrades) {
+      let health = await checkHealth(context);
+      if (!health.ok) {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        health = await checkHealth(context);
+      }
+      if (!health.ok) {
+        result.status = Status.Fail;
+        result.note = `${result.note ? `${result.note}; ` : ''}after this probe a fresh client failed: ${health.detail}`;
+        dead = `the server stopped answering after ${check.id}`;
+      }
+    }
+    if (selected) report(result);
+  }
+  return results;
+}
