@@ -1,0 +1,249 @@
+/**
+ * The end-to-end workloads: one function per workload, each running the C load generator once
+ * against an already running server and returning one sample.
+ */
+import { LoadgenProcess, ServerProcess, type Placement, type ServerStats } from './processes.js';
+
+/** One echo cell: payload size, connection count and per-connection window. */
+export interface EchoCell {
+  size: number;
+  connections: number;
+  window: number;
+}
+
+/** Timing of a load-generator run (ms). */
+export interface Timing {
+  warmMs: number;
+  measureMs: number;
+}
+
+/** One measured sample; `serverCpu` and `loadgenCpu` are shares of one CPU (0..1). */
+export interface Sample {
+  value: number;
+  mbPerSec?: number;
+  p50us?: number;
+  p99us?: number;
+  serverCpu: number;
+  loadgenCpu: number;
+  errors: number;
+  extra?: Record<string, number>;
+}
+
+function cpuShare(before: ServerStats, after: ServerStats): number {
+  const cpuMicros = after.user + after.system - (before.user + before.system);
+  const wallNs = Number(after.at - before.at);
+  return wallNs > 0 ? (cpuMicros * 1000) / wallNs : 0;
+}
+
+function describeFailure(loadgen: LoadgenProcess, error: unknown): Error {
+  const detail = loadgen.stderr.slice(-3).join(' | ');
+  return new Error(`${(error as Error).message}${detail ? ` (loadgen: ${detail})` : ''}`);
+}
+
+/** Window per connection: about `budget` bytes in flight in total, between 1 and 32 messages. */
+export function windowFor(size: number, connections: number, budget = 4 * 1024 * 1024): number {
+  return Math.max(1, Math.min(32, Math.floor(budget / (size * connections))));
+}
+
+/** Echo throughput and latency over the measurement window. */
+export async function runEcho(
+  server: ServerProcess,
+  raw: boolean,
+  cell: EchoCell,
+  timing: Timing,
+  placement: Placement,
+): Promise<Sample> {
+  const args = [
+    'echo',
+    '-p',
+    String(server.port),
+    '-c',
+    String(cell.connections),
+    '-s',
+    String(cell.size),
+  ];
+  args.push(
+    '-w',
+    String(cell.window),
+    '-d',
+    String(timing.measureMs),
+    '-W',
+    String(timing.warmMs),
+    '-k',
+    '128',
+  );
+  if (raw) args.push('-r');
+  const loadgen = LoadgenProcess.start(placement, args);
+  try {
+    const connectMs = 30000 + cell.connections * 10;
+    await loadgen.waitLine('PHASE measure', connectMs + timing.warmMs);
+    const before = await server.stats();
+    await loadgen.waitLine('PHASE end', timing.measureMs + 30000);
+    const after = await server.stats();
+    const result = await loadgen.result(30000);
+    await loadgen.finish();
+    return {
+      value: result.msgsPerSec,
+      mbPerSec: result.mbPerSec,
+      p50us: result.p50us,
+      p99us: result.p99us,
+      serverCpu: cpuShare(before, after),
+      loadgenCpu: result.cpuShare,
+      errors: result.errors + (result.messages === 0 ? 1 : 0),
+    };
+  } catch (error) {
+    await loadgen.finish(2000);
+    throw describeFailure(loadgen, error);
+  }
+}
+
+/** Connect storm: full cycles per second with `slots` cycles in flight. */
+export async function runStorm(
+  server: ServerProcess,
+  raw: boolean,
+  slots: number,
+  timing: Timing,
+  placement: Placement,
+): Promise<Sample> {
+  const args = ['storm', '-p', String(server.port), '-c', String(slots), '-s', '16'];
+  args.push('-d', String(timing.measureMs), '-W', String(timing.warmMs));
+  if (raw) args.push('-r');
+  const loadgen = LoadgenProcess.start(placement, args);
+  try {
+    await loadgen.waitLine('PHASE measure', timing.warmMs + 30000);
+    const before = await server.stats();
+    await loadgen.waitLine('PHASE end', timing.measureMs + 30000);
+    const after = await server.stats();
+    const result = await loadgen.result(30000);
+    await loadgen.finish();
+    return {
+      value: result.cyclesPerSec,
+      serverCpu: cpuShare(before, after),
+      loadgenCpu: result.cpuShare,
+      errors: result.errors + (result.cycles === 0 ? 1 : 0),
+    };
+  } catch (error) {
+    await loadgen.finish(2000);
+    throw describeFailure(loadgen, error);
+  }
+}
+
+/**
+ * Memory per idle connection: RSS growth of the server process (after a full GC on both sides
+ * of the measurement) divided by the connections opened; afterwards every connection must still
+ * echo one message. `value` is bytes per connection.
+ */
+export async function runMemory(
+  server: ServerProcess,
+  raw: boolean,
+  connections: number,
+  placement: Placement,
+): Promise<Sample> {
+  // Warm the server's code paths first, so that the baseline already includes compiled code.
+  await runEcho(
+    server,
+    raw,
+    { size: 16, connections: 20, window: 4 },
+    { warmMs: 100, measureMs: 200 },
+    placement,
+  );
+  await server.gc();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  await server.gc();
+  const before = await server.stats();
+  const args = [
+    'idle',
+    '-p',
+    String(server.port),
+    '-c',
+    String(connections),
+    '-s',
+    '16',
+    '-k',
+    '256',
+  ];
+  if (raw) args.push('-r');
+  const loadgen = LoadgenProcess.start(placement, args);
+  try {
+    const connected = await loadgen.waitLine('PHASE connected', 120000);
+    const opened = Number(connected.split(' ')[2]);
+    await server.gc();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await server.gc();
+    const after = await server.stats();
+    loadgen.send('check');
+    const result = await loadgen.result(60000);
+    loadgen.send('quit');
+    await loadgen.finish();
+    const echoed = result.messages;
+    return {
+      value: opened > 0 ? (after.rss - before.rss) / opened : 0,
+      serverCpu: 0,
+      loadgenCpu: 0,
+      errors: result.errors + (echoed < opened || opened < connections ? 1 : 0),
+      extra: {
+        opened,
+        echoed,
+        heapPerConnection: opened > 0 ? (after.heapUsed - before.heapUsed) / opened : 0,
+        serverConnections: after.connections,
+      },
+    };
+  } catch (error) {
+    await loadgen.finish(5000);
+    throw describeFailure(loadgen, error);
+  }
+}
+
+/**
+ * Broadcast: `rounds` broadcasts of `size` bytes to `connections` clients; `value` is the
+ * median time (ms) from the command reaching the server's stdin pipe to the moment the last
+ * client had the whole message (same CLOCK_MONOTONIC in both processes).
+ */
+export async function runBroadcast(
+  server: ServerProcess,
+  raw: boolean,
+  connections: number,
+  size: number,
+  rounds: number,
+  placement: Placement,
+): Promise<Sample> {
+  const args = ['bcast', '-p', String(server.port), '-c', String(connections), '-s', String(size)];
+  args.push('-R', String(rounds), '-k', '256');
+  if (raw) args.push('-r');
+  const loadgen = LoadgenProcess.start(placement, args);
+  try {
+    const connected = await loadgen.waitLine('PHASE connected', 120000);
+    const opened = Number(connected.split(' ')[2]);
+    const times: number[] = [];
+    const sendTimes: number[] = [];
+    for (let k = 1; k <= rounds; k++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const { sentAt, done } = server.broadcast(size);
+      const round = await loadgen.waitLine(`ROUND ${k} `, 60000);
+      const ack = await done;
+      const [, start, end] = ack.split(' ').slice(1);
+      times.push(Number(BigInt(round.split(' ')[2]) - sentAt) / 1e6);
+      sendTimes.push(Number(BigInt(end) - BigInt(start)) / 1e6);
+    }
+    const result = await loadgen.result(30000);
+    await loadgen.finish();
+    return {
+      value: median(times),
+      serverCpu: 0,
+      loadgenCpu: result.cpuShare,
+      errors: result.errors + (opened < connections ? 1 : 0),
+      extra: { opened, sendCallMs: median(sendTimes) },
+    };
+  } catch (error) {
+    await loadgen.finish(5000);
+    throw describeFailure(loadgen, error);
+  }
+}
+
+/** Median of a non-empty list (mean of the two middle values for even lengths). */
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
