@@ -1,0 +1,41 @@
+/**
+ * ironsock's Node entry: a secure-by-default, fast WebSocket (RFC 6455) server and client.
+ * Drop-in for the `ws` package's main names (`WebSocket`, `WebSocketServer`,
+ * `createWebSocketStream`); the sans-I/O engine is in `ironsock/protocol`.
+ *
+ * @example
+ * import { WebSocketServer } from 'ironsock';
+ * const wss = new WebSocketServer({ port: 8080 });
+ * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ */
+export { WebSocket, ReadyState } from './node/websocket.js';
+export type {
+  BinaryType,
+  ConnectionTuning,
+  SendData,
+  SendOptions,
+  WebSocketMessage,
+  WebSocketOptions,
+} from './node/websocket.js';
+export { WebSocketServer } from './node/server.js';
+export type {
+  BroadcastOptions,
+  RejectionInfo,
+  ServerOptions,
+  VerifyClientAsync,
+  VerifyClientInfo,
+  VerifyClientSync,
+} from './node/server.js';
+export { createWebSocketStream } from './node/stream.js';
+export { SendBufferFullError } from './node/socket-driver.js';
+export type { WriteCallback } from './node/socket-driver.js';
+export { CloseEvent, ErrorEvent, MessageEvent } from './node/events.js';
+export type { KeepaliveOptions } from './node/keepalive.js';
+export type { BufferedAmountPolicy } from './node/limits.js';
+export { CloseCode } from './protocol/codes.js';
+export { ProtocolError, UsageError } from './protocol/errors.js';
+export { HandshakeError } from './protocol/handshake/errors.js';
+export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './node/client-errors.js';
+export type { ClientOptions, HandshakeResponse } from './node/client.js';
+export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
+export type { CloseInfo } from './protocol/connection.js';

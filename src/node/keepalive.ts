@@ -1,0 +1,125 @@
+/**
+ * Keepalive: detects silent peers and half-open TCP connections (checklist R5).
+ *
+ * Contract: any bytes received from the peer count as a sign of life (not only pongs), so a busy
+ * connection is never pinged. When a connection has been silent for `interval` ms it is sent a
+ * ping; if still nothing at all arrives within `timeout` ms after that ping, it is terminated
+ * without a closing handshake and reported with the local code 1006. A half-open connection is
+ * therefore detected within `interval + timeout + 2 × tick`, where `tick` is
+ * `max(10, min(interval, timeout) / 4)` ms: at most 60 s with the defaults (30 + 20 + 2 × 5).
+ *
+ * Memory: connections sharing the same `(interval, timeout)` share one wheel with one timer, so
+ * an idle connection costs a Set entry and three fields, not a timer of its own.
+ */
+import { DEFAULT_KEEPALIVE_INTERVAL_MS, DEFAULT_KEEPALIVE_TIMEOUT_MS } from './limits.js';
+
+/** Keepalive options (server and client). Units: milliseconds. */
+export interface KeepaliveOptions {
+  /** Silence before a ping is sent. Default 30 000 ms. */
+  interval?: number;
+  /** Time allowed after the ping for any byte to arrive. Default 20 000 ms. */
+  timeout?: number;
+}
+
+/** What the wheel needs from a connection (implemented by the socket driver). */
+export interface KeepaliveTarget {
+  /** Set to true by the connection whenever bytes arrive; cleared by the wheel. */
+  kaActive: boolean;
+  /** Wheel time (ms) when the connection was last seen active. */
+  kaLastSeen: number;
+  /** Wheel time (ms) of the outstanding ping, or 0. */
+  kaPingAt: number;
+  /** Sends a keepalive ping. */
+  keepalivePing(): void;
+  /** No sign of life in time: terminate (local 1006). */
+  keepaliveExpired(): void;
+}
+
+/** A set of connections checked by one shared, unref'd timer. */
+export class KeepaliveWheel {
+  readonly interval: number;
+  readonly timeout: number;
+  private readonly members = new Set<KeepaliveTarget>();
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly tickMs: number;
+
+  constructor(interval: number, timeout: number) {
+    if (!(interval > 0) || !(timeout > 0)) {
+      throw new RangeError('keepalive interval and timeout must be positive numbers of ms');
+    }
+    this.interval = interval;
+    this.timeout = timeout;
+    this.tickMs = Math.max(10, Math.floor(Math.min(interval, timeout) / 4));
+  }
+
+  /** Number of connections watched. */
+  get size(): number {
+    return this.members.size;
+  }
+
+  /** Starts watching `target` (it counts as active now). */
+  add(target: KeepaliveTarget): void {
+    target.kaActive = false;
+    target.kaLastSeen = Date.now();
+    target.kaPingAt = 0;
+    this.members.add(target);
+    if (this.timer === null) {
+      this.timer = setInterval(tickWheel, this.tickMs, this);
+      this.timer.unref();
+    }
+  }
+
+  /** Stops watching `target`; the timer stops with the last member. */
+  delete(target: KeepaliveTarget): void {
+    if (this.members.delete(target) && this.members.size === 0 && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+  }
+
+  /** One pass over the members (exposed for tests). */
+  tick(now = Date.now()): void {
+    for (const target of this.members) {
+      if (target.kaActive) {
+        target.kaActive = false;
+        target.kaLastSeen = now;
+        target.kaPingAt = 0;
+      } else if (target.kaPingAt !== 0) {
+        if (now - target.kaPingAt >= this.timeout) {
+          this.delete(target);
+          target.keepaliveExpired();
+        }
+      } else if (now - target.kaLastSeen >= this.interval) {
+        target.kaPingAt = now;
+        target.keepalivePing();
+      }
+    }
+  }
+}
+
+function tickWheel(wheel: KeepaliveWheel): void {
+  wheel.tick();
+}
+
+const wheels = new Map<string, KeepaliveWheel>();
+
+/**
+ * Returns the shared wheel for these options, or null when keepalive is off (`options` is
+ * undefined, null or false). `true` means the defaults.
+ * @throws RangeError for non-positive durations.
+ */
+export function keepaliveWheel(
+  options: KeepaliveOptions | boolean | null | undefined,
+): KeepaliveWheel | null {
+  if (options === undefined || options === null || options === false) return null;
+  const resolved = options === true ? {} : options;
+  const interval = resolved.interval ?? DEFAULT_KEEPALIVE_INTERVAL_MS;
+  const timeout = resolved.timeout ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
+  const key = `${interval}:${timeout}`;
+  let wheel = wheels.get(key);
+  if (wheel === undefined) {
+    wheel = new KeepaliveWheel(interval, timeout);
+    wheels.set(key, wheel);
+  }
+  return wheel;
+}

@@ -1,0 +1,84 @@
+/**
+ * Node-level limits and defaults of ironsock, in one place, each with the attack it blunts
+ * (STYLE.md §8). The engine's own limits (message size, fragment budget) live in
+ * `src/protocol/limits.ts`; these are the ones that need clocks, sockets or a process.
+ */
+
+/**
+ * Time allowed from the first byte of an upgrade request (or the TCP accept in standalone mode)
+ * to the server's answer, in milliseconds. Default 10 s.
+ * Blunts slowloris-style handshakes that hold a socket and a parser open forever
+ * (CVE-2018-12122, checklist H7), and async `verifyClient` callbacks that never answer.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * Time we wait for the peer's Close frame after sending ours, in milliseconds; then the TCP
+ * connection is destroyed and the close is reported with code 1006. Default 10 s.
+ * Blunts peers that never finish the closing handshake and pin a socket (CVE-2024-23672, X3).
+ * Also bounds how long a server waits for the client's FIN after the close handshake.
+ */
+export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * Largest amount of outgoing data, in bytes, buffered for one connection (the `bufferedAmount`:
+ * socket buffer + engine backlog + our own queue) before a send is refused. Default 1 MiB.
+ * Blunts slow readers that never read while the server keeps sending or broadcasting: without
+ * a cap the server's memory grows without bound (CVE-2020-35896 class, R4).
+ */
+export const DEFAULT_MAX_BUFFERED_AMOUNT = 1024 * 1024;
+
+/**
+ * What happens when a send would pass `maxBufferedAmount`:
+ * `'close'` fails the connection with SEND_BUFFER_FULL (Close 1008, then TCP destroyed);
+ * `'reject'` refuses that one send (its callback/promise gets a `SendBufferFullError`),
+ * queues nothing, and leaves the connection open.
+ */
+export type BufferedAmountPolicy = 'close' | 'reject';
+export const DEFAULT_BUFFERED_AMOUNT_POLICY: BufferedAmountPolicy = 'close';
+
+/**
+ * Most control frames (ping + pong) accepted from a peer per `CONTROL_FRAME_WINDOW_MS` before
+ * the connection is failed with CONTROL_FLOOD (Close 1008). Default 256 per second.
+ * Blunts ping floods that make us write a pong for every ping (amplified CPU and outgoing
+ * memory, checklist C4); independently at most one unflushed automatic pong is ever queued.
+ */
+export const DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW = 256;
+export const CONTROL_FRAME_WINDOW_MS = 1000;
+
+/**
+ * Keepalive: a ping after `interval` ms of silence from the peer, and the connection is
+ * terminated (local 1006) if nothing arrives within `timeout` ms after it. Defaults 30 s / 20 s.
+ * Blunts half-open TCP connections and silent peers that hold memory forever (R5).
+ */
+export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
+
+/**
+ * Largest HTTP head (request line + headers) accepted in the opening handshake, in bytes,
+ * and most header lines. Defaults 16 KiB / 100 (Node's own `maxHeaderSize` default is 16 KiB;
+ * `server.maxHeadersCount` is set to 100 in standalone mode).
+ * Blunts memory and CPU exhaustion by huge or numerous headers (CVE-2024-37890, H6).
+ */
+export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
+export const DEFAULT_MAX_HEADERS = 100;
+
+/**
+ * After a refused handshake the response is written and the socket ended; it is destroyed
+ * after this grace period (ms) if the peer does not close. Default 1 s.
+ * Blunts peers that keep a refused socket open (and pipelined requests after it, H8).
+ */
+export const REJECT_GRACE_MS = 1000;
+
+/**
+ * Time the server waits in `close()` for clients to answer its Close 1001 before destroying
+ * what is left, in milliseconds. Default: the close timeout.
+ */
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = DEFAULT_CLOSE_TIMEOUT_MS;
+
+/**
+ * Messages the async iterator buffers before the socket stops reading (backpressure).
+ * Default 16 messages or 1 MiB, whichever comes first.
+ */
+export const ITERATOR_HIGH_WATER_MESSAGES = 16;
+export const ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;

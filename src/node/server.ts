@@ -1,0 +1,675 @@
+/**
+ * WebSocketServer: the server side of the opening handshake on Node's `http`/`https` servers,
+ * with ws's option names and events, secure defaults (same-origin, DNS-rebinding Host check,
+ * handshake timeout, connection caps, 1 MiB messages, compression off) and a graceful `close`.
+ *
+ * Handshake flow (RFC 6455 §4.2): 'upgrade' → connection caps (503 before any WebSocket state) →
+ * `path` → `validateUpgradeRequest` (hs: method, version, Host, Upgrade/Connection, key,
+ * version 13, no body, Origin, Host policy) → subprotocol → permessage-deflate → verifyClient
+ * (sync or async, bounded by the handshake timeout) → 101 → `WebSocket.setSocket`.
+ * Every refusal is a short 4xx/5xx with `Connection: close`; the socket is ended and destroyed
+ * after a short grace, never seen as a connection, and reported with a 'rejected' event.
+ */
+import { EventEmitter } from 'node:events';
+import http from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { writeHeader, headerSize } from '../protocol/frame.js';
+import { Opcode } from '../protocol/codes.js';
+import type { RequestHead } from '../protocol/handshake/http-head.js';
+import { validateUpgradeRequest } from '../protocol/handshake/server.js';
+import type { ServerPolicy, UpgradeAccepted } from '../protocol/handshake/server.js';
+import { buildAcceptResponse, buildRejectResponse } from '../protocol/handshake/response.js';
+import type { OriginPolicy } from '../protocol/handshake/origin.js';
+import { negotiateDeflateServer } from '../protocol/extensions/permessage-deflate.js';
+import type { PerMessageDeflateOptions } from '../protocol/extensions/permessage-deflate.js';
+import type { Extension } from '../protocol/extensions/extension.js';
+import { createDeflateExtension } from './deflate-codec.js';
+import { nodePlatform } from './platform.js';
+import { WebSocket, toSendBytes } from './websocket.js';
+import type { ConnectionTuning, SendData } from './websocket.js';
+import { keepaliveWheel } from './keepalive.js';
+import type { KeepaliveWheel } from './keepalive.js';
+import {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_HEADERS,
+  DEFAULT_MAX_HEAD_BYTES,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  REJECT_GRACE_MS,
+} from './limits.js';
+import { DEFAULT_MAX_PAYLOAD } from '../protocol/limits.js';
+
+/** What `verifyClient` gets (ws's shape). */
+export interface VerifyClientInfo {
+  origin: string | undefined;
+  secure: boolean;
+  req: IncomingMessage;
+}
+/** Synchronous `verifyClient`: return false to refuse with 401. */
+export type VerifyClientSync = (info: VerifyClientInfo) => boolean;
+/** Asynchronous `verifyClient`: call `callback(false, code?, message?, headers?)` to refuse. */
+export type VerifyClientAsync = (
+  info: VerifyClientInfo,
+  callback: (
+    result: boolean,
+    code?: number,
+    message?: string,
+    headers?: Record<string, string>,
+  ) => void,
+) => void;
+
+/** A refused handshake, as reported by the 'rejected' event (for operators' logs). */
+export interface RejectionInfo {
+  remoteAddress: string | undefined;
+  status: number;
+  /** Stable code, e.g. `ORIGIN_NOT_ALLOWED`, `VERIFY_CLIENT`, `TOO_MANY_CONNECTIONS`. */
+  code: string;
+  reason: string;
+}
+
+/**
+ * Options of `WebSocketServer` (ws names where ws has them). Exactly one of `port`, `server`
+ * and `noServer` is required. Durations in ms, sizes in bytes.
+ */
+export interface ServerOptions
+  extends ConnectionTuning, Omit<OriginPolicy<IncomingMessage>, never> {
+  /** Standalone mode: create an HTTP server listening on this port (0: any free port). */
+  port?: number;
+  /** Standalone mode: address to listen on (default: Node's, all interfaces). */
+  host?: string;
+  backlog?: number;
+  /** Attach mode: an existing http/https server whose 'upgrade' requests we handle. */
+  server?: HttpServer | HttpsServer;
+  /** No server: the application calls `handleUpgrade` itself. */
+  noServer?: boolean;
+  /** Only accept requests for this path (exact match on the pathname). */
+  path?: string;
+  /** Largest message accepted, in bytes. Default 1 MiB (ws: 100 MiB). */
+  maxPayload?: number;
+  /** Selects the subprotocol; return false for none. Default: the first offered (as ws). */
+  handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
+  /** Decides whether to accept the client (sync: 1 parameter; async: 2). */
+  verifyClient?: VerifyClientSync | VerifyClientAsync;
+  /** Keep open connections in `clients` (default true). */
+  clientTracking?: boolean;
+  /** permessage-deflate: off by default (memory and CPU cost per connection; zip-bomb surface). */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /** Extra `Host` values accepted (DNS rebinding check), see hs `HostPolicy`. */
+  allowedHosts?: readonly string[];
+  /** The listen address for the Host check; default the server's address. */
+  listenAddress?: string;
+  /**
+   * Time allowed for the handshake (10 s). Standalone: Node's `headersTimeout`/`requestTimeout`
+   * (checked every second); attach: `headersTimeout` is lowered to it; plus a timer while an
+   * async `verifyClient` is pending. Blunts slowloris (H7).
+   */
+  handshakeTimeout?: number;
+  /** Most connections (open + handshaking); excess refused with 503. Default: unlimited. */
+  maxConnections?: number;
+  /** Most connections per remote address; excess refused with 503. Default: unlimited. */
+  maxConnectionsPerAddress?: number;
+  /** How long `close()` waits for clients to answer its Close 1001. Default 10 s. */
+  shutdownTimeout?: number;
+  /** Standalone: most header lines (`server.maxHeadersCount`). Default 100. */
+  maxHeadersCount?: number;
+}
+
+/** Options of `broadcast`. */
+export interface BroadcastOptions {
+  /** Send as binary (default: true for bytes, false for strings). */
+  binary?: boolean;
+  /** Only clients for which this returns true. */
+  filter?: (client: WebSocket) => boolean;
+}
+
+const kServer = Symbol('ironsock.server');
+const kAddress = Symbol('ironsock.address');
+const kGraceTimer = Symbol('ironsock.graceTimer');
+type TrackedSocket = Duplex & {
+  [kServer]?: WebSocketServer;
+  [kAddress]?: string;
+  [kGraceTimer]?: ReturnType<typeof setTimeout>;
+  remoteAddress?: string;
+  encrypted?: boolean;
+};
+type TrackedWebSocket = WebSocket & { [kServer]?: WebSocketServer };
+
+/** Socket errors during the handshake are expected (RST, timeouts): never unhandled (R8). */
+function ignoreSocketError(this: TrackedSocket): void {
+  this.destroy();
+}
+function onTrackedSocketClose(this: TrackedSocket): void {
+  const timer = this[kGraceTimer];
+  if (timer !== undefined) clearTimeout(timer);
+  this[kServer]?.releaseSlot(this);
+}
+function destroySocket(socket: Duplex): void {
+  socket.destroy();
+}
+function onClientClose(this: TrackedWebSocket): void {
+  this[kServer]?.forgetClient(this);
+}
+
+let warnedAnyOrigin = false;
+
+/**
+ * A WebSocket server (ws-compatible). Events: 'connection' (ws, req), 'headers' (lines, req),
+ * 'listening', 'error', 'close', 'rejected' (RejectionInfo), 'wsClientError' (error, socket, req:
+ * only when listened for; the listener then owns the response and the socket).
+ *
+ * @throws TypeError unless exactly one of `port`, `server`, `noServer` is given.
+ * @example
+ * const wss = new WebSocketServer({ port: 8080 });
+ * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
+ */
+export class WebSocketServer extends EventEmitter {
+  /** Open connections when `clientTracking` is on (the default). */
+  readonly clients: Set<WebSocket>;
+  readonly options: ServerOptions;
+  private readonly httpServer: HttpServer | HttpsServer | null;
+  private readonly ownsServer: boolean;
+  private readonly wheel: KeepaliveWheel | null;
+  private readonly deflate: PerMessageDeflateOptions | null;
+  private readonly handshakeTimeout: number;
+  private readonly listeners_: Array<[string, (...args: any[]) => void]> = [];
+  private readonly perAddress = new Map<string, number>();
+  private readonly live = new Set<WebSocket>();
+  private slots = 0;
+  private state: 'running' | 'closing' | 'closed' = 'running';
+  private readonly tuning: ConnectionTuning;
+
+  constructor(options: ServerOptions, callback?: () => void) {
+    super();
+    const modes =
+      Number(options.port !== undefined && options.port !== null) +
+      Number(options.server !== undefined && options.server !== null) +
+      Number(options.noServer === true);
+    if (modes !== 1) {
+      throw new TypeError(
+        'One and only one of the "port", "server", or "noServer" options must be specified',
+      );
+    }
+    this.options = options;
+    this.clients = new Set();
+    this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    this.wheel = keepaliveWheel(options.keepalive);
+    this.deflate =
+      options.perMessageDeflate === true
+        ? {}
+        : options.perMessageDeflate === undefined || options.perMessageDeflate === false
+          ? null
+          : options.perMessageDeflate;
+    this.tuning = {
+      ...options,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+    };
+    if (options.unsafeAllowAnyOrigin === true && !warnedAnyOrigin) {
+      warnedAnyOrigin = true;
+      process.emitWarning(
+        "unsafeAllowAnyOrigin: any web page can open WebSocket connections to this server with its users' cookies",
+        { code: 'IRONSOCK_ANY_ORIGIN' },
+      );
+    }
+
+    if (options.port !== undefined && options.port !== null) {
+      const timeout = this.handshakeTimeout;
+      const server = http.createServer(
+        {
+          maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
+          headersTimeout: timeout,
+          requestTimeout: timeout,
+          connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeout / 4))),
+        },
+        (req, res) => {
+          const body = 'Upgrade Required\n';
+          res.writeHead(426, {
+            'Content-Length': body.length,
+            'Content-Type': 'text/plain',
+            Connection: 'close',
+            Upgrade: 'websocket',
+          });
+          res.end(body);
+        },
+      );
+      server.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS;
+      this.httpServer = server;
+      this.ownsServer = true;
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.server !== undefined && options.server !== null) {
+      this.httpServer = options.server;
+      this.ownsServer = false;
+      const server = options.server;
+      if (server.headersTimeout === 0 || server.headersTimeout > this.handshakeTimeout) {
+        server.headersTimeout = this.handshakeTimeout;
+        if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) {
+          server.headersTimeout = server.requestTimeout;
+        }
+      }
+    } else {
+      this.httpServer = null;
+      this.ownsServer = false;
+    }
+
+    const server = this.httpServer;
+    if (server !== null) {
+      this.listen(server, 'listening', () => this.emit('listening'));
+      this.listen(server, 'error', (error: Error) => this.emit('error', error));
+      this.listen(server, 'upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        this.handleUpgrade(req, socket, head, (ws, request) =>
+          this.emit('connection', ws, request),
+        );
+      });
+      this.listen(server, 'clientError', (_error: Error, socket: Duplex) => {
+        // Node's default answers 400 for bad heads and 408 for timeouts; make sure the socket
+        // goes away even if the peer keeps it open.
+        if (!socket.destroyed) {
+          socket.on('error', ignoreSocketError);
+          if (this.ownsServer) {
+            socket.end(
+              'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+            );
+            setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
+          }
+        }
+      });
+    }
+  }
+
+  /** The address of the listening server. @throws Error in noServer mode. */
+  address(): AddressInfo | string | null {
+    if (this.httpServer === null) throw new Error('The server is operating in "noServer" mode');
+    return this.httpServer.address();
+  }
+
+  /** Whether `req` is for this server (the `path` option). */
+  shouldHandle(req: IncomingMessage): boolean {
+    const path = this.options.path;
+    if (path === undefined) return true;
+    const url = req.url ?? '';
+    const query = url.indexOf('?');
+    return (query === -1 ? url : url.slice(0, query)) === path;
+  }
+
+  /**
+   * Runs the opening handshake on an upgrade request (noServer mode, or called internally).
+   * `cb(ws, req)` is called on success; refusals are answered and reported ('rejected').
+   */
+  handleUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    cb: (ws: WebSocket, req: IncomingMessage) => void,
+  ): void {
+    const tracked = socket as TrackedSocket;
+    // R8: from the first moment, a socket error never reaches the process.
+    socket.on('error', ignoreSocketError);
+    if (this.state !== 'running') {
+      this.reject(tracked, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      return;
+    }
+    if (!this.takeSlot(tracked)) {
+      this.reject(tracked, req, 503, 'TOO_MANY_CONNECTIONS', 'too many connections');
+      return;
+    }
+    if (!this.shouldHandle(req)) {
+      this.reject(tracked, req, 400, 'PATH_NOT_HANDLED', 'unknown path');
+      return;
+    }
+    const request: RequestHead = {
+      method: req.method ?? '',
+      target: req.url ?? '',
+      httpVersion: req.httpVersion,
+      headers: rawHeaderPairs(req.rawHeaders),
+    };
+    const secure = tracked.encrypted === true;
+    const decision = validateUpgradeRequest(request, this.policy(tracked, secure));
+    if (!decision.ok) {
+      if (this.listenerCount('wsClientError') > 0) {
+        const error = Object.assign(new Error(decision.reason), {
+          code: decision.code,
+          status: decision.status,
+        });
+        this.emit('wsClientError', error, socket, req);
+        this.armGrace(tracked, this.handshakeTimeout);
+        return;
+      }
+      this.reject(tracked, req, decision.status, decision.code, decision.reason, decision.headers);
+      return;
+    }
+
+    // §4.2.2 step 5.3: the subprotocol is one the client offered, or none.
+    let protocol: string | undefined;
+    if (decision.protocols.length > 0) {
+      const offered = new Set(decision.protocols);
+      let selected: string | false;
+      try {
+        selected = this.options.handleProtocols
+          ? this.options.handleProtocols(offered, req)
+          : decision.protocols[0];
+      } catch (error) {
+        this.emit('error', error);
+        this.reject(tracked, req, 500, 'HANDLE_PROTOCOLS_FAILED', 'internal error');
+        return;
+      }
+      if (selected !== false) protocol = selected;
+    }
+
+    let deflateResponse: { response: string; params: unknown } | null = null;
+    if (this.deflate !== null && decision.extensions.length > 0) {
+      try {
+        deflateResponse = negotiateDeflateServer(decision.extensions, this.deflate);
+      } catch (error) {
+        this.emit('error', error);
+        this.reject(tracked, req, 500, 'DEFLATE_NEGOTIATION_FAILED', 'internal error');
+        return;
+      }
+    }
+
+    const verify = this.options.verifyClient;
+    if (verify === undefined) {
+      this.complete(tracked, req, head, decision, protocol, deflateResponse, cb);
+      return;
+    }
+    const info: VerifyClientInfo = { origin: decision.origin, secure, req };
+    if (verify.length < 2) {
+      let ok: boolean;
+      try {
+        ok = (verify as VerifyClientSync)(info);
+      } catch (error) {
+        this.emit('error', error);
+        this.reject(tracked, req, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
+        return;
+      }
+      if (!ok) this.reject(tracked, req, 401, 'VERIFY_CLIENT', 'unauthorized');
+      else this.complete(tracked, req, head, decision, protocol, deflateResponse, cb);
+      return;
+    }
+    // Async: bounded by the handshake timeout (an answer that never comes must not pin the socket).
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      this.reject(tracked, req, 408, 'HANDSHAKE_TIMEOUT', 'handshake timed out');
+    }, this.handshakeTimeout);
+    try {
+      (verify as VerifyClientAsync)(info, (result, code, message, headers) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (socket.destroyed || !socket.writable) {
+          this.releaseSlot(tracked);
+          return;
+        }
+        if (!result) {
+          const status = code !== undefined && code >= 400 && code <= 599 ? code : 401;
+          const extra =
+            headers === undefined ? [] : (Object.entries(headers) as Array<[string, string]>);
+          this.reject(tracked, req, status, 'VERIFY_CLIENT', message ?? 'unauthorized', extra);
+          return;
+        }
+        this.complete(tracked, req, head, decision, protocol, deflateResponse, cb);
+      });
+    } catch (error) {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        this.emit('error', error);
+        this.reject(tracked, req, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
+      }
+    }
+  }
+
+  /**
+   * Sends one message to every open client (or those passing `filter`): the frame is encoded
+   * once and the same bytes are written to each socket. A client whose outgoing buffer would
+   * pass its `maxBufferedAmount` is skipped (and closed 1008 under the `'close'` policy).
+   * Requires `clientTracking`. Returns the number of clients the message was written to.
+   * @throws TypeError for data that is not a string or binary.
+   */
+  broadcast(data: SendData, options: BroadcastOptions = {}): number {
+    const payload = toSendBytes(data);
+    const isBinary = options.binary ?? typeof data !== 'string';
+    const size = headerSize(payload.length, false);
+    const frame = Buffer.allocUnsafe(size + payload.length);
+    writeHeader(frame, 0, {
+      fin: true,
+      rsv: 0,
+      opcode: isBinary ? Opcode.Binary : Opcode.Text,
+      length: payload.length,
+      mask: null,
+    });
+    frame.set(payload, size);
+    const filter = options.filter;
+    let count = 0;
+    for (const client of this.clients) {
+      if (client.readyState !== WebSocket.OPEN) continue;
+      if (filter !== undefined && !filter(client)) continue;
+      const driver = client._driver;
+      if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
+    }
+    return count;
+  }
+
+  /**
+   * Graceful shutdown: stops accepting, sends Close 1001 to every client, waits for their Close
+   * frames (messages they sent before it are still delivered) up to `shutdownTimeout`, then
+   * destroys what is left, closes the standalone HTTP server and emits 'close'. `cb` gets an
+   * error if the server was already closed.
+   */
+  close(cb?: (error?: Error) => void): void {
+    if (this.state !== 'running') {
+      if (cb !== undefined) {
+        if (this.state === 'closed') process.nextTick(cb, new Error('The server is not running'));
+        else this.once('close', () => cb());
+      }
+      return;
+    }
+    this.state = 'closing';
+    if (cb !== undefined) this.once('close', () => cb());
+    for (const [event, listener] of this.listeners_)
+      this.httpServer?.removeListener(event, listener);
+    this.listeners_.length = 0;
+    const waiting = [...this.live];
+    let remaining = waiting.length + 1;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const done = (): void => {
+      if (--remaining > 0) return;
+      if (timer !== null) clearTimeout(timer);
+      const finish = (): void => {
+        this.state = 'closed';
+        this.emit('close');
+      };
+      if (this.ownsServer && this.httpServer !== null) {
+        this.httpServer.close(() => finish());
+        (this.httpServer as HttpServer).closeAllConnections?.();
+      } else process.nextTick(finish);
+    };
+    for (const ws of waiting) {
+      if (ws.readyState === WebSocket.CLOSED) {
+        remaining--;
+        continue;
+      }
+      ws.once('close', done);
+      ws._closeWith(1001, '');
+    }
+    if (remaining > 1) {
+      timer = setTimeout(() => {
+        for (const ws of waiting) if (ws.readyState !== WebSocket.CLOSED) ws.terminate();
+      }, this.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS);
+    }
+    done();
+  }
+
+  // ---- internal ---------------------------------------------------------------------------------
+
+  /** @internal */
+  releaseSlot(socket: TrackedSocket): void {
+    if (socket[kServer] !== this) return;
+    socket[kServer] = undefined;
+    this.slots--;
+    const address = socket[kAddress];
+    if (address !== undefined) {
+      const count = (this.perAddress.get(address) ?? 1) - 1;
+      if (count <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, count);
+    }
+  }
+
+  /** @internal */
+  forgetClient(ws: TrackedWebSocket): void {
+    this.clients.delete(ws);
+    this.live.delete(ws);
+  }
+
+  private listen(server: EventEmitter, event: string, listener: (...args: any[]) => void): void {
+    server.on(event, listener);
+    this.listeners_.push([event, listener]);
+  }
+
+  private policy(socket: TrackedSocket, secure: boolean): ServerPolicy {
+    const o = this.options;
+    let listenAddress = o.listenAddress;
+    if (listenAddress === undefined) {
+      const address = this.httpServer?.address();
+      if (address !== null && typeof address === 'object') listenAddress = address.address;
+      else if (this.httpServer === null) {
+        const server = (socket as TrackedSocket & { server?: { address?(): unknown } }).server;
+        const own = server?.address?.();
+        if (own !== null && typeof own === 'object') listenAddress = (own as AddressInfo).address;
+      }
+    }
+    return {
+      origins: o.origins as ServerPolicy['origins'],
+      requireOrigin: o.requireOrigin,
+      unsafeAllowAnyOrigin: o.unsafeAllowAnyOrigin,
+      serverOrigins: o.serverOrigins,
+      allowedHosts: o.allowedHosts,
+      listenAddress,
+      secure,
+    };
+  }
+
+  /** Counts the socket against the caps; false (nothing allocated) when over a cap. */
+  private takeSlot(socket: TrackedSocket): boolean {
+    const max = this.options.maxConnections;
+    if (max !== undefined && this.slots >= max) return false;
+    const perAddress = this.options.maxConnectionsPerAddress;
+    const address = socket.remoteAddress;
+    if (perAddress !== undefined && address !== undefined) {
+      if ((this.perAddress.get(address) ?? 0) >= perAddress) return false;
+      this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+      socket[kAddress] = address;
+    }
+    this.slots++;
+    socket[kServer] = this;
+    socket.once('close', onTrackedSocketClose);
+    return true;
+  }
+
+  private complete(
+    socket: TrackedSocket,
+    req: IncomingMessage,
+    head: Buffer,
+    decision: UpgradeAccepted,
+    protocol: string | undefined,
+    deflate: { response: string; params: unknown } | null,
+    cb: (ws: WebSocket, req: IncomingMessage) => void,
+  ): void {
+    if (socket.destroyed || !socket.writable || !socket.readable) {
+      socket.destroy();
+      return;
+    }
+    if (this.state !== 'running') {
+      this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      return;
+    }
+    let lines: string[];
+    try {
+      const text = buildAcceptResponse(
+        {
+          key: decision.key,
+          protocol,
+          offeredProtocols: decision.protocols,
+          extensions: deflate === null ? undefined : deflate.response,
+        },
+        nodePlatform,
+      );
+      lines = text.slice(0, -4).split('\r\n');
+      this.emit('headers', lines, req);
+      for (const line of lines) {
+        // H10: application-supplied header lines can never split the response.
+        if (/[\r\n\0]/.test(line)) throw new Error('response header line contains CR, LF or NUL');
+      }
+    } catch (error) {
+      this.emit('error', error);
+      this.reject(socket, req, 500, 'INVALID_RESPONSE', 'internal error');
+      return;
+    }
+    let extension: Extension | null = null;
+    if (deflate !== null && this.deflate !== null) {
+      extension = createDeflateExtension(deflate.params as never, 'server', this.deflate);
+    }
+    socket.write(lines.join('\r\n') + '\r\n\r\n', 'latin1');
+    const ws = new WebSocket(null) as TrackedWebSocket;
+    ws.setSocket(socket, head, {
+      ...this.tuning,
+      protocol: protocol ?? '',
+      extensions: deflate === null ? '' : deflate.response,
+      extension,
+      role: 'server',
+      keepaliveWheel: this.wheel,
+    });
+    // The driver now owns socket errors.
+    socket.removeListener('error', ignoreSocketError);
+    ws[kServer] = this;
+    this.live.add(ws);
+    if (this.options.clientTracking !== false) this.clients.add(ws);
+    ws.once('close', onClientClose);
+    cb(ws, req);
+  }
+
+  private reject(
+    socket: TrackedSocket,
+    req: IncomingMessage,
+    status: number,
+    code: string,
+    reason: string,
+    headers: ReadonlyArray<readonly [string, string]> = [],
+  ): void {
+    this.emit('rejected', {
+      remoteAddress: socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
+      status,
+      code,
+      reason,
+    } satisfies RejectionInfo);
+    if (!socket.destroyed && socket.writable) {
+      let text: string;
+      try {
+        text = buildRejectResponse({ status, reason, headers });
+      } catch {
+        text = buildRejectResponse({ status: 500, reason: 'internal error' });
+      }
+      socket.end(text, 'latin1');
+    }
+    this.armGrace(socket, REJECT_GRACE_MS);
+  }
+
+  private armGrace(socket: TrackedSocket, ms: number): void {
+    if (socket.destroyed) return;
+    // Never read what follows a refused request (H8): stop reading, destroy after the grace.
+    socket.pause();
+    const timer = setTimeout(destroySocket, ms, socket);
+    timer.unref();
+    socket[kGraceTimer] = timer;
+    if (socket[kServer] === undefined) socket.once('close', onTrackedSocketClose);
+  }
+}
+
+/** Node's `rawHeaders` (flat name/value list) as lower-cased pairs, duplicates kept in order. */
+function rawHeaderPairs(raw: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) out.push([raw[i].toLowerCase(), raw[i + 1]]);
+  return out;
+}

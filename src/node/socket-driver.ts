@@ -1,0 +1,574 @@
+/**
+ * SocketDriver: pumps a Node stream (net.Socket, tls.TLSSocket or any Duplex) to and from the
+ * sans-I/O `Connection`, and owns everything that needs a clock or a socket: write batching, the
+ * close timeout, the TCP close order, backpressure, the outgoing-buffer cap, the control-frame
+ * rate limit and keepalive membership.
+ *
+ * Speed: one driver per connection, no closures per connection or per message (socket listeners
+ * are shared functions that find the driver through a symbol on the socket); each read is
+ * processed inside `cork()`/`uncork()` so replies written while handling it (echoes, pongs,
+ * Close) leave in one `writev`; sends outside a read cork the socket until the end of the
+ * current tick, so a burst of sends is batched too.
+ */
+import type { Duplex } from 'node:stream';
+import { Connection } from '../protocol/connection.js';
+import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
+import type { Extension } from '../protocol/extensions/extension.js';
+import type { Limits } from '../protocol/limits.js';
+import { UsageError } from '../protocol/errors.js';
+import { nodePlatform } from './platform.js';
+import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
+import {
+  CONTROL_FRAME_WINDOW_MS,
+  DEFAULT_BUFFERED_AMOUNT_POLICY,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
+} from './limits.js';
+import type { BufferedAmountPolicy } from './limits.js';
+
+/** A send was refused because the connection's outgoing buffer is at `maxBufferedAmount`. */
+export class SendBufferFullError extends Error {
+  readonly code = 'SEND_BUFFER_FULL';
+  constructor(message = 'outgoing buffer limit (maxBufferedAmount) exceeded') {
+    super(message);
+    this.name = 'SendBufferFullError';
+  }
+}
+
+/** Callback of a send/ping/pong: called once the bytes were handed to the kernel, or with an error. */
+export type WriteCallback = (error?: Error | null) => void;
+
+/** What the driver reports to its owner (the `WebSocket`). Implementations must not throw. */
+export interface DriverSink {
+  driverMessage(data: Uint8Array | Uint8Array[], isBinary: boolean): void;
+  driverPing(payload: Uint8Array): void;
+  driverPong(payload: Uint8Array): void;
+  /** The WebSocket connection is closed (Close frames exchanged, failed, or transport lost). */
+  driverClosing(info: CloseInfo): void;
+  /** The transport is closed too; `info` is the final close information. */
+  driverClosed(info: CloseInfo): void;
+}
+
+/** Options of one driven connection. Durations in ms, sizes in bytes. */
+export interface DriverOptions {
+  role: Role;
+  /** Engine limits (maxPayload ...), see `src/protocol/limits.ts`. */
+  limits?: Partial<Limits>;
+  /** The negotiated extension, if any. */
+  extension?: Extension | null;
+  /** Answer pings automatically (default true). At most one unflushed automatic pong is kept. */
+  autoPong?: boolean;
+  /** Skip UTF-8 validation of text (unsafe, default false). */
+  unsafeSkipUtf8Validation?: boolean;
+  /** Wait for the peer's Close (and, after the close, for its FIN) this long. Default 10 s. */
+  closeTimeout?: number;
+  /** Outgoing buffer cap (`bufferedAmount`), default 1 MiB; `Infinity` disables it. */
+  maxBufferedAmount?: number;
+  /** What to do when a send would pass the cap. Default `'close'`. */
+  bufferedAmountPolicy?: BufferedAmountPolicy;
+  /** Control frames accepted per second before CONTROL_FLOOD (1008). Default 256. */
+  maxControlFramesPerSecond?: number;
+  /** Shared keepalive wheel, or null. */
+  keepalive?: KeepaliveWheel | null;
+}
+
+/** Reasons reading may be paused; reading resumes when none is left. */
+export const PauseReason = { User: 1, Engine: 2, Iterator: 4, Stream: 8 } as const;
+
+const kDriver = Symbol('ironsock.driver');
+type DrivenSocket = Duplex & { [kDriver]?: SocketDriver };
+const EMPTY = new Uint8Array(0);
+
+function socketOnData(this: DrivenSocket, chunk: Buffer): void {
+  this[kDriver]?.handleData(chunk);
+}
+function socketOnEnd(this: DrivenSocket): void {
+  this[kDriver]?.handleEnd();
+}
+function socketOnError(this: DrivenSocket, error: Error): void {
+  this[kDriver]?.handleError(error);
+}
+function socketOnClose(this: DrivenSocket): void {
+  this[kDriver]?.handleSocketClose();
+}
+function socketOnDrain(this: DrivenSocket): void {
+  this[kDriver]?.handleDrain();
+}
+function uncorkTick(driver: SocketDriver): void {
+  driver.uncorkNow();
+}
+function closeTimerFired(driver: SocketDriver): void {
+  driver.handleCloseTimeout();
+}
+function startDriver(driver: SocketDriver, head: Uint8Array | undefined): void {
+  driver.startReading(head);
+}
+function rethrow(error: unknown): void {
+  throw error;
+}
+function callAll(callbacks: WriteCallback[], error?: Error | null): void {
+  for (const cb of callbacks) cb(error ?? null);
+}
+
+/** Pumps one socket to and from one `Connection`. See the module comment. */
+export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
+  readonly socket: Duplex;
+  readonly conn: Connection;
+  readonly role: Role;
+  /** Final close information once the engine reported it. */
+  closeInfo: CloseInfo | null = null;
+  /** The first transport error, if any (reported for diagnostics; never thrown). */
+  socketError: Error | null = null;
+  kaActive = false;
+  kaLastSeen = 0;
+  kaPingAt = 0;
+
+  private readonly sink: DriverSink;
+  private readonly autoPong: boolean;
+  private readonly closeTimeout: number;
+  private readonly maxBuffered: number;
+  private readonly rejectWhenFull: boolean;
+  private readonly maxControl: number;
+  private readonly wheel: KeepaliveWheel | null;
+  private corked = false;
+  private holdWrites = false;
+  private held: Uint8Array | null = null;
+  private deferred: WriteCallback[] | null = null;
+  private pendingPong: Uint8Array | null = null;
+  private controlCount = 0;
+  private controlWindowStart = 0;
+  private pauseFlags = 0;
+  private started = false;
+  private socketClosed = false;
+  private fragmenting = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor(socket: Duplex, sink: DriverSink, options: DriverOptions) {
+    this.socket = socket;
+    this.sink = sink;
+    this.role = options.role;
+    this.autoPong = options.autoPong ?? true;
+    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.maxBuffered = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
+    this.rejectWhenFull =
+      (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject';
+    this.maxControl = options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW;
+    this.wheel = options.keepalive ?? null;
+    this.conn = new Connection(
+      {
+        role: options.role,
+        platform: nodePlatform,
+        limits: options.limits,
+        extension: options.extension ?? null,
+        // Pongs are written by the driver so that at most one unflushed pong is ever queued.
+        autoPong: false,
+        unsafeSkipUtf8Validation: options.unsafeSkipUtf8Validation ?? false,
+      },
+      this,
+    );
+    const driven = socket as DrivenSocket;
+    driven[kDriver] = this;
+    // R8: a socket error must never be unhandled, from now until the socket is gone.
+    socket.on('error', socketOnError);
+    socket.on('end', socketOnEnd);
+    socket.on('close', socketOnClose);
+    socket.on('drain', socketOnDrain);
+    const net = socket as Duplex & {
+      setNoDelay?(noDelay: boolean): void;
+      setTimeout?(ms: number): void;
+    };
+    net.setNoDelay?.(true);
+    net.setTimeout?.(0);
+    // Nothing may be read before the owner's listeners exist (see `start`).
+    socket.pause();
+    if (this.wheel !== null) this.wheel.add(this);
+    if (socket.destroyed) {
+      this.socketClosed = true;
+      queueMicrotask(() => this.handleSocketClose());
+    }
+  }
+
+  /**
+   * Starts reading after the current tick, first feeding `head` (bytes that arrived with the
+   * handshake): listeners attached synchronously by the owner see every message.
+   */
+  start(head?: Uint8Array): void {
+    process.nextTick(startDriver, this, head);
+  }
+
+  /** @internal */
+  startReading(head: Uint8Array | undefined): void {
+    if (this.started || this.socketClosed) return;
+    this.started = true;
+    if (head !== undefined && head.length > 0) this.handleData(head);
+    this.socket.on('data', socketOnData);
+    if (this.pauseFlags === 0 || this.conn.state === 'closed') this.socket.resume();
+    else this.socket.pause();
+  }
+
+  /**
+   * Exact number of bytes accepted by `send` and not yet handed to the kernel: the socket's
+   * buffer, the engine's backlog (async extension) and the driver's own (held pong).
+   */
+  get bufferedAmount(): number {
+    let amount = this.socket.writableLength + this.conn.pendingBytes;
+    if (this.held !== null) amount += this.held.length;
+    if (this.pendingPong !== null) amount += this.pendingPong.length + 2;
+    return amount;
+  }
+
+  /** Whether reading is paused for any reason. */
+  get isPaused(): boolean {
+    return this.pauseFlags !== 0;
+  }
+
+  /** Sets or clears one pause reason (`PauseReason`) and pauses/resumes the socket accordingly. */
+  setPaused(reason: number, paused: boolean): void {
+    const before = this.pauseFlags;
+    this.pauseFlags = paused ? before | reason : before & ~reason;
+    if (!this.started || this.socketClosed || (before === 0) === (this.pauseFlags === 0)) return;
+    if (this.conn.state === 'closed') return;
+    if (this.pauseFlags === 0) this.socket.resume();
+    else this.socket.pause();
+  }
+
+  /**
+   * Sends a message (or a fragment with `fin` false). `cb` runs once the bytes reached the
+   * kernel, or with an error (not open; `SendBufferFullError` with the `'reject'` policy).
+   * @throws UsageError from the engine on misuse; SendBufferFullError with the `'reject'`
+   *   policy when no callback is given.
+   */
+  send(
+    data: Uint8Array,
+    isBinary: boolean,
+    fin: boolean,
+    compress: boolean,
+    cb?: WriteCallback,
+  ): void {
+    if (this.conn.state !== 'open') {
+      if (cb !== undefined) process.nextTick(cb, notOpenError());
+      return;
+    }
+    if (this.bufferedAmount + data.length > this.maxBuffered && !this.refuseOverCap(cb)) return;
+    this.fragmenting = !fin;
+    if (cb === undefined) {
+      this.conn.send(data, isBinary, fin, compress);
+      return;
+    }
+    this.holdWrites = true;
+    try {
+      this.conn.send(data, isBinary, fin, compress);
+    } catch (error) {
+      this.releaseHeld(undefined);
+      throw error;
+    } finally {
+      this.holdWrites = false;
+    }
+    this.releaseHeld(cb);
+  }
+
+  /** Sends a ping (payload <= 125 bytes). @throws UsageError on misuse. */
+  ping(payload: Uint8Array, cb?: WriteCallback): void {
+    this.control(true, payload, cb);
+  }
+
+  /** Sends a pong (payload <= 125 bytes). @throws UsageError on misuse. */
+  pong(payload: Uint8Array, cb?: WriteCallback): void {
+    this.control(false, payload, cb);
+  }
+
+  /**
+   * Writes an already-encoded server frame (broadcast fan-out). Returns false, writing nothing,
+   * when the connection is not open, in the middle of a fragmented send, when the engine has a
+   * backlog (the message is then sent through the engine to keep order), or over the cap
+   * (which closes the connection under the `'close'` policy).
+   */
+  writeEncoded(frame: Uint8Array, payload: Uint8Array, isBinary: boolean): boolean {
+    if (this.conn.state !== 'open' || this.fragmenting) return false;
+    if (this.bufferedAmount + frame.length > this.maxBuffered) {
+      if (!this.rejectWhenFull) this.failBufferFull();
+      return false;
+    }
+    if (this.conn.pendingBytes > 0) {
+      this.conn.send(payload, isBinary, true, false);
+      return true;
+    }
+    this.writeOut(frame, undefined);
+    return true;
+  }
+
+  /**
+   * Starts the closing handshake (§7.1.2) and the close timeout.
+   * @throws UsageError for an invalid code or a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string | Uint8Array): void {
+    if (this.conn.state !== 'open') return;
+    this.conn.close(code, reason);
+    if ((this.conn.state as string) === 'closing' && this.timer === null) {
+      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+    }
+  }
+
+  /** Ends the connection at once without a Close frame (local 1006) and destroys the socket. */
+  terminate(): void {
+    if (this.closeInfo === null) this.conn.abort();
+    this.socket.destroy();
+  }
+
+  // ---- ConnectionHandler -------------------------------------------------------------------
+
+  onMessage(data: Uint8Array | Uint8Array[], isBinary: boolean): void {
+    try {
+      this.sink.driverMessage(data, isBinary);
+    } catch (error) {
+      // A throwing user listener must not corrupt the engine mid-parse: rethrow it outside.
+      process.nextTick(rethrow, error);
+    }
+  }
+
+  onPing(payload: Uint8Array): void {
+    if (!this.countControl()) return;
+    if (this.autoPong && this.conn.state === 'open') {
+      // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
+      // exactly one pong (the newest) until it drains.
+      if (this.socket.writableNeedDrain) this.pendingPong = payload;
+      else this.conn.pong(payload);
+    }
+    try {
+      this.sink.driverPing(payload);
+    } catch (error) {
+      process.nextTick(rethrow, error);
+    }
+  }
+
+  onPong(payload: Uint8Array): void {
+    if (!this.countControl()) return;
+    try {
+      this.sink.driverPong(payload);
+    } catch (error) {
+      process.nextTick(rethrow, error);
+    }
+  }
+
+  onWrite(bytes: Uint8Array): void {
+    if (this.holdWrites) {
+      if (this.held !== null) this.writeOut(this.held, undefined);
+      this.held = bytes;
+      return;
+    }
+    const deferred = this.deferred;
+    if (deferred !== null && this.conn.pendingBytes === 0) {
+      this.deferred = null;
+      this.writeOut(bytes, (error) => callAll(deferred, error));
+      return;
+    }
+    this.writeOut(bytes, undefined);
+  }
+
+  onReadPause(paused: boolean): void {
+    this.setPaused(PauseReason.Engine, paused);
+  }
+
+  onClose(info: CloseInfo): void {
+    this.closeInfo = info;
+    this.pendingPong = null;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.wheel !== null) this.wheel.delete(this);
+    try {
+      this.sink.driverClosing(info);
+    } catch (error) {
+      process.nextTick(rethrow, error);
+    }
+    const socket = this.socket;
+    if (this.socketClosed || socket.destroyed) return;
+    if (info.code === 1006 && !info.wasClean) {
+      // Transport lost, terminated, or timed out: nothing more to say.
+      socket.destroy();
+      return;
+    }
+    // Keep reading so that the peer's FIN (or RST) is seen.
+    if (this.started) socket.resume();
+    if (this.role === 'server' || info.error !== undefined) {
+      // §7.1.1: the server closes the TCP connection first; a client that failed the
+      // connection closes it as well (§7.1.7).
+      if (!socket.writableEnded) socket.end();
+    }
+    // Client after a clean close: wait for the server's FIN. Either way, bounded.
+    this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+  }
+
+  // ---- socket events (shared listeners) -----------------------------------------------------
+
+  /** @internal */
+  handleData(chunk: Uint8Array): void {
+    this.kaActive = true;
+    if (this.corked) {
+      this.conn.receiveData(chunk);
+      return;
+    }
+    const socket = this.socket;
+    this.corked = true;
+    socket.cork();
+    this.conn.receiveData(chunk);
+    this.corked = false;
+    socket.uncork();
+  }
+
+  /** @internal */
+  handleEnd(): void {
+    if (this.closeInfo === null) this.conn.receiveEof();
+    else if (!this.socket.writableEnded) this.socket.end();
+  }
+
+  /** @internal */
+  handleError(error: Error): void {
+    if (this.socketError === null) this.socketError = error;
+    if (this.closeInfo === null) this.conn.receiveEof();
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  handleDrain(): void {
+    const pong = this.pendingPong;
+    if (pong !== null) {
+      this.pendingPong = null;
+      if (this.conn.state === 'open') this.conn.pong(pong);
+    }
+  }
+
+  /** @internal */
+  handleCloseTimeout(): void {
+    this.timer = null;
+    if (this.closeInfo === null) this.conn.abort();
+    this.socket.destroy();
+  }
+
+  /** @internal */
+  handleSocketClose(): void {
+    if ((this.socket as DrivenSocket)[kDriver] !== this) return;
+    (this.socket as DrivenSocket)[kDriver] = undefined;
+    this.socketClosed = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.wheel !== null) this.wheel.delete(this);
+    if (this.closeInfo === null) this.conn.receiveEof();
+    this.pendingPong = null;
+    const deferred = this.deferred;
+    if (deferred !== null) {
+      this.deferred = null;
+      callAll(deferred, notOpenError());
+    }
+    const info = this.closeInfo ?? { code: 1006, reason: '', wasClean: false };
+    this.sink.driverClosed(info);
+  }
+
+  /** @internal */
+  uncorkNow(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    this.socket.uncork();
+  }
+
+  // ---- KeepaliveTarget ----------------------------------------------------------------------
+
+  keepalivePing(): void {
+    if (this.conn.state !== 'open') return;
+    this.conn.ping(EMPTY);
+  }
+
+  keepaliveExpired(): void {
+    this.terminate();
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  private writeOut(bytes: Uint8Array, cb: WriteCallback | undefined): void {
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) {
+      if (cb !== undefined) process.nextTick(cb, notOpenError());
+      return;
+    }
+    if (!this.corked) {
+      this.corked = true;
+      socket.cork();
+      process.nextTick(uncorkTick, this);
+    }
+    socket.write(bytes, cb);
+  }
+
+  private releaseHeld(cb: WriteCallback | undefined): void {
+    const held = this.held;
+    this.held = null;
+    if (cb === undefined) {
+      if (held !== null) this.writeOut(held, undefined);
+    } else if (this.conn.pendingBytes > 0) {
+      if (held !== null) this.writeOut(held, undefined);
+      (this.deferred ??= []).push(cb);
+    } else if (held !== null) {
+      this.writeOut(held, cb);
+    } else {
+      process.nextTick(cb, null);
+    }
+  }
+
+  private control(isPing: boolean, payload: Uint8Array, cb: WriteCallback | undefined): void {
+    if (this.conn.state !== 'open') {
+      if (cb !== undefined) process.nextTick(cb, notOpenError());
+      return;
+    }
+    if (this.bufferedAmount + payload.length > this.maxBuffered && !this.refuseOverCap(cb)) return;
+    this.holdWrites = cb !== undefined;
+    try {
+      if (isPing) this.conn.ping(payload);
+      else this.conn.pong(payload);
+    } catch (error) {
+      this.holdWrites = false;
+      this.releaseHeld(undefined);
+      throw error;
+    }
+    this.holdWrites = false;
+    this.releaseHeld(cb);
+  }
+
+  /** Applies the cap policy; returns true only if the send may go ahead (never, currently). */
+  private refuseOverCap(cb: WriteCallback | undefined): boolean {
+    const error = new SendBufferFullError();
+    if (this.rejectWhenFull) {
+      if (cb === undefined) throw error;
+      process.nextTick(cb, error);
+      return false;
+    }
+    this.failBufferFull();
+    if (cb !== undefined) process.nextTick(cb, error);
+    return false;
+  }
+
+  private failBufferFull(): void {
+    if (this.conn.state !== 'closed') this.conn.fail('SEND_BUFFER_FULL');
+    // The socket is backed up: the Close frame would wait behind the backlog. Drop it all.
+    this.socket.destroy();
+  }
+
+  private countControl(): boolean {
+    const now = Date.now();
+    if (now - this.controlWindowStart >= CONTROL_FRAME_WINDOW_MS) {
+      this.controlWindowStart = now;
+      this.controlCount = 0;
+    }
+    if (++this.controlCount > this.maxControl) {
+      if (this.conn.state !== 'closed') this.conn.fail('CONTROL_FLOOD');
+      return false;
+    }
+    return true;
+  }
+}
+
+function notOpenError(): UsageError {
+  return new UsageError('NOT_OPEN', 'WebSocket is not open');
+}

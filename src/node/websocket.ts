@@ -1,0 +1,847 @@
+/**
+ * The user-facing `WebSocket` object: the `ws` package's surface (client and server side), the
+ * WHATWG members (`onmessage`, `addEventListener`, ...), and a modern one (`WebSocket.connect`,
+ * `sendAsync`, async iteration). Built on `SocketDriver` + `Connection`.
+ *
+ * Deviations from ws, on purpose:
+ * - `'error'` is only emitted when someone listens for it: an unlistened protocol error never
+ *   crashes the process (checklist R8). The close event always follows.
+ * - `send`/`ping`/`pong` reject numbers, plain objects and other non-binary values with a
+ *   TypeError (ws stringifies them; checklist X5).
+ * - Close codes accepted by `close()` are those allowed on the wire (1000-1003, 1007-1014,
+ *   3000-4999), which is ws's rule; 1004/1005/1006/1015 throw.
+ */
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import type { CloseInfo, Role } from '../protocol/connection.js';
+import type { Extension } from '../protocol/extensions/extension.js';
+import type { Limits } from '../protocol/limits.js';
+import { isValidWireCloseCode } from '../protocol/codes.js';
+import { PauseReason, SocketDriver } from './socket-driver.js';
+import type { WriteCallback } from './socket-driver.js';
+import type { BufferedAmountPolicy } from './limits.js';
+import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
+import { keepaliveWheel } from './keepalive.js';
+import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
+import { CloseEvent, ErrorEvent, MessageEvent, WsEvent } from './events.js';
+import type { EventListenerLike } from './events.js';
+import { startClientHandshake } from './client.js';
+import type { ClientHandshake, ClientOptions, HandshakeResponse } from './client.js';
+
+/** How binary messages are delivered: ws's three types plus `blob`. */
+export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
+
+/** Anything `send` accepts: text, or bytes in any binary container (never copied needlessly). */
+export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
+
+/** The `readyState` values (WHATWG and ws). */
+export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
+export type ReadyState = (typeof ReadyState)[keyof typeof ReadyState];
+
+/** Options of `send`. `mask` is accepted for ws compatibility and ignored (the role decides, §5.3). */
+export interface SendOptions {
+  /** Send as binary (default: true for bytes, false for strings). */
+  binary?: boolean;
+  /** Compress with the negotiated permessage-deflate, if any (default true). */
+  compress?: boolean;
+  /** Last fragment of the message (default true); false starts/continues a fragmented message. */
+  fin?: boolean;
+  mask?: boolean;
+}
+
+/**
+ * Per-connection options shared by client and server (client: constructor options; server:
+ * `WebSocketServer` options). Durations in ms, sizes in bytes.
+ */
+export interface ConnectionTuning {
+  /** Largest message accepted (bytes, after decompression). Default 1 MiB. */
+  maxPayload?: number;
+  /** Further engine limits (see `src/protocol/limits.ts`). */
+  limits?: Partial<Limits>;
+  /** Answer pings automatically (default true). */
+  autoPong?: boolean;
+  /** ws name: skip UTF-8 validation of text. Unsafe; default false. */
+  skipUTF8Validation?: boolean;
+  /** Time to wait for the peer's Close after ours. Default 10 s. */
+  closeTimeout?: number;
+  /**
+   * Cap of `bufferedAmount`. Default 1 MiB; `Infinity` disables it (memory cost: a peer that
+   * never reads then makes us buffer everything we send to it).
+   */
+  maxBufferedAmount?: number;
+  /** Policy when a send would pass the cap: `'close'` (default) or `'reject'`. */
+  bufferedAmountPolicy?: BufferedAmountPolicy;
+  /** Control frames accepted per second before closing with 1008. Default 256. */
+  maxControlFramesPerSecond?: number;
+  /** Ping silent peers and drop dead ones: `true` for 30 s / 20 s, or explicit durations. */
+  keepalive?: KeepaliveOptions | boolean;
+}
+
+/** Client constructor options: the tuning above plus whatever `client.ts` understands. */
+export interface WebSocketOptions extends ConnectionTuning {
+  [option: string]: unknown;
+}
+
+/** @internal What `setSocket` takes after a successful handshake. */
+export interface SetSocketOptions extends ConnectionTuning {
+  /** The negotiated subprotocol, or ''. */
+  protocol?: string;
+  /** The negotiated `Sec-WebSocket-Extensions` value, or ''. */
+  extensions?: string;
+  /** The negotiated extension instance, or null. */
+  extension?: Extension | null;
+  /** Default: 'client' when constructed with a URL, else 'server'. */
+  role?: Role;
+  /** A resolved shared wheel (the server passes its own). */
+  keepaliveWheel?: KeepaliveWheel | null;
+}
+
+/** One message yielded by async iteration. `data` follows `binaryType` (text: a string). */
+export interface WebSocketMessage {
+  data: Buffer | ArrayBuffer | Buffer[] | Blob | string;
+  isBinary: boolean;
+}
+
+const kListener = Symbol('ironsock.listener');
+const kAttribute = Symbol('ironsock.attribute');
+type Wrapped = ((...args: any[]) => void) & {
+  [kListener]?: EventListenerLike;
+  [kAttribute]?: boolean;
+};
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+/** Views `bytes` as a Buffer without copying. */
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Converts `send` input to bytes without copying binary data.
+ * @throws TypeError for anything that is not a string or binary data.
+ */
+export function toSendBytes(data: unknown): Uint8Array {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (
+    data instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== 'undefined' && data instanceof SharedArrayBuffer)
+  ) {
+    return new Uint8Array(data);
+  }
+  throw new TypeError(
+    'data must be a string, Buffer, ArrayBuffer, TypedArray or DataView (got ' +
+      describe(data) +
+      ')',
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}
+
+function closeReasonBytes(reason: unknown): Uint8Array {
+  if (reason === undefined) return EMPTY_BUFFER;
+  if (typeof reason === 'string') return Buffer.from(reason, 'utf8');
+  if (reason instanceof Uint8Array) return reason;
+  throw new TypeError('close reason must be a string or a Buffer');
+}
+
+/**
+ * A WebSocket connection (client or server side). See the module comment for the surface.
+ *
+ * @example
+ * const ws = await WebSocket.connect('ws://127.0.0.1:8080');
+ * ws.send('hello');
+ * for await (const { data } of ws) console.log(data);
+ */
+export class WebSocket extends EventEmitter {
+  static readonly CONNECTING = 0;
+  static readonly OPEN = 1;
+  static readonly CLOSING = 2;
+  static readonly CLOSED = 3;
+  declare readonly CONNECTING: 0;
+  declare readonly OPEN: 1;
+  declare readonly CLOSING: 2;
+  declare readonly CLOSED: 3;
+
+  /** @internal */
+  _driver: SocketDriver | null = null;
+  /** @internal The running client handshake (aborted by close()/terminate() while CONNECTING). */
+  _handshake: ClientHandshake | null = null;
+  private _state: ReadyState = ReadyState.CONNECTING;
+  private _protocol = '';
+  private _extensions = '';
+  private _url: string;
+  private readonly _options: WebSocketOptions | undefined;
+  private _binaryType: BinaryType = 'nodebuffer';
+  private _userPaused = false;
+  private _closeInfo: CloseInfo | null = null;
+  private _queue: MessageQueue | null = null;
+
+  /**
+   * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
+   * client.ts for the options and what throws: a `SyntaxError` for an invalid URL).
+   * Server side objects are created by `WebSocketServer` with `url` null.
+   */
+  constructor(
+    url?: string | URL | null,
+    protocols?: string | string[] | WebSocketOptions,
+    options?: WebSocketOptions,
+  ) {
+    super();
+    if (url === undefined || url === null) {
+      this._url = '';
+      this._options = undefined;
+      return;
+    }
+    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+      options = protocols;
+      protocols = undefined;
+    }
+    this._url = typeof url === 'string' ? url : url.href;
+    this._options = options;
+    this._handshake = startClientHandshake(
+      this,
+      url,
+      protocols as string | string[] | undefined,
+      (options ?? {}) as ClientOptions,
+    );
+  }
+
+  /**
+   * Connects and resolves once the connection is open; rejects with the handshake error.
+   * @example const ws = await WebSocket.connect('wss://example.com/chat', ['chat']);
+   */
+  static connect(
+    url: string | URL,
+    protocols?: string | string[] | WebSocketOptions,
+    options?: WebSocketOptions,
+  ): Promise<WebSocket> {
+    return new Promise((resolve, reject) => {
+      let ws: WebSocket;
+      try {
+        ws = new WebSocket(url, protocols, options);
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      let failure: unknown = null;
+      const onOpen = (): void => {
+        ws.off('error', onError);
+        ws.off('close', onClose);
+        resolve(ws);
+      };
+      const onError = (error: unknown): void => {
+        failure ??= error;
+      };
+      const onClose = (code: number): void => {
+        ws.off('open', onOpen);
+        ws.off('error', onError);
+        reject(failure ?? new Error(`WebSocket closed before opening (code ${code})`));
+      };
+      ws.once('open', onOpen);
+      ws.on('error', onError);
+      ws.once('close', onClose);
+    });
+  }
+
+  /** CONNECTING (0), OPEN (1), CLOSING (2) or CLOSED (3). */
+  get readyState(): ReadyState {
+    return this._state;
+  }
+  /** The negotiated subprotocol, or ''. */
+  get protocol(): string {
+    return this._protocol;
+  }
+  /** The negotiated `Sec-WebSocket-Extensions` value, or ''. */
+  get extensions(): string {
+    return this._extensions;
+  }
+  /** The URL given to the constructor (client), or '' (server side). */
+  get url(): string {
+    return this._url;
+  }
+  /** Whether reading was paused with `pause()`. */
+  get isPaused(): boolean {
+    return this._userPaused;
+  }
+  /**
+   * Bytes accepted by `send`/`ping`/`pong` and not yet handed to the kernel (exact: socket
+   * buffer + engine backlog + held pong). 0 when not connected.
+   */
+  get bufferedAmount(): number {
+    return this._driver === null ? 0 : this._driver.bufferedAmount;
+  }
+  /** The underlying socket, for ws compatibility (e.g. `ws._socket.remoteAddress`). */
+  get _socket(): Duplex | null {
+    return this._driver === null ? null : this._driver.socket;
+  }
+
+  /** How binary messages are delivered; invalid values are ignored (as in ws). */
+  get binaryType(): BinaryType {
+    return this._binaryType;
+  }
+  set binaryType(type: BinaryType) {
+    if (
+      type === 'nodebuffer' ||
+      type === 'arraybuffer' ||
+      type === 'fragments' ||
+      type === 'blob'
+    ) {
+      this._binaryType = type;
+    }
+  }
+
+  /**
+   * Sends a message (ws signature). `cb` runs once the bytes reached the kernel, or with an error
+   * (connection not open; `SendBufferFullError`). For a promise use `sendAsync`.
+   * @throws Error when CONNECTING (as ws); TypeError for non-binary data; SendBufferFullError
+   *   under the `'reject'` policy when no callback is given.
+   */
+  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): void {
+    if (typeof options === 'function') {
+      cb = options;
+      options = undefined;
+    }
+    if (this._state === ReadyState.CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    const bytes = toSendBytes(data);
+    let isBinary = typeof data !== 'string';
+    let fin = true;
+    let compress = true;
+    if (options !== undefined) {
+      if (options.binary !== undefined) isBinary = options.binary;
+      if (options.fin !== undefined) fin = options.fin;
+      if (options.compress !== undefined) compress = options.compress;
+    }
+    const driver = this._driver;
+    if (this._state !== ReadyState.OPEN || driver === null) {
+      if (cb !== undefined)
+        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._state}`));
+      return;
+    }
+    driver.send(bytes, isBinary, fin, compress, cb);
+  }
+
+  /**
+   * Sends a message; the promise resolves when the bytes were handed to the kernel and rejects
+   * when the connection is not open or the send was refused (buffer cap).
+   */
+  sendAsync(data: SendData, options?: SendOptions): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.send(data, options, (error) => (error ? reject(error) : resolve()));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  }
+
+  /** Sends a ping (ws signature; `mask` ignored). @throws as `send`; RangeError-like UsageError over 125 bytes. */
+  ping(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this._control(true, data, mask, cb);
+  }
+
+  /** Sends a pong (ws signature; `mask` ignored). @throws as `ping`. */
+  pong(data?: SendData | WriteCallback, mask?: boolean | WriteCallback, cb?: WriteCallback): void {
+    this._control(false, data, mask, cb);
+  }
+
+  /**
+   * Starts the closing handshake (§7.1.2); the 'close' event follows when the TCP connection is
+   * closed (after the peer's Close, or the close timeout). While CONNECTING, aborts the handshake.
+   * @throws TypeError for a code not allowed on the wire (1000-1003, 1007-1014, 3000-4999 are);
+   *   RangeError for a reason over 123 bytes.
+   */
+  close(code?: number, reason?: string | Buffer): void {
+    if (this._state === ReadyState.CLOSED) return;
+    if (this._state === ReadyState.CONNECTING) {
+      this._abort('WebSocket was closed before the connection was established');
+      return;
+    }
+    if (code !== undefined && (typeof code !== 'number' || !isValidWireCloseCode(code))) {
+      throw new TypeError('First argument must be a valid close code number');
+    }
+    const reasonBytes = closeReasonBytes(reason);
+    if (reasonBytes.length > 123)
+      throw new RangeError('The close reason must not be greater than 123 bytes');
+    if (this._state === ReadyState.CLOSING) return;
+    this._state = ReadyState.CLOSING;
+    this._driver?.close(code, code === undefined ? undefined : reasonBytes);
+  }
+
+  /** Destroys the connection at once, without a closing handshake (local code 1006). */
+  terminate(): void {
+    if (this._state === ReadyState.CLOSED) return;
+    if (this._state === ReadyState.CONNECTING) {
+      this._abort('WebSocket was closed before the connection was established');
+      return;
+    }
+    this._state = ReadyState.CLOSING;
+    this._driver?.terminate();
+  }
+
+  /** Stops reading from the socket (no 'message' events) until `resume()`. */
+  pause(): void {
+    if (this._state === ReadyState.CONNECTING || this._state === ReadyState.CLOSED) return;
+    this._userPaused = true;
+    this._driver?.setPaused(PauseReason.User, true);
+  }
+
+  /** Resumes reading after `pause()`. */
+  resume(): void {
+    if (this._state === ReadyState.CONNECTING || this._state === ReadyState.CLOSED) return;
+    this._userPaused = false;
+    this._driver?.setPaused(PauseReason.User, false);
+  }
+
+  /**
+   * Async iteration over incoming messages, from the moment the iterator is created, as
+   * `{ data, isBinary }` (text as a string, binary per `binaryType`). Backpressure: while more
+   * than 16 messages or 1 MiB wait for the consumer, the socket is not read. Iteration ends when
+   * the connection closes; it throws if the opening handshake failed. Breaking out of the loop
+   * ends the iteration only (the connection stays open: call `close()`). One iterator at a time.
+   */
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    if (this._queue !== null) throw new Error('WebSocket is already being iterated');
+    const queue = new MessageQueue(this);
+    this._queue = queue;
+    return queue;
+  }
+
+  // ---- WHATWG members -------------------------------------------------------------------------
+
+  /** WHATWG `addEventListener` for 'open', 'message', 'close' and 'error' (option `once`). */
+  addEventListener(type: string, listener: EventListenerLike, options?: { once?: boolean }): void {
+    if (typeof listener !== 'function' && typeof listener?.handleEvent !== 'function') return;
+    for (const existing of this.listeners(type) as Wrapped[]) {
+      if (existing[kListener] === listener && !existing[kAttribute]) return;
+    }
+    const wrapped = this._wrap(type, listener);
+    if (wrapped === null) return;
+    if (options?.once) this.once(type, wrapped);
+    else this.on(type, wrapped);
+  }
+
+  /** WHATWG `removeEventListener`. */
+  removeEventListener(type: string, listener: EventListenerLike): void {
+    for (const existing of this.listeners(type) as Wrapped[]) {
+      if (existing[kListener] === listener && !existing[kAttribute]) {
+        this.removeListener(type, existing);
+        return;
+      }
+    }
+  }
+
+  get onopen(): EventListenerLike | null {
+    return this._attribute('open');
+  }
+  set onopen(handler: EventListenerLike | null) {
+    this._setAttribute('open', handler);
+  }
+  get onmessage(): EventListenerLike | null {
+    return this._attribute('message');
+  }
+  set onmessage(handler: EventListenerLike | null) {
+    this._setAttribute('message', handler);
+  }
+  get onclose(): EventListenerLike | null {
+    return this._attribute('close');
+  }
+  set onclose(handler: EventListenerLike | null) {
+    this._setAttribute('close', handler);
+  }
+  get onerror(): EventListenerLike | null {
+    return this._attribute('error');
+  }
+  set onerror(handler: EventListenerLike | null) {
+    this._setAttribute('error', handler);
+  }
+
+  // ---- internal: used by server.ts and client.ts -----------------------------------------------
+
+  /**
+   * @internal Attaches the socket after a successful opening handshake: the connection is OPEN.
+   * `head` holds bytes read past the handshake (ownership passes here). A client emits 'open'
+   * synchronously; reading starts on the next tick so listeners attached now see every message.
+   */
+  setSocket(socket: Duplex, head: Uint8Array | undefined, options: SetSocketOptions = {}): void {
+    if (this._state !== ReadyState.CONNECTING) {
+      socket.destroy();
+      return;
+    }
+    this._handshake = null;
+    const tuning: ConnectionTuning = this._options ?? options;
+    const role: Role = options.role ?? (this._url === '' ? 'server' : 'client');
+    this._protocol = options.protocol ?? '';
+    this._extensions = options.extensions ?? '';
+    const maxPayload = options.maxPayload ?? tuning.maxPayload;
+    const limits =
+      maxPayload === undefined
+        ? (options.limits ?? tuning.limits)
+        : { ...(options.limits ?? tuning.limits), maxPayload };
+    const wheel =
+      options.keepaliveWheel !== undefined
+        ? options.keepaliveWheel
+        : keepaliveWheel(options.keepalive ?? tuning.keepalive);
+    this._driver = new SocketDriver(socket, this, {
+      role,
+      limits,
+      extension: options.extension ?? null,
+      autoPong: options.autoPong ?? tuning.autoPong,
+      unsafeSkipUtf8Validation: options.skipUTF8Validation ?? tuning.skipUTF8Validation,
+      closeTimeout: options.closeTimeout ?? tuning.closeTimeout,
+      maxBufferedAmount: options.maxBufferedAmount ?? tuning.maxBufferedAmount,
+      bufferedAmountPolicy: options.bufferedAmountPolicy ?? tuning.bufferedAmountPolicy,
+      maxControlFramesPerSecond:
+        options.maxControlFramesPerSecond ?? tuning.maxControlFramesPerSecond,
+      keepalive: wheel,
+    });
+    this._state = ReadyState.OPEN;
+    if (this._queue !== null && this._queue.paused)
+      this._driver.setPaused(PauseReason.Iterator, true);
+    if (role === 'client') this.emit('open');
+    this._driver.start(head);
+  }
+
+  /**
+   * @internal The opening handshake failed (client). Emits 'unexpected-response' (request,
+   * response) when a response exists and someone listens for it; otherwise 'error' (if
+   * listened for); then 'close' with `error.closeCode` (1015 for TLS) or 1006.
+   */
+  failHandshake(error: Error, response?: HandshakeResponse): void {
+    if (this._state === ReadyState.CLOSED) return;
+    this._handshake = null;
+    this._state = ReadyState.CLOSING;
+    if (response !== undefined && this.listenerCount('unexpected-response') > 0) {
+      // ws passes (ClientRequest, IncomingMessage); here the request is gone and the response
+      // is a plain object whose body was already read (see client.ts `HandshakeResponse`).
+      this.emit('unexpected-response', null, response);
+    } else {
+      this._emitError(error);
+    }
+    const code = (error as { closeCode?: unknown }).closeCode;
+    const info: CloseInfo = {
+      code: typeof code === 'number' ? code : 1006,
+      reason: '',
+      wasClean: false,
+    };
+    this._queue?.fail(error);
+    this._finish(info);
+  }
+
+  /** @internal Used by the server to start its shutdown close with 1001 (not allowed from the API). */
+  _closeWith(code: number, reason: string): void {
+    if (this._state !== ReadyState.OPEN) return;
+    this._state = ReadyState.CLOSING;
+    this._driver?.close(code, reason);
+  }
+
+  // ---- DriverSink -----------------------------------------------------------------------------
+
+  /** @internal */
+  driverMessage(data: Uint8Array | Uint8Array[], isBinary: boolean): void {
+    const queue = this._queue;
+    if (queue !== null) {
+      queue.push(this._convert(data, isBinary, true), isBinary, byteLength(data));
+      if (this.listenerCount('message') === 0) return;
+    }
+    this.emit('message', this._convert(data, isBinary, false), isBinary);
+  }
+
+  /** @internal */
+  driverPing(payload: Uint8Array): void {
+    this.emit('ping', toBuffer(payload));
+  }
+
+  /** @internal */
+  driverPong(payload: Uint8Array): void {
+    this.emit('pong', toBuffer(payload));
+  }
+
+  /** @internal */
+  driverClosing(info: CloseInfo): void {
+    this._state = ReadyState.CLOSING;
+    this._closeInfo = info;
+    if (info.error !== undefined) this._emitError(info.error);
+  }
+
+  /** @internal */
+  driverClosed(info: CloseInfo): void {
+    this._finish(info);
+  }
+
+  // ---- private --------------------------------------------------------------------------------
+
+  private _finish(info: CloseInfo): void {
+    if (this._state === ReadyState.CLOSED) return;
+    this._state = ReadyState.CLOSED;
+    this._closeInfo = info;
+    this._queue?.end();
+    this.emit(
+      'close',
+      info.code,
+      info.reason === '' ? EMPTY_BUFFER : Buffer.from(info.reason, 'utf8'),
+    );
+  }
+
+  /** @internal WHATWG CloseEvent needs `wasClean`. */
+  get _wasClean(): boolean {
+    return this._closeInfo?.wasClean ?? false;
+  }
+
+  private _emitError(error: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', error);
+  }
+
+  private _abort(message: string): void {
+    const handshake = this._handshake;
+    this._handshake = null;
+    if (handshake === null || !handshake.abort(message)) this.failHandshake(new Error(message));
+  }
+
+  /** @internal client.ts: the URL after a followed redirect. */
+  setUrl(url: string): void {
+    this._url = url;
+  }
+
+  private _control(
+    isPing: boolean,
+    data: SendData | WriteCallback | undefined,
+    mask: boolean | WriteCallback | undefined,
+    cb: WriteCallback | undefined,
+  ): void {
+    if (typeof data === 'function') {
+      cb = data;
+      data = undefined;
+    } else if (typeof mask === 'function') {
+      cb = mask;
+    }
+    if (this._state === ReadyState.CONNECTING) {
+      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    }
+    const bytes = data === undefined ? EMPTY_BUFFER : toSendBytes(data);
+    if (bytes.length > 125)
+      throw new RangeError('The data size must not be greater than 125 bytes');
+    const driver = this._driver;
+    if (this._state !== ReadyState.OPEN || driver === null) {
+      if (cb !== undefined)
+        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._state}`));
+      return;
+    }
+    if (isPing) driver.ping(bytes, cb);
+    else driver.pong(bytes, cb);
+  }
+
+  /** Converts a received message per `binaryType`; `textAsString` for WHATWG/iteration paths. */
+  _convert(data: Uint8Array | Uint8Array[], isBinary: boolean, textAsString: boolean): any {
+    if (!isBinary && textAsString) {
+      return Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : toBuffer(data).toString('utf8');
+    }
+    switch (this._binaryType) {
+      case 'nodebuffer':
+        return Array.isArray(data) ? Buffer.concat(data) : toBuffer(data);
+      case 'fragments':
+        return Array.isArray(data) ? data.map(toBuffer) : [toBuffer(data)];
+      case 'arraybuffer': {
+        const joined = Array.isArray(data) ? Buffer.concat(data) : data;
+        return joined.buffer.slice(joined.byteOffset, joined.byteOffset + joined.byteLength);
+      }
+      case 'blob':
+        return new Blob(Array.isArray(data) ? data : [data]);
+    }
+  }
+
+  private _wrap(type: string, listener: EventListenerLike): Wrapped | null {
+    const call = (event: unknown): void => {
+      if (typeof listener === 'function') listener.call(this, event);
+      else listener.handleEvent(event);
+    };
+    let wrapped: Wrapped;
+    switch (type) {
+      case 'message':
+        wrapped = (data: unknown, isBinary: boolean) => {
+          let value = data;
+          if (!isBinary) {
+            value = Array.isArray(data)
+              ? Buffer.concat(data as Buffer[]).toString('utf8')
+              : String(data);
+          }
+          call(new MessageEvent(this, value));
+        };
+        break;
+      case 'close':
+        wrapped = (code: number, reason: Buffer) =>
+          call(new CloseEvent(this, code, reason.toString('utf8'), this._wasClean));
+        break;
+      case 'error':
+        wrapped = (error: unknown) => call(new ErrorEvent(this, error));
+        break;
+      case 'open':
+        wrapped = () => call(new WsEvent('open', this));
+        break;
+      default:
+        return null;
+    }
+    wrapped[kListener] = listener;
+    return wrapped;
+  }
+
+  private _attribute(type: string): EventListenerLike | null {
+    for (const existing of this.listeners(type) as Wrapped[]) {
+      if (existing[kAttribute]) return existing[kListener] ?? null;
+    }
+    return null;
+  }
+
+  private _setAttribute(type: string, handler: EventListenerLike | null): void {
+    for (const existing of this.listeners(type) as Wrapped[]) {
+      if (existing[kAttribute]) this.removeListener(type, existing);
+    }
+    if (typeof handler !== 'function') return;
+    const wrapped = this._wrap(type, handler);
+    if (wrapped === null) return;
+    wrapped[kAttribute] = true;
+    this.on(type, wrapped);
+  }
+}
+
+Object.defineProperties(WebSocket.prototype, {
+  CONNECTING: { enumerable: true, value: ReadyState.CONNECTING },
+  OPEN: { enumerable: true, value: ReadyState.OPEN },
+  CLOSING: { enumerable: true, value: ReadyState.CLOSING },
+  CLOSED: { enumerable: true, value: ReadyState.CLOSED },
+});
+
+function byteLength(data: Uint8Array | Uint8Array[]): number {
+  if (!Array.isArray(data)) return data.length;
+  let total = 0;
+  for (const part of data) total += part.length;
+  return total;
+}
+
+/** The buffer behind async iteration, with backpressure on the socket. */
+class MessageQueue implements AsyncIterableIterator<WebSocketMessage> {
+  paused = false;
+  private readonly ws: WebSocket;
+  private readonly items: WebSocketMessage[] = [];
+  private readonly sizes: number[] = [];
+  private bytes = 0;
+  private done = false;
+  private error: unknown = null;
+  private waiting: {
+    resolve: (result: IteratorResult<WebSocketMessage>) => void;
+    reject: (error: unknown) => void;
+  } | null = null;
+
+  constructor(ws: WebSocket) {
+    this.ws = ws;
+    if (ws.readyState === ReadyState.CLOSED) this.done = true;
+  }
+
+  push(data: WebSocketMessage['data'], isBinary: boolean, size: number): void {
+    if (this.done) return;
+    const waiting = this.waiting;
+    if (waiting !== null) {
+      this.waiting = null;
+      waiting.resolve({ value: { data, isBinary }, done: false });
+      return;
+    }
+    this.items.push({ data, isBinary });
+    this.sizes.push(size);
+    this.bytes += size;
+    if (
+      !this.paused &&
+      (this.items.length >= ITERATOR_HIGH_WATER_MESSAGES || this.bytes >= ITERATOR_HIGH_WATER_BYTES)
+    ) {
+      this.paused = true;
+      this.ws._driver?.setPaused(PauseReason.Iterator, true);
+    }
+  }
+
+  end(): void {
+    this.done = true;
+    this.release();
+  }
+
+  fail(error: unknown): void {
+    this.error ??= error;
+    this.end();
+  }
+
+  next(): Promise<IteratorResult<WebSocketMessage>> {
+    if (this.items.length > 0) {
+      const value = this.items.shift() as WebSocketMessage;
+      this.bytes -= this.sizes.shift() as number;
+      if (
+        this.paused &&
+        this.items.length <= ITERATOR_HIGH_WATER_MESSAGES / 2 &&
+        this.bytes < ITERATOR_HIGH_WATER_BYTES / 2
+      ) {
+        this.paused = false;
+        this.ws._driver?.setPaused(PauseReason.Iterator, false);
+      }
+      return Promise.resolve({ value, done: false });
+    }
+    if (this.done) {
+      this.detach();
+      if (this.error !== null) {
+        const error = this.error;
+        this.error = null;
+        return Promise.reject(error);
+      }
+      return Promise.resolve({ value: undefined, done: true });
+    }
+    if (this.waiting !== null)
+      return Promise.reject(new Error('next() called while a previous next() is pending'));
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+    });
+  }
+
+  return(): Promise<IteratorResult<WebSocketMessage>> {
+    this.done = true;
+    this.items.length = 0;
+    this.sizes.length = 0;
+    this.bytes = 0;
+    this.release();
+    this.detach();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<WebSocketMessage> {
+    return this;
+  }
+
+  private release(): void {
+    const waiting = this.waiting;
+    if (waiting !== null && this.items.length === 0) {
+      this.waiting = null;
+      if (this.error !== null) {
+        const error = this.error;
+        this.error = null;
+        waiting.reject(error);
+      } else {
+        waiting.resolve({ value: undefined, done: true });
+      }
+    }
+    if (this.paused && this.done) {
+      this.paused = false;
+      this.ws._driver?.setPaused(PauseReason.Iterator, false);
+    }
+  }
+
+  private detach(): void {
+    const ws = this.ws as unknown as { _queue: MessageQueue | null };
+    if (ws._queue === this) ws._queue = null;
+  }
+}
