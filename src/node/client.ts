@@ -4,6 +4,19 @@
  * non-101 answers, and a deadline), optional redirects, and permessage-deflate negotiation.
  * On success the socket is handed to the `WebSocket` with `setSocket`; on failure
  * `failHandshake` is called exactly once and the socket is destroyed (never an `open` event).
+ *
+ * Differences from `ws` (all on the side of safety):
+ * - `handshakeTimeout` defaults to 10 s and covers the whole handshake, redirects included
+ *   (`ws` has no default and times each request).
+ * - `unexpected-response` gets `(null, HandshakeResponse)`: a plain object whose body is already
+ *   read and capped at 1 MiB, instead of Node's `ClientRequest`/`IncomingMessage` streams.
+ * - On a redirect that leaves the origin, `Authorization`, `Cookie`, a custom `Host` and URL
+ *   credentials are dropped even when a `redirect` listener exists (it may set them again).
+ *   `wss:` to `ws:` is refused, as are schemes other than ws/wss/http/https (`ws+unix:` too).
+ * - TLS failures are wrapped in `ClientHandshakeError` `TLS_FAILED` (close code 1015, original
+ *   error as `cause`); `rejectUnauthorized` is always passed explicitly (default true).
+ * - A response with `Upgrade`/`Accept`/subprotocol/extensions headers repeated, or a response
+ *   head over 16 KiB, fails the handshake (hs's `validateServerResponse`, `HttpHeadParser`).
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -27,15 +40,12 @@ import { DEFAULT_MAX_PAYLOAD } from '../protocol/limits.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
 import { BodyCollector, bodyFraming, DEFAULT_MAX_RESPONSE_BODY } from './client-body.js';
-import {
-  applyRedirectPolicy,
-  createRedirectRequest,
-  isRedirectStatus,
-  type RedirectRequest,
-} from './client-redirect.js';
+import { applyRedirectPolicy, createRedirectRequest, isRedirectStatus } from './client-redirect.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 export type { RedirectRequest } from './client-redirect.js';
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default for `maxRedirects` (as `ws`). */
 export const DEFAULT_MAX_REDIRECTS = 10;
@@ -76,6 +86,11 @@ export interface ClientOptions extends ClientTlsOptions {
    * `Authorization` and `Cookie` are dropped when a redirect leaves the origin.
    */
   headers?: Record<string, string | number | readonly string[] | undefined>;
+  /**
+   * `user:password` sent as Basic `Authorization` to the first host (ws name). Default: the
+   * credentials written in the URL, if any. Never sent to another origin after a redirect.
+   */
+  auth?: string;
   /** Value of the `Origin` header (§4.1 item 8, §10.2). Default: none (non-browser client). */
   origin?: string;
   /**
@@ -252,6 +267,10 @@ export function startClientHandshake(
     options.handshakeTimeout,
     DEFAULT_HANDSHAKE_TIMEOUT_MS,
   );
+  // setTimeout takes at most 2^31-1 ms (about 24.8 days); a larger value would fire at once.
+  if (timeoutMs > MAX_TIMER_MS) {
+    throw new RangeError(`handshakeTimeout must be at most ${MAX_TIMER_MS} ms`);
+  }
   const maxRedirects = positiveInteger(
     'maxRedirects',
     options.maxRedirects,
@@ -276,13 +295,16 @@ export function startClientHandshake(
     deflateOptions === undefined ? undefined : createDeflateOffer(deflateOptions);
 
   let headers = toHeaderMap(options.headers);
-  let credentials = first.credentials;
+  // `auth` ('user:password', a ws option) wins over credentials written in the URL.
+  let credentials = options.auth ?? first.credentials;
   /** Whether the caller's own `servername` still applies (dropped after a cross-origin hop). */
   let keepServername = true;
   let redirects = 0;
   let settled = false;
   let socket: net.Socket | tls.TLSSocket | null = null;
   let cleanup: (() => void) | null = null;
+  /** Set while a non-101 body is read: the deadline then delivers what arrived. */
+  let onTimeout: (() => void) | null = null;
 
   const timer = setTimeout(() => {
     if (onTimeout !== null) onTimeout();
@@ -294,7 +316,6 @@ export function startClientHandshake(
         ),
       );
   }, timeoutMs);
-  let onTimeout: (() => void) | null = null;
 
   function finish(): void {
     settled = true;
@@ -367,6 +388,7 @@ export function startClientHandshake(
     const current = connect(target);
     socket = current;
     let tcpConnected = false;
+    let secureConnected = false;
     const parser = new HttpHeadParser('response', { maxHeadBytes: DEFAULT_MAX_HEAD_BYTES });
     let body: BodyCollector | null = null;
     let deliver: (() => void) | null = null;
@@ -399,7 +421,6 @@ export function startClientHandshake(
         fail(error);
       }
     };
-    let secureConnected = false;
     const onSecure = (): void => {
       secureConnected = true;
       onReady();
@@ -540,8 +561,7 @@ export function startClientHandshake(
       .filter(([name]) => name === 'sec-websocket-extensions')
       .map(([, value]) => value)
       .join(', ');
-    finish();
-    socket = null;
+    // ws emits 'upgrade' (with the response) just before 'open'. A listener may abort.
     if (typeof ws.emit === 'function') {
       ws.emit('upgrade', {
         statusCode: 101,
@@ -550,6 +570,12 @@ export function startClientHandshake(
         url: target.url.href,
       });
     }
+    if (settled) {
+      extension?.dispose();
+      return;
+    }
+    finish();
+    socket = null;
     ws.setSocket(current, rest, {
       protocol,
       extensions: extension === null ? '' : extensions,
@@ -646,5 +672,3 @@ const TLS_OPTION_NAMES = [
   'session',
   'ALPNProtocols',
 ] as const satisfies ReadonlyArray<keyof ClientTlsOptions>;
-
-export type { RedirectRequest as ClientRedirectRequest };

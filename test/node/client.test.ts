@@ -87,9 +87,10 @@ function serveRaw(server: net.Server, handler: Handler, host: string): Promise<R
   server.on('tlsClientError', () => {});
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, host, () => {
+    const listening = (): void => {
+      const address = server.address();
       resolve({
-        port: (server.address() as net.AddressInfo).port,
+        port: typeof address === 'object' && address !== null ? address.port : 0,
         requests,
         close: () =>
           new Promise<void>((done) => {
@@ -97,7 +98,10 @@ function serveRaw(server: net.Server, handler: Handler, host: string): Promise<R
             server.close(() => done());
           }),
       });
-    });
+    };
+    // A host starting with '/' is a Unix domain socket path.
+    if (host.startsWith('/')) server.listen(host, listening);
+    else server.listen(0, host, listening);
   });
 }
 
@@ -749,6 +753,88 @@ describe('checklist K6: handshake timeout', () => {
 });
 
 describe('transport failures', () => {
+  test('ws+unix: connects to a Unix domain socket with Host: localhost', async (t) => {
+    if (process.platform === 'win32') {
+      t.skip('no Unix domain sockets on Windows');
+      return;
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'ironsock-client-unix-'));
+    const path = join(dir, 's.sock');
+    const server = await serveRaw(
+      net.createServer(),
+      (request) => request.socket.write(switching(request)),
+      path,
+    );
+    try {
+      const open = await expectOpen(run(`ws+unix:${path}:/chat?x=1`));
+      open.socket.destroy();
+      assert.equal(server.requests[0].requestLine, 'GET /chat?x=1 HTTP/1.1');
+      assert.equal(server.requests[0].header('host'), 'localhost');
+    } finally {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the auth option is sent as Basic Authorization', async () => {
+    const server = await rawServer((request) => request.socket.write(switching(request)));
+    try {
+      const open = await expectOpen(
+        run(`ws://x:y@127.0.0.1:${server.port}/`, undefined, { auth: 'a:b' }),
+      );
+      open.socket.destroy();
+      assert.equal(
+        server.requests[0].header('authorization'),
+        `Basic ${Buffer.from('a:b').toString('base64')}`,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an 'upgrade' listener that aborts: failHandshake, never setSocket", async () => {
+    const server = await rawServer((request) => request.socket.write(switching(request)));
+    try {
+      const calls = { set: 0, fail: 0 };
+      let resolve!: (error: Error & { code?: string }) => void;
+      const failed = new Promise<Error & { code?: string }>((r) => (resolve = r));
+      const handshake = startClientHandshake(
+        {
+          setSocket(socket) {
+            calls.set++;
+            socket.destroy();
+          },
+          failHandshake(error) {
+            calls.fail++;
+            resolve(error);
+          },
+          emit(event) {
+            if (event === 'upgrade') handshake.abort();
+            return true;
+          },
+        },
+        `ws://127.0.0.1:${server.port}/`,
+        undefined,
+        {},
+      );
+      assert.equal((await failed).code, 'ABORTED');
+      await server.requests[0].closed;
+      assert.deepEqual(calls, { set: 0, fail: 1 });
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('handshakeTimeout must be a positive integer that fits a timer', () => {
+    for (const handshakeTimeout of [0, -5, 1.5, Number.NaN, 2 ** 31]) {
+      assert.throws(
+        () => run('ws://127.0.0.1:1/', undefined, { handshakeTimeout }),
+        RangeError,
+        String(handshakeTimeout),
+      );
+    }
+  });
+
   test("connection refused keeps Node's error code", async () => {
     const server = net.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -909,6 +995,20 @@ describe('checklist K7: wss: certificate verification', () => {
         run(`wss://localhost:${server.port}/`, undefined, { rejectUnauthorized: false }),
       );
       open.socket.destroy();
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('abort() while the TLS handshake is in progress: ABORTED, socket destroyed', async (t) => {
+    if (skipIfNoOpenssl(t)) return;
+    // A TCP server that never speaks TLS: the client waits in the TLS handshake.
+    const server = await rawServer(() => {});
+    try {
+      const r = run(`wss://localhost:${server.port}/`, undefined, { ca: good.cert });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      assert.equal(r.handshake.abort(), true);
+      await expectFailure(r, 'ABORTED');
     } finally {
       await server.close();
     }
