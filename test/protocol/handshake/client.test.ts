@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { nodePlatform } from '../../../src/node/platform.js';
 import type { Platform } from '../../../src/protocol/platform.js';
 import {
@@ -283,6 +284,56 @@ describe('§4.1 client validation of the server response (K1, K2)', () => {
         }),
       ),
       'UNOFFERED_EXTENSION',
+    );
+  });
+});
+
+describe('§4 round trip (client <-> server, both roles)', () => {
+  test('property: every request createClientRequest builds is accepted, and the 101 validates', () => {
+    const token = fc.string({
+      unit: fc.constantFrom(...'abcXYZ019-_.!'.split('')),
+      minLength: 1,
+      maxLength: 8,
+    });
+    fc.assert(
+      fc.property(
+        fc.constantFrom('127.0.0.1', '::1', 'localhost', 'app.localhost'),
+        fc.integer({ min: 1, max: 65535 }),
+        fc.boolean(),
+        fc.uniqueArray(token, { maxLength: 4 }),
+        fc.nat(),
+        (host, port, secure, protocols, cut) => {
+          const listenAddress = host === '::1' ? '::1' : '127.0.0.1';
+          const client = createClientRequest(
+            { host, port, secure, path: '/p?q=1', protocols, origin: undefined },
+            nodePlatform,
+          );
+          const bytes = Buffer.from(client.request, 'latin1');
+          const parser = new HttpHeadParser('request');
+          const at = cut % bytes.length;
+          const first = parser.feed(bytes.subarray(0, at));
+          assert.equal(first.done, false);
+          const second = parser.feed(bytes.subarray(at));
+          assert.ok(second.done);
+          const decision = validateUpgradeRequest(second.head, { listenAddress, secure });
+          assert.ok(decision.ok, decision.ok ? '' : decision.reason);
+          assert.deepEqual(decision.protocols, protocols);
+          const protocol = protocols[0];
+          const text = buildAcceptResponse(
+            { key: decision.key, protocol, offeredProtocols: decision.protocols },
+            nodePlatform,
+          );
+          const response = new HttpHeadParser('response').feed(Buffer.from(text, 'latin1'));
+          assert.ok(response.done);
+          const agreement = validateServerResponse(response.head, {
+            expectedAccept: client.expectedAccept,
+            protocols,
+            extensionsOffered: [],
+          });
+          assert.equal(agreement.protocol, protocol ?? '');
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
