@@ -1,0 +1,80 @@
+/**
+ * `ironsock audit` against ironsock's own WebSocketServer (echo on message): no check may FAIL.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { auditCommand } from '../../src/cli/audit.js';
+import type { AuditJson } from '../../src/cli/audit/report.js';
+import { WebSocketServer } from '../../src/index.js';
+
+describe('audit of an ironsock WebSocketServer', () => {
+  let server: WebSocketServer;
+  let report: AuditJson;
+  let exitCode = -1;
+  let text = '';
+
+  before(async () => {
+    // A 1 s handshake timeout so the shortened slowloris probe (2 s) sees the close.
+    server = new WebSocketServer({ port: 0, host: '127.0.0.1', handshakeTimeout: 1000 });
+    server.on('connection', (ws) => {
+      ws.on('error', () => {});
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    const address = server.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    const stdout = new PassThrough();
+    const chunks: Buffer[] = [];
+    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+    exitCode = await auditCommand(
+      [
+        '--timeout',
+        '600',
+        '--slowloris',
+        '2',
+        '--idle',
+        '1',
+        '--pings',
+        '2000',
+        '--fragments',
+        '2000',
+        '--json',
+        `ws://127.0.0.1:${address.port}/`,
+      ],
+      {
+        stdin: new PassThrough(),
+        stdout,
+        stderr: new PassThrough(),
+        env: {},
+        isTTY: false,
+        signal: new AbortController().signal,
+      },
+    );
+    text = Buffer.concat(chunks).toString();
+    report = JSON.parse(text) as AuditJson;
+  });
+  after(async () => {
+    for (const client of server.clients) client.terminate();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  test('no check FAILs and the exit code is 0', () => {
+    const failed = report.results
+      .filter((r) => r.status === 'FAIL')
+      .map((r) => `${r.id}: ${r.received} (${r.note ?? ''})`);
+    assert.deepEqual(failed, []);
+    assert.equal(exitCode, 0);
+  });
+
+  test('secure defaults are visible: origin refused, 1 MiB limit, version 13 only (RFC 6455 §4.4, §10.2, §10.4)', () => {
+    const status = (id: string): string | undefined =>
+      report.results.find((r) => r.id === id)?.status;
+    assert.equal(status('origin-cross'), 'PASS');
+    assert.equal(status('version-8'), 'PASS');
+    assert.equal(status('http-1.0'), 'PASS');
+    assert.equal(status('message-limit'), 'INFO');
+    assert.equal(report.profile.observedLimit, 1024 * 1024);
+    assert.equal(report.profile.echoes, true);
+  });
+});
