@@ -78,3 +78,47 @@ describe('audit of an ironsock WebSocketServer', () => {
     assert.equal(report.profile.echoes, true);
   });
 });
+
+describe('audit of an ironsock server that does not echo', () => {
+  test('violations are still judged by close codes: no FAIL', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    server.on('connection', (ws) => ws.on('error', () => {}));
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const address = server.address();
+      assert.ok(typeof address === 'object' && address !== null);
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const code = await auditCommand(
+        [
+          '--timeout',
+          '600',
+          '--only',
+          'echo,framing,huge-length',
+          '--json',
+          `ws://127.0.0.1:${address.port}/`,
+        ],
+        {
+          stdin: new PassThrough(),
+          stdout,
+          stderr: new PassThrough(),
+          env: {},
+          isTTY: false,
+          signal: new AbortController().signal,
+        },
+      );
+      const result = JSON.parse(Buffer.concat(chunks).toString()) as AuditJson;
+      assert.equal(result.profile.echoes, false);
+      assert.match(result.results.find((r) => r.id === 'echo')?.note ?? '', /not an echo server/);
+      assert.deepEqual(
+        result.results.filter((r) => r.status === 'FAIL').map((r) => r.id),
+        [],
+      );
+      assert.equal(code, 0);
+    } finally {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});

@@ -122,3 +122,27 @@ describe('audit of the broken toy server', () => {
     assert.ok(report.results.every((r) => r.status !== 'SKIP'));
   });
 });
+
+describe('health check after risky probes', () => {
+  test('a server that dies on a 2^40-byte frame header makes huge-length FAIL and the rest SKIP', async () => {
+    const toy = await startToyServer({ crashOnHugeFrame: true });
+    try {
+      const { code, report } = await runJson([
+        '--timeout',
+        '500',
+        '--only',
+        'huge-length,ping-flood,idle-timeout',
+        toy.url,
+      ]);
+      assert.equal(code, 1);
+      const byId = new Map(report.results.map((r) => [r.id, r]));
+      assert.equal(byId.get('huge-length')?.status, 'FAIL');
+      assert.match(byId.get('huge-length')?.note ?? '', /a fresh client failed/);
+      assert.equal(byId.get('ping-flood')?.status, 'SKIP');
+      assert.equal(byId.get('idle-timeout')?.status, 'SKIP');
+      assert.match(byId.get('idle-timeout')?.note ?? '', /stopped answering after huge-length/);
+    } finally {
+      await toy.close();
+    }
+  });
+});

@@ -160,6 +160,16 @@ describe('audit arguments and output helpers', () => {
       ['a', '2'],
     ]);
     assert.equal(head.bodyOffset, 45);
+    assert.equal(head.strictError, undefined);
+  });
+
+  test('parseResponseHead describes bare-LF heads and flags them via the strict parser', () => {
+    const head = parseResponseHead(
+      Buffer.from('HTTP/1.1 101 Switching Protocols\nUpgrade: websocket\n\n'),
+    );
+    assert.ok(head);
+    assert.equal(head.status, 101);
+    assert.match(head.strictError ?? '', /^[A-Z_]+: /);
   });
 });
 

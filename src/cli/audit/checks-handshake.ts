@@ -143,6 +143,14 @@ export const acceptCheck: Check = {
           note: '§4.2.2 requires both headers in the 101',
         };
       }
+      if (response?.strictError !== undefined) {
+        return {
+          status: Status.Warn,
+          sent,
+          received: `${received}, correct ${accept}`,
+          note: `the response head is not strictly valid HTTP/1.1 (${response.strictError}); strict clients refuse it`,
+        };
+      }
       return { status: Status.Pass, sent, received: `${received}, correct ${accept}` };
     } finally {
       probe.close();

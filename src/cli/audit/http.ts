@@ -1,3 +1,5 @@
+import { HandshakeError, HttpHeadParser } from '../../protocol/handshake/index.js';
+
 /**
  * The HTTP side of the probes: building exact (possibly malformed) upgrade requests and reading
  * the server's response head. The reader is tolerant on purpose: it reports what the server sent,
@@ -37,6 +39,11 @@ export interface ResponseHead {
   headers: Array<[name: string, value: string]>;
   /** Offset of the first byte after the head (frames start there after a 101). */
   bodyOffset: number;
+  /**
+   * Why the project's strict parser (`HttpHeadParser`, RFC 7230 §3) rejects this head, e.g.
+   * `BARE_LF: ...`; undefined when it is well-formed. Strict clients would fail the handshake.
+   */
+  strictError?: string;
 }
 
 /** Largest response head the audit reads before giving up (bounds memory). */
@@ -71,7 +78,27 @@ export function parseResponseHead(bytes: Uint8Array): ResponseHead | null {
     if (colon <= 0) continue;
     headers.push([line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim()]);
   }
-  return { statusLine, status: match ? Number(match[1]) : 0, headers, bodyOffset: end + skip };
+  const head: ResponseHead = {
+    statusLine,
+    status: match ? Number(match[1]) : 0,
+    headers,
+    bodyOffset: end + skip,
+  };
+  // Second opinion from the strict parser the project's own client uses; its parse wins when valid.
+  try {
+    const strict = new HttpHeadParser('response', {
+      maxHeadBytes: MAX_RESPONSE_HEAD,
+      maxHeaders: 1000,
+    }).feed(buffer.subarray(0, end + skip));
+    if (strict.done) {
+      head.status = strict.head.status;
+      head.headers = strict.head.headers;
+    } else head.strictError = 'INCOMPLETE: no CRLF CRLF at the end of the head';
+  } catch (error) {
+    head.strictError =
+      error instanceof HandshakeError ? `${error.code}: ${error.message}` : 'MALFORMED_HEAD';
+  }
+  return head;
 }
 
 /** All values of a header (lowercase `name`), in order. */
