@@ -15,6 +15,8 @@ import { parseTarget, swapScheme } from '../../src/cli/audit/target.js';
 import { escapeText } from '../../src/cli/audit/describe.js';
 import { ALL_CHECKS } from '../../src/cli/audit/registry.js';
 import { parseResponseHead } from '../../src/cli/audit/http.js';
+import { createServer as createHttpsServer } from 'node:https';
+import { TOY_TLS_CERT, TOY_TLS_KEY } from '../fixtures/toy-server-tls.js';
 
 /** Runs the command with in-memory streams. */
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -335,5 +337,44 @@ describe('audit of ws with permessage-deflate (RFC 7692 §8.1)', () => {
     });
     assert.equal(inflated.length, 3 * 1024 * 1024);
     assert.ok(inflated.every((b) => b === 0));
+  });
+});
+
+describe('audit over TLS (wss://)', () => {
+  test('--insecure accepts a self-signed certificate; without it the server is unreachable', async () => {
+    const https = createHttpsServer({ key: TOY_TLS_KEY, cert: TOY_TLS_CERT });
+    const server = new WebSocketServer({ server: https });
+    server.on('connection', (ws) => {
+      ws.on('error', () => {});
+      ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
+    });
+    await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', () => resolve()));
+    const address = https.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    const url = `wss://127.0.0.1:${address.port}/`;
+    try {
+      const strict = await run(['--timeout', '1000', '--only', 'accept', url]);
+      assert.equal(strict.code, 2);
+      assert.match(strict.stderr, /cannot connect/);
+      const { code, stdout } = await run([
+        ...FAST,
+        '--insecure',
+        '--json',
+        '--only',
+        'accept,origin-cross,unmasked',
+        url,
+      ]);
+      const report = JSON.parse(stdout) as AuditJson;
+      assert.equal(report.originBase, `https://127.0.0.1:${address.port}`);
+      assert.equal(statusOf(report, 'accept'), 'PASS');
+      assert.equal(statusOf(report, 'unmasked'), 'PASS');
+      assert.equal(statusOf(report, 'origin-cross'), 'FAIL');
+      assert.equal(code, 1);
+    } finally {
+      for (const client of server.clients) client.terminate();
+      server.close();
+      https.closeAllConnections();
+      await new Promise<void>((resolve) => https.close(() => resolve()));
+    }
   });
 });
