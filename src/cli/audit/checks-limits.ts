@@ -69,6 +69,53 @@ export const hugeLengthCheck: Check = {
     ),
 };
 
+/**
+ * For servers that do not judge declared lengths: one real message of `--max-bytes` bytes,
+ * streamed in 64 KiB writes, stopping as soon as the server closes.
+ */
+async function realBytes(context: CheckContext, sentBefore: string): Promise<Verdict> {
+  const total = context.tuning.maxBytes;
+  const sent = `${sentBefore}; 1 TiB declaration accepted, so one real ${formatBytes(total)} binary message`;
+  const probe = await openUpgraded(context);
+  if (probe === null) return skipped(sent);
+  try {
+    await probe.raw.write(craftHeaderOnly(Opcode.Binary, total));
+    const chunk = Buffer.alloc(64 * 1024, 0x5a);
+    let written = 0;
+    while (written < total && !probe.closed) {
+      const size = Math.min(chunk.length, total - written);
+      await probe.raw.write(chunk.subarray(0, size));
+      written += size;
+    }
+    await probe.raw.until(
+      () => probe.closed || probe.messages.length > 0 || probe.oversizedFrame,
+      context.settings.timeoutMs,
+    );
+    if (probe.closeFrame !== null || (probe.raw.ended && !probe.raw.capped)) {
+      const received = `declared lengths not checked; closed after about ${formatBytes(written)} of payload (${describeClose(probe)})`;
+      return written >= GENEROUS_LIMIT
+        ? {
+            status: Status.Warn,
+            sent,
+            received,
+            note: `limit above ${formatBytes(GENEROUS_LIMIT)}`,
+          }
+        : { status: Status.Info, sent, received };
+    }
+    const echoed = probe.messages.length > 0 || probe.oversizedFrame || probe.raw.capped;
+    return {
+      status: Status.Warn,
+      sent,
+      received: echoed
+        ? `accepted and echoed all ${formatBytes(total)}`
+        : `accepted all ${formatBytes(total)} without closing`,
+      note: 'no message size limit observed up to --max-bytes, and none on declared lengths',
+    };
+  } finally {
+    probe.close();
+  }
+}
+
 /** Binary search of the largest declared frame length the server lets through. */
 export const messageLimitCheck: Check = {
   id: 'message-limit',
@@ -96,14 +143,8 @@ export const messageLimitCheck: Check = {
       };
     }
     const top = await declare(context, high, quietMs);
-    if (top === null) {
-      return {
-        status: Status.Warn,
-        sent,
-        received: 'accepted a declaration of 1 TiB',
-        note: 'no limit enforced on declared lengths (it may still cut off while receiving)',
-      };
-    }
+    if (top === 'refused') return skipped(sent);
+    if (top === null) return realBytes(context, sent);
     let refusedCode: number | 'tcp' | 'refused' = top;
     // Bisect the exponent first, then the value, to about 1/64 of the limit.
     let lowExp = 10;
