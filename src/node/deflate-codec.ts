@@ -199,8 +199,19 @@ class DeflateCodec implements DeflateExtension {
     });
     if (this.#disposed)
       return op.finish(new ExtensionError('invalid', 'permessage-deflate codec disposed'), []);
+    try {
+      this.#inflateOp = op;
+      this.#startInflate(op, payload, fin);
+    } catch (error) {
+      // A zlib exception must never escape into the limiter (it would surface inside another
+      // connection's callback): this operation fails instead.
+      this.#dropInflater();
+      op.finish(new ExtensionError('invalid', `decompression failed: ${String(error)}`), []);
+    }
+  }
+
+  #startInflate(op: Operation, payload: Uint8Array, fin: boolean): void {
     const inflater = this.#getInflater();
-    this.#inflateOp = op;
     inflater.write(payload);
     this.#inflaterInput += payload.length;
     // §7.2.2: append 00 00 ff ff to the end of the message's payload before inflating.
@@ -231,8 +242,17 @@ class DeflateCodec implements DeflateExtension {
     });
     if (this.#disposed)
       return op.finish(new ExtensionError('invalid', 'permessage-deflate codec disposed'), []);
+    try {
+      this.#deflateOp = op;
+      this.#startDeflate(op, data, fin);
+    } catch (error) {
+      this.#dropDeflater();
+      op.finish(new ExtensionError('invalid', `compression failed: ${String(error)}`), []);
+    }
+  }
+
+  #startDeflate(op: Operation, data: Uint8Array, fin: boolean): void {
     const deflater = this.#getDeflater();
-    this.#deflateOp = op;
     deflater.write(data);
     deflater.flush(zc.Z_SYNC_FLUSH, () => {
       if (this.#deflateOp !== op) return;

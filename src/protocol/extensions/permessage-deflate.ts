@@ -147,7 +147,8 @@ function isWindowBits(value: unknown): value is WindowBits {
 /**
  * Validates options and fills in defaults.
  * @throws UsageError `INVALID_DEFLATE_OPTIONS` for a window outside 8-15, a negative or
- *   non-integer threshold, or a concurrency limit below 1.
+ *   non-integer threshold, a concurrency limit below 1, or zlib tuning outside zlib's ranges
+ *   (level -1-9, memLevel 1-9, strategy 0-4, chunkSize 64 B-64 MiB).
  */
 export function resolveDeflateOptions(
   options: PerMessageDeflateOptions = {},
@@ -172,6 +173,17 @@ export function resolveDeflateOptions(
   }
   const d = options.zlibDeflateOptions ?? {};
   const i = options.zlibInflateOptions ?? {};
+  // zlib's own ranges, checked here so a bad value throws now rather than inside a codec job.
+  const range = (name: string, value: number | undefined, min: number, max: number): void => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min && value <= max)) {
+      bad(`${name} must be an integer ${min}-${max}, got ${String(value)}`);
+    }
+  };
+  range('zlibDeflateOptions.level', d.level, -1, 9);
+  range('zlibDeflateOptions.memLevel', d.memLevel, 1, 9);
+  range('zlibDeflateOptions.strategy', d.strategy, 0, 4);
+  range('zlibDeflateOptions.chunkSize', d.chunkSize, 64, 64 * 1024 * 1024);
+  range('zlibInflateOptions.chunkSize', i.chunkSize, 64, 64 * 1024 * 1024);
   // Only the tuning knobs are copied: a windowBits, dictionary or finishFlush smuggled in through
   // these objects would break the negotiated agreement.
   return {

@@ -62,6 +62,11 @@ describe('RFC 7692 §7.1 options', () => {
       { threshold: -1 },
       { threshold: Number.NaN },
       { concurrencyLimit: 0 },
+      { zlibDeflateOptions: { level: 10 } },
+      { zlibDeflateOptions: { memLevel: 0 } },
+      { zlibDeflateOptions: { strategy: 5 } },
+      { zlibDeflateOptions: { chunkSize: 10 } },
+      { zlibInflateOptions: { chunkSize: 1.5 } },
     ];
     for (const options of bad) {
       assert.throws(() => createDeflateOffer(options), {
