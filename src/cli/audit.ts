@@ -45,6 +45,7 @@ export async function auditCommand(args: string[], io: CliIo): Promise<number> {
       timeoutMs: options.timeoutMs,
       insecure: options.insecure,
       readCap: options.tuning.maxBytes,
+      extraHeaders: options.headers,
     },
     profile: { upgrades: false, echoes: false },
     tuning: options.tuning,

@@ -378,3 +378,35 @@ describe('audit over TLS (wss://)', () => {
     }
   });
 });
+
+describe('audit of an authenticated endpoint', () => {
+  test('--header and --protocol are sent on every handshake', async () => {
+    const { url, server } = await startWs({
+      verifyClient: (info: { req: { headers: Record<string, string | string[] | undefined> } }) =>
+        info.req.headers['x-token'] === 'secret',
+      handleProtocols: (protocols: Set<string>) => (protocols.has('chat') ? 'chat' : false),
+    });
+    try {
+      const denied = await run([...FAST, '--json', '--only', 'accept', url]);
+      assert.equal(statusOf(JSON.parse(denied.stdout) as AuditJson, 'accept'), 'FAIL');
+      const allowed = await run([
+        ...FAST,
+        '--json',
+        '--only',
+        'accept,unmasked',
+        '-H',
+        'X-Token: secret',
+        '--protocol',
+        'chat',
+        url,
+      ]);
+      const report = JSON.parse(allowed.stdout) as AuditJson;
+      assert.equal(statusOf(report, 'accept'), 'PASS');
+      assert.equal(statusOf(report, 'unmasked'), 'PASS');
+      assert.equal(allowed.code, 0);
+      assert.equal((await run(['-H', 'no colon', url])).code, 2);
+    } finally {
+      await stopWs(server);
+    }
+  });
+});

@@ -123,7 +123,8 @@ export const messageLimitCheck: Check = {
   title: 'Message size limit',
   rfc: 'RFC 6455 §10.4',
   why: 'each connection may hold up to the limit in memory; limits of 100 MiB (a common default) let a few clients exhaust a server',
-  bounds: 'about 12 connections, headers only (no payload), min(--timeout, 1 s) each',
+  bounds:
+    'about 12 connections, headers only (no payload), min(--timeout, 1 s) each; if a 1 TiB declaration is accepted, one real message of --max-bytes',
   risky: true,
   needsUpgrade: true,
   async run(context) {

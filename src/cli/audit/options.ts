@@ -14,6 +14,8 @@ export interface AuditOptions {
   insecure: boolean;
   json: boolean;
   help: boolean;
+  /** Extra request headers (`--header 'Name: value'`, `--protocol p` adds Sec-WebSocket-Protocol). */
+  headers: Array<[string, string]>;
   /** Check ids or groups to run (empty: all). */
   only: string[];
   /** Check ids or groups to leave out. */
@@ -75,6 +77,7 @@ export function parseAuditArgs(args: readonly string[]): AuditOptions {
     help: false,
     only: [],
     skip: [],
+    headers: [],
     tuning: {
       maxBytes: AUDIT_DEFAULTS.maxBytes,
       slowlorisSeconds: AUDIT_DEFAULTS.slowlorisSeconds,
@@ -119,6 +122,22 @@ export function parseAuditArgs(args: readonly string[]): AuditOptions {
       case '--skip':
         options.skip.push(...idList(arg, value()));
         break;
+      case '--header':
+      case '-H': {
+        const line = value() ?? '';
+        const colon = line.indexOf(':');
+        if (colon <= 0 || /[\r\n]/.test(line))
+          throw new AuditUsageError(`${arg} expects "Name: value", got ${JSON.stringify(line)}`);
+        options.headers.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
+        break;
+      }
+      case '--protocol': {
+        const protocol = value();
+        if (protocol === undefined || protocol === '' || /[\r\n]/.test(protocol))
+          throw new AuditUsageError('--protocol needs a subprotocol name');
+        options.headers.push(['Sec-WebSocket-Protocol', protocol]);
+        break;
+      }
       case '--max-bytes':
         options.tuning.maxBytes = positiveNumber(arg, value(), true);
         break;
@@ -179,6 +198,9 @@ export function auditHelp(): string {
     '  --only <ids>           run only these checks or groups (comma-separated)',
     '  --skip <ids>           leave out these checks or groups',
     '  --insecure, -k         do not verify the TLS certificate (wss://)',
+    "  --header, -H <h>       extra request header 'Name: value' on every handshake (repeatable;",
+    '                         e.g. a cookie or token for an authenticated endpoint)',
+    '  --protocol <name>      send Sec-WebSocket-Protocol: <name> on every handshake',
     `  --max-bytes <n>        most bytes read from one connection, and the budget of the`,
     `                         fragment and ping probes (default ${d.maxBytes} = 16 MiB)`,
     `  --slowloris <s>        seconds the slowloris probe trickles header bytes (default ${d.slowlorisSeconds})`,

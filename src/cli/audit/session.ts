@@ -32,6 +32,8 @@ export interface ProbeSettings {
   insecure: boolean;
   /** Most bytes read from one connection before it is dropped. */
   readCap: number;
+  /** Extra header lines sent with every upgrade request (`--header`, `--protocol`). */
+  extraHeaders?: readonly HeaderLine[];
 }
 
 /** Header overrides for {@link buildUpgradeRequest}: `null` removes a default header. */
@@ -75,7 +77,7 @@ export function buildUpgradeRequest(
     if (value !== null && !defaults.some(([n]) => n.toLowerCase() === name))
       headers.push([name, value]);
   }
-  headers.push(...(options.extra ?? []));
+  headers.push(...(settings.extraHeaders ?? []), ...(options.extra ?? []));
   return {
     request: {
       method: options.method ?? 'GET',
