@@ -9,8 +9,9 @@
  *   npm run bench -- --json [file]  also write the results as JSON (default artifacts/bench-<time>.json)
  *   --only echo,storm,memory,broadcast,micro   run a subset
  *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers
+ *   --cells 16x100,65536x1000       echo cells to run (<payload bytes>x<connections>)
  *   --profile                       run ironsock under `node --cpu-prof` on 16 B and 64 KiB × 100
- *                                   and print the top functions by self time
+ *                                   (or --cells) and print the top functions by self time
  *
  * Every cell is measured in interleaved repetitions (server A, B, C, D, A, B, …) and reported as
  * the median, with the ratio to ws and to raw TCP, and the CPU share of the server process and
@@ -157,6 +158,7 @@ interface Options {
   only: Set<string>;
   servers: Set<string>;
   profile: boolean;
+  cells: EchoCell[] | null;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -166,6 +168,7 @@ function parseArgs(argv: string[]): Options {
     only: new Set(['echo', 'storm', 'memory', 'broadcast', 'micro']),
     servers: new Set(ALL_SERVERS.map((s) => s.name)),
     profile: false,
+    cells: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -178,7 +181,14 @@ function parseArgs(argv: string[]): Options {
       else options.json = '';
     } else if (arg === '--only') options.only = new Set((argv[++i] ?? '').split(','));
     else if (arg === '--servers') options.servers = new Set((argv[++i] ?? '').split(','));
-    else throw new Error(`unknown option ${arg} (see the comment at the top of bench/run.ts)`);
+    else if (arg === '--cells') {
+      options.cells = (argv[++i] ?? '').split(',').map((cell) => {
+        const [size, connections] = cell.split('x').map(Number);
+        if (!(size > 0 && connections > 0))
+          throw new Error(`bad cell ${cell}: use <bytes>x<connections>`);
+        return { size, connections, window: windowFor(size, connections) };
+      });
+    } else throw new Error(`unknown option ${arg} (see the comment at the top of bench/run.ts)`);
   }
   return options;
 }
@@ -226,6 +236,7 @@ function log(line: string): void {
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const plan = makePlan(options.mode);
+  if (options.cells !== null) plan.echo = options.cells;
   const started = Date.now();
   const placement = detectPlacement(cpus().length);
   const notes = [...placement.notes];
@@ -255,7 +266,10 @@ async function main(): Promise<number> {
   }
 
   if (options.profile) {
-    const report = await profileIronsock(placement, log);
+    const cells =
+      options.cells ??
+      [16, 65536].map((size) => ({ size, connections: 100, window: windowFor(size, 100) }));
+    const report = await profileIronsock(placement, cells, log);
     process.stdout.write(`${report}\n`);
     return 0;
   }

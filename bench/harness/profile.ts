@@ -1,12 +1,12 @@
 /**
  * `--profile`: runs the ironsock echo server under `node --cpu-prof` for the 16 B × 100 and
- * 64 KiB × 100 echo cells (one server process per cell) and lists the functions with the most
+ * 64 KiB × 100 echo cells (one server process per cell) and the connect storm, and lists the functions with the most
  * self time, so that BENCHMARKS.md can say where the time goes.
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ROOT, ServerProcess, type Placement } from './processes.js';
-import { runEcho, windowFor } from './workloads.js';
+import { runEcho, runStorm, type EchoCell } from './workloads.js';
 import { sizeLabel } from './report.js';
 
 interface ProfileNode {
@@ -38,30 +38,48 @@ export function topFunctions(profilePath: string, count: number): string[] {
     .map(([key, hits]) => `${((hits / all) * 100).toFixed(1).padStart(5)}%  ${key}`);
 }
 
-/** Profiles the two cells and returns a Markdown report. */
+/** Profiles each cell in its own server process and returns a Markdown report. */
 export async function profileIronsock(
   placement: Placement,
+  cells: EchoCell[],
   log: (line: string) => void,
 ): Promise<string> {
   const lines: string[] = ['## ironsock echo server CPU profile (self time, non-idle samples)'];
-  for (const size of [16, 65536]) {
-    const dir = join(ROOT, 'artifacts', 'profiles', `echo-${size}`);
+  for (const cell of cells) {
+    const { size, connections } = cell;
+    const dir = join(ROOT, 'artifacts', 'profiles', `echo-${size}x${connections}`);
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const flags = ['--cpu-prof', '--cpu-prof-dir', dir];
     const server = await ServerProcess.start('ironsock', 'ironsock-echo', placement, flags);
-    const cell = { size, connections: 100, window: windowFor(size, 100) };
-    log(`profiling ironsock echo ${sizeLabel(size)} × 100`);
+    log(`profiling ironsock echo ${sizeLabel(size)} × ${connections}`);
     const sample = await runEcho(server, false, cell, { warmMs: 500, measureMs: 4000 }, placement);
     await server.stop();
     const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
-    lines.push(
-      '',
-      `### ${sizeLabel(size)} × 100 (${Math.round(sample.value)} msg/s while profiling)`,
-      '',
-    );
+    const title = `${sizeLabel(size)} × ${connections}, window ${cell.window}`;
+    lines.push('', `### ${title} (${Math.round(sample.value)} msg/s while profiling)`, '');
     if (file === undefined) lines.push('no profile was written');
     else lines.push('```', ...topFunctions(join(dir, file), 15), '```');
   }
+  // The connect storm: where a full connect/upgrade/close cycle spends its time.
+  const dir = join(ROOT, 'artifacts', 'profiles', 'storm');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const server = await ServerProcess.start('ironsock', 'ironsock-echo', placement, [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    dir,
+  ]);
+  log('profiling ironsock connect storm (64 in flight)');
+  const storm = await runStorm(server, false, 64, { warmMs: 500, measureMs: 4000 }, placement);
+  await server.stop();
+  const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+  lines.push(
+    '',
+    `### connect storm, 64 in flight (${Math.round(storm.value)} cycles/s while profiling)`,
+    '',
+  );
+  if (file === undefined) lines.push('no profile was written');
+  else lines.push('```', ...topFunctions(join(dir, file), 20), '```');
   return lines.join('\n');
 }

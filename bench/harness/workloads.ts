@@ -40,9 +40,9 @@ function describeFailure(loadgen: LoadgenProcess, error: unknown): Error {
   return new Error(`${(error as Error).message}${detail ? ` (loadgen: ${detail})` : ''}`);
 }
 
-/** Window per connection: about `budget` bytes in flight in total, between 1 and 32 messages. */
+/** Window per connection: about `budget` bytes in flight in total, between 1 and 16 messages. */
 export function windowFor(size: number, connections: number, budget = 4 * 1024 * 1024): number {
-  return Math.max(1, Math.min(32, Math.floor(budget / (size * connections))));
+  return Math.max(1, Math.min(16, Math.floor(budget / (size * connections))));
 }
 
 /** Echo throughput and latency over the measurement window. */
@@ -229,7 +229,7 @@ export async function runBroadcast(
     await loadgen.finish();
     return {
       value: median(times),
-      serverCpu: 0,
+      serverCpu: NaN,
       loadgenCpu: result.cpuShare,
       errors: result.errors + (opened < connections ? 1 : 0),
       extra: { opened, sendCallMs: median(sendTimes) },

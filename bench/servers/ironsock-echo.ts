@@ -3,12 +3,12 @@
  * message back with the same type; broadcast through `wss.broadcast(data)`.
  */
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer } from '../../src/index.js';
+import { WebSocketServer, type WebSocket } from '../../src/index.js';
 import { serveControl } from './control.js';
 
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 1024 });
-wss.on('connection', (ws) => {
-  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+wss.on('connection', (ws: WebSocket) => {
+  ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
   ws.on('error', () => {});
 });
 wss.on('listening', () => {
