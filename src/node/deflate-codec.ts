@@ -75,13 +75,6 @@ class Lane {
     if (!this.#busy) this.#next();
   }
 
-  /** Removes and returns the jobs that have not started. */
-  takePending(): Job[] {
-    const jobs = this.#pending;
-    this.#pending = [];
-    return jobs;
-  }
-
   #next(): void {
     const job = this.#pending.shift();
     if (job === undefined) return;
@@ -155,11 +148,10 @@ class DeflateCodec implements DeflateExtension {
     this.#disposed = true;
     const gone = (): ExtensionError =>
       new ExtensionError('invalid', 'permessage-deflate codec disposed');
-    // In-flight operations end now (their slots are released), then the queued ones, in order.
-    const queued = [...this.#decodeLane.takePending(), ...this.#encodeLane.takePending()];
+    // In-flight operations end now and release their slots. Queued ones still pass through
+    // the limiter in order, each failing at once, so callbacks keep their call order.
     this.#inflateOp?.finish(gone(), []);
     this.#deflateOp?.finish(gone(), []);
-    for (const job of queued) job(() => {});
     this.#dropInflater();
     this.#dropDeflater();
   }
@@ -180,9 +172,10 @@ class DeflateCodec implements DeflateExtension {
         if (settled) return;
         settled = true;
         clear();
-        release();
-        // Always asynchronous, so the engine never sees a callback inside its own call.
+        // Always asynchronous, so the engine never sees a callback inside its own call; queued
+        // before the slot is released, since releasing may start (and end) the next operation.
         queueMicrotask(() => callback(error, output));
+        release();
       },
     };
   }

@@ -385,6 +385,27 @@ describe('callbacks and dispose', () => {
     assert.equal(limiter.queued, 0);
   });
 
+  test('dispose while the first job still waits for a limiter slot keeps call order', async () => {
+    const limiter = new ZlibLimiter(1);
+    let releaseOther = (): void => {};
+    limiter.run((done) => (releaseOther = done)); // another connection holds the only slot
+    const ext = createDeflateExtension(DEFAULTS, 'client', {}, { limiter });
+    const seen: string[] = [];
+    const done = new Promise<void>((resolve) => {
+      for (let i = 0; i < 3; i++) {
+        ext.decode(hex('f2 48 cd c9 c9 07 00'), true, 1 << 20, (error) => {
+          seen.push(`d${i}:${error?.kind ?? 'ok'}`);
+          if (seen.length === 3) resolve();
+        });
+      }
+    });
+    ext.dispose();
+    releaseOther();
+    await done;
+    assert.deepEqual(seen, ['d0:invalid', 'd1:invalid', 'd2:invalid']);
+    assert.equal(limiter.running, 0);
+  });
+
   test('dispose releases every zlib handle (async_hooks + gc)', async () => {
     setFlagsFromString('--expose_gc');
     const gc = runInNewContext('gc') as () => void;
