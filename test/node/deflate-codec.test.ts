@@ -240,6 +240,15 @@ describe('RFC 7692 §7.2.1/§7.2.2 round trips', () => {
     }
   });
 
+  test('Node compresses windowBits 8 exactly as 9 (why an 8-bit agreement means no compression)', () => {
+    const block = pseudoText(300, 9);
+    const data = Buffer.concat([block, block, block]);
+    assert.deepEqual(
+      deflateRawSync(data, { windowBits: 8 }),
+      deflateRawSync(data, { windowBits: 9 }),
+    );
+  });
+
   test('an 8-bit inflate window accepts what Node produces for windowBits 8', async () => {
     const params = { ...DEFAULTS, clientMaxWindowBits: 8 as const, clientNoContextTakeover: true };
     const server = createDeflateExtension(params, 'server');

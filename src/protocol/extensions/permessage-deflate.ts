@@ -6,12 +6,14 @@
  * Every parameter rule is a row of `PARAM_RULES` below, with the section it comes from; the
  * server and client decisions are small functions over the parsed rows.
  *
- * Window bits 8. Node maps `windowBits: 8` to 9 for raw deflate (zlib 1.2.9+ refuses 8), and a
- * 9-bit window is larger than the peer agreed to accept. We do not rely on the distance limit of
- * zlib's matcher to make that safe: when the window negotiated for *our* compressor is 8, we
- * accept the agreement but send every message uncompressed (RSV1 clear), which §6 allows for any
- * message. Our decompressor handles an 8-bit peer window (it inflates with at least 9 bits, which
- * accepts every stream an 8-bit window can produce and tolerates peers that use Node's mapping).
+ * Window bits 8. zlib 1.2.9+ refuses 8 for raw deflate; Node 20 accepts `windowBits: 8` but its
+ * output is byte-identical to `windowBits: 9` (checked in the tests), a window larger than a peer
+ * that agreed on 8 must accept (§7.1.2.1). We do not rely on zlib's matcher happening to keep
+ * distances under 256 to make that safe: when the window agreed for *our* compressor is 8, we
+ * accept the agreement (declining would also lose compression of the peer's messages) but send
+ * every message uncompressed (RSV1 clear), which §6 allows for any message. Our decompressor
+ * handles an 8-bit peer window: it inflates with at least 9 bits, which accepts every stream an
+ * 8-bit window can produce and tolerates peers (like Node) that compress with 9 when 8 was agreed.
  */
 import type { ExtensionOffer } from './extension.js';
 import { UsageError } from '../errors.js';
@@ -120,7 +122,9 @@ export interface ResolvedDeflateOptions {
   readonly concurrencyLimit: number;
 }
 
+/** Default `threshold`: messages under 1024 bytes are sent uncompressed. */
 export const DEFAULT_DEFLATE_THRESHOLD = 1024;
+/** Default `concurrencyLimit`: 10 zlib jobs at once per process. */
 export const DEFAULT_ZLIB_CONCURRENCY = 10;
 /** Window bits when a side did not negotiate a smaller window (§7.1.2). */
 export const DEFAULT_WINDOW_BITS: WindowBits = 15;
