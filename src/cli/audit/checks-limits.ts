@@ -171,7 +171,8 @@ export const messageLimitCheck: Check = {
       }
     }
     context.profile.observedLimit = low;
-    const received = `accepts ${formatBytes(low)}, refuses ${formatBytes(high)} (${refusedCode === 'tcp' ? 'TCP close' : `Close ${refusedCode}`})`;
+    const how = refusedCode === 'tcp' ? 'TCP close' : `Close ${refusedCode}`;
+    const received = `accepts ${formatBytes(low)} (${low} B), refuses ${formatBytes(high)} (${high} B, ${how})`;
     const wsDefault = 100 * 1024 * 1024;
     const note =
       low <= wsDefault && wsDefault < high ? 'matches the 100 MiB default of ws' : undefined;
