@@ -1,0 +1,507 @@
+import { createInterface, type Interface } from 'node:readline';
+import { WebSocket } from '../index.js';
+import {
+  CliUsageError,
+  ExitCode,
+  flagValue,
+  integerOption,
+  listValue,
+  parseCommandArgs,
+  stringValue,
+  type OptionTable,
+} from './args.js';
+import { describeCloseCode, isNormalClose } from './close-codes.js';
+import {
+  formatBinary,
+  INPUT_COMMANDS,
+  parseInputLine,
+  peerText,
+  safeJson,
+  toBuffer,
+  type BinaryFormat,
+} from './connect-format.js';
+import { formatHelp } from './help.js';
+import type { CliIo } from './io.js';
+import { escapeUntrusted, stylesFor, type Styles } from './terminal.js';
+
+/** Options of `ironsock connect`, with the defaults shown by `--help`. */
+export const CONNECT_OPTIONS = {
+  header: {
+    type: 'string',
+    short: 'H',
+    multiple: true,
+    value: "'Name: value'",
+    description: 'add a request header',
+  },
+  subprotocol: {
+    type: 'string',
+    short: 's',
+    multiple: true,
+    value: '<name>',
+    description: 'offer a subprotocol (Sec-WebSocket-Protocol)',
+  },
+  origin: { type: 'string', short: 'o', value: '<origin>', description: 'send this Origin header' },
+  'no-check': {
+    type: 'boolean',
+    description: "do NOT verify the server's TLS certificate (insecure; prints a warning)",
+  },
+  deflate: { type: 'boolean', description: 'offer permessage-deflate compression (RFC 7692)' },
+  once: {
+    type: 'boolean',
+    description: 'send stdin, print the first message received, close with 1000 and exit',
+  },
+  json: { type: 'boolean', description: 'print one JSON object per event on stdout' },
+  'binary-as': {
+    type: 'string',
+    value: 'hex|base64',
+    default: 'hex',
+    description: 'how binary messages are printed',
+  },
+  timeout: {
+    type: 'string',
+    short: 't',
+    value: '<ms>',
+    default: '10000',
+    description: 'limit for the opening handshake, and with --once for the reply',
+  },
+  'max-payload': {
+    type: 'string',
+    value: '<bytes>',
+    default: '1048576',
+    description: 'largest message accepted, in bytes',
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionTable;
+
+/** Help text of `ironsock connect`. */
+export function connectHelp(): string {
+  return formatHelp({
+    usage: 'ironsock connect <ws://|wss:// url> [options]',
+    summary:
+      'Opens a WebSocket connection. Each stdin line is sent as a text message; each message\n' +
+      'received is printed on stdout (binary as hex or base64), control characters escaped.\n' +
+      'Connection events go to stderr. Exit 0 after a 1000/1001 close, 1 otherwise.',
+    options: CONNECT_OPTIONS,
+    notes: [
+      ...INPUT_COMMANDS,
+      '',
+      'Examples:',
+      '  ironsock connect ws://127.0.0.1:8080/chat',
+      '  echo hello | ironsock connect ws://127.0.0.1:8080/echo --once',
+      "  ironsock connect wss://example.test/socket -H 'Authorization: Bearer x' -s chat.v1",
+    ],
+  });
+}
+
+interface ConnectSettings {
+  url: string;
+  headers: Record<string, string>;
+  subprotocols: string[];
+  origin: string | undefined;
+  noCheck: boolean;
+  deflate: boolean;
+  once: boolean;
+  json: boolean;
+  binaryAs: BinaryFormat;
+  timeout: number;
+  maxPayload: number;
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function readSettings(args: string[]): ConnectSettings | 'help' {
+  const { values, positionals } = parseCommandArgs(args, CONNECT_OPTIONS, 1);
+  if (flagValue(values, 'help')) return 'help';
+  const url = positionals[0];
+  if (url === undefined)
+    throw new CliUsageError('missing the URL to connect to (ws://host:port/path)');
+  const headers: Record<string, string> = {};
+  for (const header of listValue(values, 'header')) {
+    const colon = header.indexOf(':');
+    const name = colon < 0 ? '' : header.slice(0, colon).trim();
+    const value = colon < 0 ? '' : header.slice(colon + 1).trim();
+    if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) {
+      throw new CliUsageError(`--header expects 'Name: value', got '${escapeUntrusted(header)}'`);
+    }
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  const binaryAs = stringValue(values, 'binary-as') ?? 'hex';
+  if (binaryAs !== 'hex' && binaryAs !== 'base64') {
+    throw new CliUsageError(`--binary-as expects hex or base64, got '${binaryAs}'`);
+  }
+  return {
+    url,
+    headers,
+    subprotocols: listValue(values, 'subprotocol'),
+    origin: stringValue(values, 'origin'),
+    noCheck: flagValue(values, 'no-check'),
+    deflate: flagValue(values, 'deflate'),
+    once: flagValue(values, 'once'),
+    json: flagValue(values, 'json'),
+    binaryAs,
+    timeout: integerOption('timeout', stringValue(values, 'timeout') ?? '10000', 1),
+    maxPayload: integerOption(
+      'max-payload',
+      stringValue(values, 'max-payload') ?? '1048576',
+      1,
+      2 ** 31,
+    ),
+  };
+}
+
+/** Outgoing bytes allowed in flight before stdin lines wait (keeps the send buffer small). */
+const MAX_IN_FLIGHT = 256 * 1024;
+const OPEN = 1;
+
+/** The response a refused handshake reports (ironsock's plain object or ws's IncomingMessage). */
+interface RefusalResponse {
+  statusCode?: number;
+  statusMessage?: string;
+  body?: Uint8Array;
+}
+
+/**
+ * `ironsock connect <url>`: see {@link connectHelp}. Resolves with 0 after a 1000/1001
+ * close, 1 after any other close, a refused handshake or a connection error, 2 for usage
+ * errors. Aborting `io.signal` closes with 1000.
+ */
+export async function connectCommand(args: string[], io: CliIo): Promise<number> {
+  let settings: ConnectSettings | 'help';
+  try {
+    settings = readSettings(args);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      io.stderr.write(
+        `ironsock connect: ${error.message}\nRun 'ironsock connect --help' for usage.\n`,
+      );
+      return ExitCode.Usage;
+    }
+    throw error;
+  }
+  if (settings === 'help') {
+    io.stdout.write(connectHelp());
+    return ExitCode.Ok;
+  }
+  return new ConnectSession(settings, io).run();
+}
+
+/** One `connect` run: the socket, stdin and the printing of events. */
+class ConnectSession {
+  private readonly styles: Styles;
+  private ws: WebSocket | null = null;
+  private rl: Interface | null = null;
+  private readonly queue: Array<{ data: string | Buffer; binary: boolean }> = [];
+  private inFlight = 0;
+  private readonly beforeOpen: string[] = [];
+  private stdinEnded = false;
+  private gotMessage = false;
+  private finished = false;
+  private refused = false;
+  private replyTimer: ReturnType<typeof setTimeout> | null = null;
+  private resolve: (code: number) => void = () => {};
+
+  constructor(
+    private readonly settings: ConnectSettings,
+    private readonly io: CliIo,
+  ) {
+    this.styles = stylesFor(io);
+  }
+
+  run(): Promise<number> {
+    const { settings, io } = this;
+    const done = new Promise<number>((resolve) => {
+      this.resolve = resolve;
+    });
+    if (settings.noCheck) {
+      io.stderr.write(
+        this.styles.yellow(
+          'warning: --no-check: the TLS certificate is not verified; anyone on the network path can read and alter this connection\n',
+        ),
+      );
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(settings.url, settings.subprotocols, {
+        headers: settings.headers,
+        ...(settings.origin === undefined ? {} : { origin: settings.origin }),
+        rejectUnauthorized: !settings.noCheck,
+        perMessageDeflate: settings.deflate,
+        maxPayload: settings.maxPayload,
+        handshakeTimeout: settings.timeout,
+      });
+    } catch (error) {
+      io.stderr.write(`ironsock connect: ${escapeUntrusted((error as Error).message)}\n`);
+      return Promise.resolve(ExitCode.Usage);
+    }
+    this.ws = ws;
+    ws.on('open', () => this.onOpen());
+    ws.on('message', (data: unknown, isBinary: boolean) =>
+      this.onMessage(toBuffer(data), isBinary),
+    );
+    ws.on('ping', (data: unknown) => this.onControl('ping', toBuffer(data)));
+    ws.on('pong', (data: unknown) => this.onControl('pong', toBuffer(data)));
+    ws.on('unexpected-response', (first: unknown, second: unknown) => {
+      // ironsock passes the response; ws passes (request, response).
+      this.onRefused((second ?? first) as RefusalResponse);
+    });
+    ws.on('error', (error: Error) => this.onError(error));
+    ws.on('close', (code: number, reason: unknown) => this.onClose(code, toBuffer(reason)));
+    this.readStdin();
+    const onAbort = (): void => this.closeNormally();
+    io.signal.addEventListener('abort', onAbort, { once: true });
+    return done.finally(() => io.signal.removeEventListener('abort', onAbort));
+  }
+
+  // ---- output -------------------------------------------------------------------------------
+
+  /** Writes a message line to stdout, keeping the prompt intact on a terminal. */
+  private printOut(line: string): void {
+    this.withPrompt(() => this.io.stdout.write(`${line}\n`));
+  }
+
+  /** Writes a status line to stderr (or a JSON event to stdout with --json). */
+  private printStatus(line: string, event?: Record<string, unknown>): void {
+    if (this.settings.json) {
+      if (event !== undefined) this.io.stdout.write(`${safeJson(event)}\n`);
+      return;
+    }
+    this.withPrompt(() => this.io.stderr.write(`${line}\n`));
+  }
+
+  private withPrompt(write: () => void): void {
+    const interactive = this.io.isTTY && this.rl !== null && !this.settings.json;
+    if (interactive) this.io.stdout.write('\r\u001b[K');
+    write();
+    if (interactive && !this.finished) this.rl?.prompt(true);
+  }
+
+  // ---- socket events ------------------------------------------------------------------------
+
+  private onOpen(): void {
+    const ws = this.ws as WebSocket;
+    const protocol = ws.protocol;
+    const extensions = ws.extensions;
+    const details = [
+      protocol === '' ? '' : `subprotocol ${protocol}`,
+      extensions === '' ? '' : `extensions ${extensions}`,
+    ].filter((part) => part !== '');
+    this.printStatus(
+      this.styles.green(`connected to ${escapeUntrusted(this.settings.url)}`) +
+        (details.length > 0 ? this.styles.dim(` (${escapeUntrusted(details.join(', '))})`) : '') +
+        (this.io.isTTY && !this.settings.json ? this.styles.dim(' · /help for commands') : ''),
+      { event: 'open', url: this.settings.url, protocol, extensions },
+    );
+    if (this.settings.once) {
+      this.replyTimer = setTimeout(() => {
+        this.replyTimer = null;
+        this.printStatus(`no message within ${this.settings.timeout} ms`, {
+          event: 'timeout',
+          ms: this.settings.timeout,
+        });
+        this.finish(ExitCode.Failure);
+      }, this.settings.timeout);
+    }
+    for (const line of this.beforeOpen.splice(0)) this.onLine(line);
+    this.rl?.prompt();
+    this.pump();
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.settings.once && this.gotMessage) return;
+    this.gotMessage = true;
+    const { json, binaryAs } = this.settings;
+    if (json) {
+      this.io.stdout.write(
+        `${safeJson(
+          isBinary
+            ? {
+                event: 'message',
+                type: 'binary',
+                encoding: binaryAs,
+                data: formatBinary(data, binaryAs),
+              }
+            : { event: 'message', type: 'text', data: data.toString('utf8') },
+        )}\n`,
+      );
+    } else if (isBinary) {
+      const text = formatBinary(data, binaryAs);
+      this.printOut(
+        this.io.isTTY
+          ? `${this.styles.cyan('<')} ${this.styles.dim(`[${data.length} bytes]`)} ${text}`
+          : text,
+      );
+    } else {
+      const text = peerText(data);
+      this.printOut(this.io.isTTY ? `${this.styles.cyan('<')} ${text}` : text);
+    }
+    if (this.settings.once) {
+      this.clearReplyTimer();
+      this.closeNormally();
+    }
+  }
+
+  private onControl(kind: 'ping' | 'pong', data: Buffer): void {
+    const text = data.length === 0 ? '' : ` ${peerText(data)}`;
+    this.printStatus(this.styles.dim(`< ${kind}${text}`), {
+      event: kind,
+      data: data.toString('utf8'),
+    });
+  }
+
+  private onRefused(response: RefusalResponse): void {
+    this.refused = true;
+    const status = response.statusCode ?? 0;
+    const reason = response.statusMessage ?? '';
+    const body =
+      response.body instanceof Uint8Array
+        ? Buffer.from(response.body).toString('utf8').trim().slice(0, 300)
+        : '';
+    this.printStatus(
+      this.styles.red(
+        `handshake refused: HTTP ${status}${reason === '' ? '' : ` ${escapeUntrusted(reason)}`}` +
+          (body === '' ? '' : `: ${escapeUntrusted(body)}`),
+      ),
+      { event: 'refused', status, reason, body },
+    );
+    // finish() terminates the socket if the library has not already done so.
+    this.finish(ExitCode.Failure);
+  }
+
+  private onError(error: Error & { code?: string; statusCode?: number }): void {
+    if (this.refused) return;
+    const message = escapeUntrusted(error.message);
+    this.printStatus(this.styles.red(`error: ${message}`), {
+      event: 'error',
+      message: error.message,
+      code: error.code,
+    });
+  }
+
+  private onClose(code: number, reason: Buffer): void {
+    this.clearReplyTimer();
+    const exit = this.refused
+      ? ExitCode.Failure
+      : isNormalClose(code)
+        ? ExitCode.Ok
+        : ExitCode.Failure;
+    if (!this.refused) {
+      const text = reason.length === 0 ? '' : ` "${peerText(reason)}"`;
+      const line = `connection closed: ${code} (${describeCloseCode(code)})${text}`;
+      this.printStatus(exit === ExitCode.Ok ? this.styles.dim(line) : this.styles.red(line), {
+        event: 'close',
+        code,
+        reason: reason.toString('utf8'),
+      });
+    }
+    this.finish(exit);
+  }
+
+  // ---- input --------------------------------------------------------------------------------
+
+  private readStdin(): void {
+    const interactive = this.io.isTTY && !this.settings.json;
+    const rl = createInterface({
+      input: this.io.stdin,
+      ...(interactive ? { output: this.io.stdout, terminal: true } : { terminal: false }),
+      crlfDelay: Infinity,
+    });
+    this.rl = rl;
+    if (interactive) rl.setPrompt(this.styles.bold('> '));
+    rl.on('line', (line) => this.onLine(line));
+    rl.on('close', () => {
+      this.stdinEnded = true;
+      this.pump();
+    });
+    rl.on('SIGINT', () => this.closeNormally());
+  }
+
+  private onLine(line: string): void {
+    if (this.ws?.readyState === 0) {
+      // Lines typed or piped before the handshake completes run, in order, once it does.
+      this.beforeOpen.push(line);
+      if (this.beforeOpen.length > 1000) this.rl?.pause();
+      return;
+    }
+    const input = parseInputLine(line);
+    const ws = this.ws as WebSocket;
+    try {
+      switch (input.kind) {
+        case 'text':
+          this.enqueue(input.text, false);
+          break;
+        case 'binary':
+          this.enqueue(input.data, true);
+          break;
+        case 'ping':
+          if (ws.readyState !== OPEN) throw new Error('not connected yet');
+          ws.ping(input.payload);
+          break;
+        case 'close':
+          ws.close(input.code ?? 1000, input.reason);
+          break;
+        case 'quit':
+          this.closeNormally();
+          break;
+        case 'help':
+          this.printStatus(INPUT_COMMANDS.join('\n'));
+          break;
+        case 'invalid':
+          this.printStatus(this.styles.yellow(input.message));
+          break;
+      }
+    } catch (error) {
+      this.printStatus(this.styles.yellow(`cannot ${input.kind}: ${(error as Error).message}`));
+    }
+    this.rl?.prompt();
+  }
+
+  private enqueue(data: string | Buffer, binary: boolean): void {
+    this.queue.push({ data, binary });
+    this.pump();
+  }
+
+  /** Sends queued lines while the in-flight budget allows; closes after stdin ends. */
+  private pump(): void {
+    const ws = this.ws;
+    if (ws === null || ws.readyState !== OPEN) return;
+    while (this.queue.length > 0 && this.inFlight < MAX_IN_FLIGHT) {
+      const { data, binary } = this.queue.shift() as { data: string | Buffer; binary: boolean };
+      const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
+      this.inFlight += size;
+      ws.send(data, { binary }, () => {
+        this.inFlight -= size;
+        this.pump();
+      });
+    }
+    if (this.queue.length > 1000) this.rl?.pause();
+    else this.rl?.resume();
+    if (this.stdinEnded && !this.settings.once && this.queue.length === 0 && this.inFlight === 0) {
+      this.closeNormally();
+    }
+  }
+
+  // ---- ending -------------------------------------------------------------------------------
+
+  private closeNormally(): void {
+    const ws = this.ws;
+    if (ws === null) return;
+    if (ws.readyState === OPEN) ws.close(1000);
+    else if (ws.readyState === 0) ws.terminate();
+  }
+
+  private clearReplyTimer(): void {
+    if (this.replyTimer !== null) {
+      clearTimeout(this.replyTimer);
+      this.replyTimer = null;
+    }
+  }
+
+  private finish(code: number): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.clearReplyTimer();
+    if (this.ws !== null && this.ws.readyState !== 3) this.ws.terminate();
+    this.rl?.close();
+    this.resolve(code);
+  }
+}

@@ -1,0 +1,433 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from '../index.js';
+import {
+  CliUsageError,
+  ExitCode,
+  flagValue,
+  integerOption,
+  listValue,
+  parseCommandArgs,
+  stringValue,
+  type OptionTable,
+} from './args.js';
+import { ChatRoom } from './chat-room.js';
+import { formatHelp } from './help.js';
+import type { CliIo } from './io.js';
+import { createLogger, type Logger } from './log.js';
+import { createHttpHandler } from './serve-http.js';
+import { stylesFor } from './terminal.js';
+
+/** Options of `ironsock serve`, with the defaults shown by `--help`. */
+export const SERVE_OPTIONS = {
+  host: {
+    type: 'string',
+    value: '<host>',
+    default: '127.0.0.1',
+    description: 'address to listen on',
+  },
+  port: {
+    type: 'string',
+    short: 'p',
+    value: '<port>',
+    default: '8080',
+    description: 'TCP port (0 picks a free one)',
+  },
+  echo: {
+    type: 'boolean',
+    description:
+      'lean echo server: every path echoes each message with its opcode, no demo page, no per-connection log',
+  },
+  'tls-cert': {
+    type: 'string',
+    value: '<file>',
+    description: 'PEM certificate: serve https/wss (needs --tls-key)',
+  },
+  'tls-key': { type: 'string', value: '<file>', description: 'PEM private key for --tls-cert' },
+  origin: {
+    type: 'string',
+    multiple: true,
+    value: '<origin>',
+    description:
+      'allow browser pages from this origin, e.g. https://app.example (same-origin is always allowed)',
+  },
+  'allow-host': {
+    type: 'string',
+    multiple: true,
+    value: '<host>',
+    description:
+      'accept this Host header too (loopback servers accept only loopback names, against DNS rebinding)',
+  },
+  'max-payload': {
+    type: 'string',
+    value: '<bytes>',
+    default: '1048576',
+    description: 'largest message accepted, in bytes',
+  },
+  deflate: {
+    type: 'boolean',
+    description: 'negotiate permessage-deflate (RFC 7692) when clients offer it',
+  },
+  keepalive: {
+    type: 'string',
+    value: '<ms>',
+    default: '30000',
+    description: 'ping silent clients after this many ms; 0 turns keepalive off',
+  },
+  'json-log': { type: 'boolean', description: 'log one JSON object per line' },
+  stats: {
+    type: 'boolean',
+    description: 'print connections, received messages/s and bytes/s periodically',
+  },
+  'stats-interval': {
+    type: 'string',
+    value: '<ms>',
+    default: '5000',
+    description: 'period of --stats lines',
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionTable;
+
+/** Help text of `ironsock serve`. */
+export function serveHelp(): string {
+  return formatHelp({
+    usage: 'ironsock serve [options]',
+    summary:
+      'Runs a WebSocket server. By default GET / is a demo page, /echo echoes and /chat relays\n' +
+      'messages to every /chat client. With --echo every path echoes (for test suites and load).',
+    options: SERVE_OPTIONS,
+    notes: [
+      'Stops on SIGINT/SIGTERM: clients get Close 1001, then the process exits 0.',
+      '',
+      'Examples:',
+      '  ironsock serve --port 0',
+      '  ironsock serve --echo --host 0.0.0.0 --port 9001 --deflate --max-payload 16777216',
+      '  ironsock serve --tls-cert cert.pem --tls-key key.pem --origin https://app.example',
+    ],
+  });
+}
+
+/** Resolved `serve` settings. */
+interface ServeSettings {
+  host: string;
+  port: number;
+  echo: boolean;
+  tls: { cert: Buffer; key: Buffer } | null;
+  origins: string[];
+  allowHosts: string[];
+  maxPayload: number;
+  deflate: boolean;
+  keepalive: number;
+  jsonLog: boolean;
+  stats: number;
+}
+
+function readSettings(args: string[]): ServeSettings | 'help' {
+  const { values } = parseCommandArgs(args, SERVE_OPTIONS);
+  if (flagValue(values, 'help')) return 'help';
+  const certFile = stringValue(values, 'tls-cert');
+  const keyFile = stringValue(values, 'tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new CliUsageError('--tls-cert and --tls-key go together');
+  }
+  let tls: ServeSettings['tls'] = null;
+  if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    } catch (error) {
+      throw new CliUsageError(`cannot read TLS files: ${(error as Error).message}`);
+    }
+  }
+  const origins = listValue(values, 'origin');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new CliUsageError(
+        `--origin expects scheme://host[:port] without a path, got '${origin}'`,
+      );
+    }
+  }
+  return {
+    host: stringValue(values, 'host') ?? '127.0.0.1',
+    port: integerOption('port', stringValue(values, 'port') ?? '8080', 0, 65535),
+    echo: flagValue(values, 'echo'),
+    tls,
+    origins,
+    allowHosts: listValue(values, 'allow-host'),
+    maxPayload: integerOption(
+      'max-payload',
+      stringValue(values, 'max-payload') ?? '1048576',
+      1,
+      2 ** 31,
+    ),
+    deflate: flagValue(values, 'deflate'),
+    keepalive: integerOption('keepalive', stringValue(values, 'keepalive') ?? '30000', 0),
+    jsonLog: flagValue(values, 'json-log'),
+    stats: flagValue(values, 'stats')
+      ? integerOption('stats-interval', stringValue(values, 'stats-interval') ?? '5000', 10)
+      : 0,
+  };
+}
+
+/** Byte length of a received message as ws-style APIs deliver it. */
+function byteLength(data: unknown): number {
+  if (Array.isArray(data))
+    return data.reduce((sum: number, part: Uint8Array) => sum + part.byteLength, 0);
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+const CLOSED = 3;
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** Counters behind `--stats`. */
+interface Counters {
+  messages: number;
+  bytes: number;
+}
+
+/**
+ * `ironsock serve`: runs until `io.signal` aborts, then closes every client with 1001,
+ * waits for them (bounded by the library's close timeout), and returns 0. Returns 1 when the
+ * server cannot listen (port in use, ...) and 2 for usage errors.
+ */
+export async function serveCommand(args: string[], io: CliIo): Promise<number> {
+  let settings: ServeSettings | 'help';
+  try {
+    settings = readSettings(args);
+  } catch (error) {
+    if (error instanceof CliUsageError) {
+      io.stderr.write(`ironsock serve: ${error.message}\nRun 'ironsock serve --help' for usage.\n`);
+      return ExitCode.Usage;
+    }
+    throw error;
+  }
+  if (settings === 'help') {
+    io.stdout.write(serveHelp());
+    return ExitCode.Ok;
+  }
+  const logger = createLogger(io.stdout, settings.jsonLog, stylesFor(io));
+  const handler = createHttpHandler(settings.echo);
+  const server: Server =
+    settings.tls === null
+      ? createHttpServer(handler)
+      : createHttpsServer({ cert: settings.tls.cert, key: settings.tls.key }, handler);
+
+  let wss: WebSocketServer;
+  try {
+    wss = new WebSocketServer({
+      server,
+      maxPayload: settings.maxPayload,
+      perMessageDeflate: settings.deflate,
+      ...(settings.origins.length > 0 ? { origins: settings.origins } : {}),
+      ...(settings.allowHosts.length > 0 ? { allowedHosts: settings.allowHosts } : {}),
+      keepalive: settings.keepalive === 0 ? false : { interval: settings.keepalive },
+    });
+  } catch (error) {
+    io.stderr.write(`ironsock serve: ${(error as Error).message}\n`);
+    return ExitCode.Failure;
+  }
+  const counters: Counters | null = settings.stats > 0 ? { messages: 0, bytes: 0 } : null;
+  const chat = new ChatRoom();
+  wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
+    if (settings.echo) attachEcho(ws, counters);
+    else attachDemo(ws, request, chat, counters, logger);
+  });
+  wss.on('error', (error: Error) => {
+    logger.log('error', 'error', `server error: ${error.message}`);
+  });
+  logRejections(wss, logger);
+  server.on('clientError', (error: Error & { code?: string }) => {
+    if (!settings.echo)
+      logger.log('warn', 'client-error', 'bad HTTP request', { code: error.code });
+  });
+
+  try {
+    await listen(server, settings.port, settings.host);
+  } catch (error) {
+    io.stderr.write(
+      `ironsock serve: cannot listen on ${formatHost(settings.host)}:${settings.port}: ${(error as Error).message}\n`,
+    );
+    await closeAll(wss, server);
+    return ExitCode.Failure;
+  }
+  const address = server.address() as AddressInfo;
+  const authority = `${formatHost(settings.host)}:${address.port}`;
+  const http = settings.tls === null ? 'http' : 'https';
+  const ws = settings.tls === null ? 'ws' : 'wss';
+  const status = settings.echo
+    ? `ironsock echo server listening on ${ws}://${authority} (every path echoes)`
+    : `ironsock listening on ${http}://${authority} (echo: ${ws}://${authority}/echo, chat: ${ws}://${authority}/chat)`;
+  logger.log(
+    'info',
+    'listening',
+    status,
+    settings.jsonLog ? { host: settings.host, port: address.port, tls: settings.tls !== null } : {},
+  );
+
+  const statsTimer =
+    counters === null
+      ? null
+      : setInterval(() => {
+          const seconds = settings.stats / 1000;
+          logger.log('info', 'stats', 'stats', {
+            connections: wss.clients.size,
+            'messages/s': Math.round(counters.messages / seconds),
+            'bytes/s': Math.round(counters.bytes / seconds),
+          });
+          counters.messages = 0;
+          counters.bytes = 0;
+        }, settings.stats);
+
+  await waitForAbort(io.signal);
+  if (statsTimer !== null) clearInterval(statsTimer);
+  logger.log('info', 'shutdown', 'shutting down: closing clients with 1001', {
+    clients: wss.clients.size,
+  });
+  await closeAll(wss, server);
+  logger.log('info', 'stopped', 'stopped');
+  return ExitCode.Ok;
+}
+
+function attachEcho(ws: WebSocket, counters: Counters | null): void {
+  if (counters === null) {
+    ws.on('message', (data, isBinary) => {
+      ws.send(data, { binary: isBinary });
+    });
+  } else {
+    ws.on('message', (data, isBinary) => {
+      counters.messages++;
+      counters.bytes += byteLength(data);
+      ws.send(data, { binary: isBinary });
+    });
+  }
+  ws.on('error', () => {
+    // the close event follows; echo mode keeps no per-connection log
+  });
+}
+
+function attachDemo(
+  ws: WebSocket,
+  request: IncomingMessage,
+  chat: ChatRoom,
+  counters: Counters | null,
+  logger: Logger,
+): void {
+  const url = new URL(request.url ?? '/', 'http://localhost');
+  const path = url.pathname;
+  const remote = `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? '?'}`;
+  const origin = request.headers.origin;
+  if (path !== '/echo' && path !== '/chat') {
+    logger.log('warn', 'unknown-path', 'closing connection to unknown path', { path, remote });
+    ws.close(1008, 'unknown path: use /echo or /chat');
+    return;
+  }
+  logger.log('info', 'open', 'connection', { path, remote, origin });
+  const count = (data: unknown): void => {
+    if (counters !== null) {
+      counters.messages++;
+      counters.bytes += byteLength(data);
+    }
+  };
+  if (path === '/echo') {
+    ws.on('message', (data, isBinary) => {
+      count(data);
+      ws.send(data, { binary: isBinary });
+    });
+  } else {
+    chat.join(ws, url.searchParams.get('name'));
+    ws.on('message', (data, isBinary) => {
+      count(data);
+      chat.message(ws, isBinary ? '' : Buffer.from(data as Buffer).toString('utf8'), isBinary);
+    });
+  }
+  ws.on('error', (error: Error) => {
+    logger.log('warn', 'connection-error', 'connection error', {
+      path,
+      remote,
+      error: error.message,
+    });
+  });
+  ws.on('close', (code: number, reason: Buffer) => {
+    if (path === '/chat') chat.leave(ws);
+    logger.log('info', 'close', 'closed', { path, remote, code, reason: reason.toString('utf8') });
+  });
+}
+
+/** Logs every handshake the library refuses, with the reason it gives. */
+function logRejections(wss: WebSocketServer, logger: Logger): void {
+  wss.on(
+    'rejection',
+    (info: { status?: number; reason?: string; code?: string; request?: IncomingMessage }) => {
+      logger.log('warn', 'rejected', 'handshake rejected', {
+        status: info.status,
+        code: info.code,
+        reason: info.reason,
+        path: info.request?.url,
+        origin: info.request?.headers.origin,
+        remote: info.request?.socket.remoteAddress,
+      });
+    },
+  );
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error): void => {
+      server.off('listening', onListening);
+      reject(error);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+/**
+ * Closes every client with 1001 "going away" (§7.4.1), closes the WebSocket server, waits for
+ * the clients' closing handshakes (the library's close timeout bounds each one), then closes
+ * the HTTP server and its idle keep-alive connections.
+ */
+async function closeAll(wss: WebSocketServer, server: Server): Promise<void> {
+  const closed = [...wss.clients].map(
+    (client) =>
+      new Promise<void>((resolve) => {
+        if (client.readyState === CLOSED) resolve();
+        else client.once('close', () => resolve());
+      }),
+  );
+  for (const client of wss.clients) {
+    try {
+      client.close(1001, 'server shutting down');
+    } catch {
+      // already closing
+    }
+  }
+  await new Promise<void>((resolve) => {
+    wss.close(() => resolve());
+  });
+  await Promise.all(closed);
+  await new Promise<void>((resolve) => {
+    if (!server.listening) {
+      resolve();
+      return;
+    }
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function waitForAbort(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) =>
+    signal.addEventListener('abort', () => resolve(), { once: true }),
+  );
+}

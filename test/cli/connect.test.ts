@@ -1,0 +1,226 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import { describe, test } from 'node:test';
+import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
+import { main } from '../../src/cli/main.js';
+import { fakeIo, killQuietly, spawnCli, spawnServe, withTimeout } from './harness.js';
+
+/** A `ws` server on port 0 (an independent peer); `onConnection` scripts its behaviour. */
+async function peerServer(
+  onConnection: (ws: WsSocket) => void,
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await once(wss, 'listening');
+  wss.on('connection', onConnection);
+  const { port } = wss.address() as { port: number };
+  return {
+    url: `ws://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+}
+
+function echoPeer(ws: WsSocket): void {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+}
+
+async function listenHttp(server: Server): Promise<string> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return `ws://127.0.0.1:${(server.address() as { port: number }).port}/`;
+}
+
+describe('ironsock connect', { timeout: 60_000 }, () => {
+  test('pipes a message through a real `ironsock serve` with --once (real binaries)', async () => {
+    const server = await spawnServe();
+    try {
+      const client = spawnCli(['connect', `ws://127.0.0.1:${server.port}/echo`, '--once'], {
+        stdinText: 'hello through the pipe\n',
+      });
+      assert.equal(await withTimeout(client.exited, 20_000, 'connect --once'), 0, client.stderr());
+      assert.equal(client.stdout(), 'hello through the pipe\n');
+    } finally {
+      server.child.kill('SIGTERM');
+      await withTimeout(server.exited, 15_000, 'serve exit');
+      killQuietly(server);
+    }
+  });
+
+  test('sends each stdin line, prints each message, closes 1000 at EOF and exits 0', async () => {
+    const peer = await peerServer(echoPeer);
+    try {
+      const fake = fakeIo({ stdinText: 'one\ntwo\n/binary 00ff10\n//slash\n' });
+      const code = await withTimeout(main(['connect', peer.url], fake.io), 15_000, 'connect');
+      assert.equal(code, 0, fake.stderr());
+      assert.equal(fake.stdout(), 'one\ntwo\n00ff10\n/slash\n');
+      assert.match(fake.stderr(), /connection closed: 1000 \(normal closure\)/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('/ping prints the pong; --binary-as base64; /close sends the given code', async () => {
+    const peer = await peerServer(echoPeer);
+    try {
+      const fake = fakeIo({ stdinText: '/ping hey\n/binary 68656c6c6f\n/close 1001 done\n' });
+      const code = await withTimeout(
+        main(['connect', peer.url, '--binary-as', 'base64'], fake.io),
+        15_000,
+        'connect',
+      );
+      assert.equal(code, 0, fake.stderr());
+      assert.match(fake.stderr(), /< pong hey/);
+      assert.equal(fake.stdout(), `${Buffer.from('hello').toString('base64')}\n`);
+      assert.match(fake.stderr(), /connection closed: 1001/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('escapes control characters sent by a hostile server', async () => {
+    const peer = await peerServer((ws) => {
+      ws.send('\u001b]0;pwned\u0007\u001b[2Jgotcha\r\n\u009b31m');
+      ws.close(1000, '\u001b[31mred');
+    });
+    try {
+      const fake = fakeIo({ isTTY: false });
+      fake.stdin.end();
+      const code = await withTimeout(main(['connect', peer.url], fake.io), 15_000, 'connect');
+      assert.equal(code, 0);
+      assert.equal(fake.stdout(), '\\x1b]0;pwned\\x07\\x1b[2Jgotcha\\r\\n\\x9b31m\n');
+      // eslint-disable-next-line no-control-regex
+      assert.doesNotMatch(fake.stdout() + fake.stderr(), /\u001b|\u0007|\u009b/);
+      assert.match(fake.stderr(), /\\x1b\[31mred/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('--json prints one JSON object per event', async () => {
+    const peer = await peerServer(echoPeer);
+    try {
+      const fake = fakeIo({ stdinText: 'hi\n/binary 0102\n' });
+      assert.equal(
+        await withTimeout(main(['connect', peer.url, '--json'], fake.io), 15_000, 'connect'),
+        0,
+      );
+      const events = fake
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.deepEqual(
+        events.map((event) => event.event),
+        ['open', 'message', 'message', 'close'],
+      );
+      assert.deepEqual(events[1], { event: 'message', type: 'text', data: 'hi' });
+      assert.deepEqual(events[2], {
+        event: 'message',
+        type: 'binary',
+        encoding: 'hex',
+        data: '0102',
+      });
+      assert.equal(events[3].code, 1000);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('a refused handshake prints the status and reason and exits 1', async () => {
+    const server = createServer();
+    server.on('upgrade', (_request, socket) => {
+      socket.end(
+        'HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 18\r\nConnection: close\r\n\r\norigin not allowed',
+      );
+    });
+    const url = await listenHttp(server);
+    try {
+      const fake = fakeIo({ stdinText: '' });
+      const code = await withTimeout(main(['connect', url], fake.io), 15_000, 'connect');
+      assert.equal(code, 1);
+      assert.match(fake.stderr(), /403/);
+      assert.match(fake.stderr(), /Forbidden/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('a refused handshake through the real binary exits non-zero with the status', async () => {
+    const server = createServer();
+    server.on('upgrade', (_request, socket) => {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    });
+    const url = await listenHttp(server);
+    try {
+      const client = spawnCli(['connect', url, '--once'], { stdinText: 'x\n' });
+      assert.equal(await withTimeout(client.exited, 20_000, 'connect'), 1);
+      assert.match(client.stderr(), /401 Unauthorized/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('an abnormal close code exits 1 and names the code', async () => {
+    const peer = await peerServer((ws) => ws.close(1011, 'oops'));
+    try {
+      const fake = fakeIo();
+      const code = await withTimeout(main(['connect', peer.url], fake.io), 15_000, 'connect');
+      fake.stdin.end();
+      assert.equal(code, 1);
+      assert.match(fake.stderr(), /connection closed: 1011 \(internal server error\) "oops"/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('connection refused exits 1 with the error', async () => {
+    const server = createServer();
+    const url = await listenHttp(server);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const fake = fakeIo({ stdinText: '' });
+    assert.equal(await withTimeout(main(['connect', url], fake.io), 15_000, 'connect'), 1);
+    assert.match(fake.stderr(), /ECONNREFUSED|refused/i);
+  });
+
+  test('--once gives up after --timeout when no message arrives', async () => {
+    const peer = await peerServer(() => {});
+    try {
+      const fake = fakeIo({ stdinText: '' });
+      const code = await withTimeout(
+        main(['connect', peer.url, '--once', '--timeout', '300'], fake.io),
+        15_000,
+        'connect',
+      );
+      assert.equal(code, 1);
+      assert.match(fake.stderr(), /no message within 300 ms/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  test('an invalid URL is a usage error', async () => {
+    const fake = fakeIo({ stdinText: '' });
+    assert.equal(await main(['connect', 'http://[bad'], fake.io), 2);
+    assert.notEqual(fake.stderr(), '');
+  });
+
+  test('aborting (SIGINT) closes with 1000 and exits 0', async () => {
+    const peer = await peerServer(echoPeer);
+    try {
+      const fake = fakeIo();
+      const exit = main(['connect', peer.url], fake.io);
+      await fake.waitForStderr(/connected to/);
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'connect'), 0);
+      fake.stdin.end();
+    } finally {
+      await peer.close();
+    }
+  });
+});

@@ -1,0 +1,266 @@
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { describe, test } from 'node:test';
+import WebSocket from 'ws';
+import { main } from '../../src/cli/main.js';
+import { fakeIo, killQuietly, LISTENING, spawnServe, withTimeout, type FakeIo } from './harness.js';
+
+/** Runs `serve` through main() with fake io; returns the port and the pending exit code. */
+async function startServe(
+  args: string[],
+): Promise<{ fake: FakeIo; port: number; exit: Promise<number> }> {
+  const fake = fakeIo();
+  const exit = main(['serve', '--port', '0', ...args], fake.io);
+  const match = await Promise.race([
+    fake.waitForStdout(LISTENING, 15_000),
+    exit.then((code) => {
+      throw new Error(`serve exited ${code}: ${fake.stderr()}`);
+    }),
+  ]);
+  return { fake, port: Number(match[1]), exit };
+}
+
+/** Buffers messages from the moment the socket exists (the server may speak right after 101). */
+const inbox = new WeakMap<
+  WebSocket,
+  {
+    queue: Array<{ data: Buffer; isBinary: boolean }>;
+    waiters: Array<(m: { data: Buffer; isBinary: boolean }) => void>;
+  }
+>();
+
+function openClient(url: string, options: WebSocket.ClientOptions = {}): Promise<WebSocket> {
+  const ws = new WebSocket(url, options);
+  const box = {
+    queue: [] as Array<{ data: Buffer; isBinary: boolean }>,
+    waiters: [] as Array<(m: { data: Buffer; isBinary: boolean }) => void>,
+  };
+  inbox.set(ws, box);
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const waiter = box.waiters.shift();
+    if (waiter !== undefined) waiter({ data, isBinary });
+    else box.queue.push({ data, isBinary });
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+function nextMessage(ws: WebSocket): Promise<{ data: Buffer; isBinary: boolean }> {
+  const box = inbox.get(ws);
+  if (box === undefined) throw new Error('not opened with openClient');
+  const queued = box.queue.shift();
+  if (queued !== undefined) return Promise.resolve(queued);
+  return withTimeout(new Promise((resolve) => box.waiters.push(resolve)), 10_000, 'next message');
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise((resolve) => {
+    ws.once('close', (code: number, reason: Buffer) =>
+      resolve({ code, reason: reason.toString() }),
+    );
+  });
+}
+
+describe('ironsock serve', { timeout: 60_000 }, () => {
+  test('prints one status line naming the URLs, with the real port for --port 0', async () => {
+    const { fake, port, exit } = await startServe([]);
+    assert.ok(port > 0);
+    assert.match(
+      fake.stdout(),
+      new RegExp(
+        `^ironsock listening on http://127\\.0\\.0\\.1:${port} \\(echo: ws://127\\.0\\.0\\.1:${port}/echo, chat: ws://127\\.0\\.0\\.1:${port}/chat\\)\\n`,
+      ),
+    );
+    fake.abort();
+    assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+  });
+
+  test('GET / serves the demo page with a strict CSP; other paths 404', async () => {
+    const { fake, port, exit } = await startServe([]);
+    try {
+      const page = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(page.status, 200);
+      assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+      assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'none'/);
+      assert.match(await page.text(), /<title>ironsock demo<\/title>/);
+      const missing = await fetch(`http://127.0.0.1:${port}/nope`);
+      assert.equal(missing.status, 404);
+      await missing.arrayBuffer();
+      const post = await fetch(`http://127.0.0.1:${port}/`, { method: 'POST', body: 'x' });
+      assert.equal(post.status, 405);
+      await post.arrayBuffer();
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('/echo echoes text and binary (RFC 6455 §5.6: same opcode back)', async () => {
+    const { fake, port, exit } = await startServe([]);
+    const ws = await openClient(`ws://127.0.0.1:${port}/echo`);
+    try {
+      const text = nextMessage(ws);
+      ws.send('héllo');
+      assert.deepEqual(await text, { data: Buffer.from('héllo'), isBinary: false });
+      const binary = nextMessage(ws);
+      ws.send(Buffer.from([0, 1, 255]));
+      assert.deepEqual(await binary, { data: Buffer.from([0, 1, 255]), isBinary: true });
+    } finally {
+      const done = closed(ws);
+      fake.abort();
+      assert.equal((await withTimeout(done, 15_000, 'client close')).code, 1001);
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('/chat relays JSON messages to every client with join and leave notices', async () => {
+    const { fake, port, exit } = await startServe([]);
+    const alice = await openClient(`ws://127.0.0.1:${port}/chat?name=alice`);
+    const aliceWelcome = JSON.parse((await nextMessage(alice)).data.toString());
+    assert.deepEqual(aliceWelcome, { type: 'welcome', name: 'alice', count: 1 });
+    const aliceSeesJoin = nextMessage(alice);
+    const bob = await openClient(`ws://127.0.0.1:${port}/chat`);
+    const bobWelcome = JSON.parse((await nextMessage(bob)).data.toString());
+    assert.equal(bobWelcome.type, 'welcome');
+    assert.match(bobWelcome.name, /^guest-\d+$/);
+    assert.deepEqual(JSON.parse((await aliceSeesJoin).data.toString()), {
+      type: 'join',
+      name: bobWelcome.name,
+      count: 2,
+    });
+    const bobSees = nextMessage(bob);
+    const aliceOwn = nextMessage(alice);
+    alice.send('hi bob');
+    const relayed = JSON.parse((await bobSees).data.toString());
+    assert.equal(relayed.type, 'message');
+    assert.equal(relayed.from, 'alice');
+    assert.equal(relayed.text, 'hi bob');
+    assert.equal(relayed.self, undefined);
+    assert.equal(JSON.parse((await aliceOwn).data.toString()).self, true);
+    const leave = nextMessage(alice);
+    bob.close(1000);
+    assert.deepEqual(JSON.parse((await leave).data.toString()), {
+      type: 'leave',
+      name: bobWelcome.name,
+      count: 1,
+    });
+    const aliceClosed = closed(alice);
+    fake.abort();
+    assert.equal((await withTimeout(aliceClosed, 15_000, 'alice close')).code, 1001);
+    assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    assert.match(fake.stdout(), /connection path=\/chat/);
+  });
+
+  test('a WebSocket on an unknown path is closed with 1008', async () => {
+    const { fake, port, exit } = await startServe([]);
+    const ws = await openClient(`ws://127.0.0.1:${port}/elsewhere`);
+    const { code } = await withTimeout(closed(ws), 10_000, 'close');
+    assert.equal(code, 1008);
+    fake.abort();
+    assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+  });
+
+  test('--echo echoes text and binary on every path', async () => {
+    const { fake, port, exit } = await startServe(['--echo', '--max-payload', '65536']);
+    assert.match(
+      fake.stdout(),
+      /echo server listening on ws:\/\/127\.0\.0\.1:\d+ \(every path echoes\)/,
+    );
+    const ws = await openClient(`ws://127.0.0.1:${port}/any/path?x=1`);
+    try {
+      const text = nextMessage(ws);
+      ws.send('ping me back');
+      assert.deepEqual(await text, { data: Buffer.from('ping me back'), isBinary: false });
+      const binary = nextMessage(ws);
+      const payload = Buffer.alloc(40_000, 7);
+      ws.send(payload);
+      assert.deepEqual(await binary, { data: payload, isBinary: true });
+      const empty = nextMessage(ws);
+      ws.send(Buffer.alloc(0));
+      assert.deepEqual(await empty, { data: Buffer.alloc(0), isBinary: true });
+      const tooBig = closed(ws);
+      ws.send(Buffer.alloc(65_537));
+      assert.equal((await withTimeout(tooBig, 10_000, 'close 1009')).code, 1009);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('--echo --deflate negotiates permessage-deflate and still echoes', async () => {
+    const { fake, port, exit } = await startServe(['--echo', '--deflate']);
+    const ws = await openClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
+    try {
+      assert.match(ws.extensions, /permessage-deflate/);
+      const text = nextMessage(ws);
+      const message = 'compress me '.repeat(200);
+      ws.send(message);
+      assert.equal((await text).data.toString(), message);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('--stats prints connections, messages/s and bytes/s', async () => {
+    const { fake, exit } = await startServe(['--echo', '--stats', '--stats-interval', '200']);
+    try {
+      await fake.waitForStdout(/stats connections=\d+ messages\/s=\d+ bytes\/s=\d+/, 10_000);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('--json-log writes one JSON object per line', async () => {
+    const { fake, port, exit } = await startServe(['--json-log']);
+    fake.abort();
+    assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    const lines = fake
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.equal(lines[0].event, 'listening');
+    assert.equal(lines[0].port, port);
+    assert.ok(
+      lines.every((line) => typeof line.time === 'string' && typeof line.level === 'string'),
+    );
+  });
+
+  test('a port in use is reported and exits 1', async () => {
+    const blocker = createServer();
+    blocker.listen(0, '127.0.0.1');
+    await once(blocker, 'listening');
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const fake = fakeIo();
+      assert.equal(
+        await withTimeout(main(['serve', '--port', String(port)], fake.io), 15_000, 'serve'),
+        1,
+      );
+      assert.match(fake.stderr(), /cannot listen/);
+    } finally {
+      blocker.close();
+    }
+  });
+
+  test('SIGTERM closes open clients with 1001 and exits 0 (real binary)', async () => {
+    const server = await spawnServe();
+    try {
+      const clients = await Promise.all([
+        openClient(`ws://127.0.0.1:${server.port}/echo`),
+        openClient(`ws://127.0.0.1:${server.port}/chat`),
+      ]);
+      const closes = clients.map((ws) => withTimeout(closed(ws), 15_000, 'client close'));
+      server.child.kill('SIGTERM');
+      for (const result of await Promise.all(closes)) assert.equal(result.code, 1001);
+      assert.equal(await withTimeout(server.exited, 15_000, 'serve exit'), 0);
+    } finally {
+      killQuietly(server);
+    }
+  });
+});
