@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from '../index.js';
+import { WebSocketServer, type RejectionInfo, type WebSocket } from '../index.js';
 import {
   CliUsageError,
   ExitCode,
@@ -228,8 +228,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       keepalive: settings.keepalive === 0 ? false : { interval: settings.keepalive },
     });
   } catch (error) {
+    // The library validates its options (e.g. an --origin that is not an origin).
     io.stderr.write(`ironsock serve: ${(error as Error).message}\n`);
-    return ExitCode.Failure;
+    return ExitCode.Usage;
   }
   const counters: Counters | null = settings.stats > 0 ? { messages: 0, bytes: 0 } : null;
   const chat = new ChatRoom();
@@ -358,21 +359,16 @@ function attachDemo(
   });
 }
 
-/** Logs every handshake the library refuses, with the reason it gives. */
+/** Logs every handshake the library refuses, with its status, stable code and reason. */
 function logRejections(wss: WebSocketServer, logger: Logger): void {
-  wss.on(
-    'rejection',
-    (info: { status?: number; reason?: string; code?: string; request?: IncomingMessage }) => {
-      logger.log('warn', 'rejected', 'handshake rejected', {
-        status: info.status,
-        code: info.code,
-        reason: info.reason,
-        path: info.request?.url,
-        origin: info.request?.headers.origin,
-        remote: info.request?.socket.remoteAddress,
-      });
-    },
-  );
+  wss.on('rejected', (info: RejectionInfo) => {
+    logger.log('warn', 'rejected', 'handshake rejected', {
+      status: info.status,
+      code: info.code,
+      reason: info.reason,
+      remote: info.remoteAddress,
+    });
+  });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -150,6 +150,29 @@ describe('ironsock connect', { timeout: 60_000 }, () => {
     }
   });
 
+  test('a server with an origin policy refuses: status and reason printed, exit 1 (real binaries)', async () => {
+    const server = await spawnServe(['--origin', 'https://app.example']);
+    try {
+      const client = spawnCli(
+        [
+          'connect',
+          `ws://127.0.0.1:${server.port}/echo`,
+          '--origin',
+          'https://evil.example',
+          '--once',
+        ],
+        { stdinText: 'hi\n' },
+      );
+      assert.equal(await withTimeout(client.exited, 20_000, 'connect'), 1);
+      assert.match(client.stderr(), /handshake refused: HTTP 403 Forbidden: Origin is not allowed/);
+      assert.equal(client.stdout(), '');
+    } finally {
+      server.child.kill('SIGTERM');
+      await withTimeout(server.exited, 15_000, 'serve exit');
+      killQuietly(server);
+    }
+  });
+
   test('a refused handshake through the real binary exits non-zero with the status', async () => {
     const server = createServer();
     server.on('upgrade', (_request, socket) => {

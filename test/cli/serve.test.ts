@@ -231,6 +231,67 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     );
   });
 
+  test('a refused handshake (origin policy, §10.2) is logged with its reason', async () => {
+    const { fake, port, exit } = await startServe(['--origin', 'https://app.example']);
+    try {
+      const refused = await new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, { origin: 'https://evil.example' });
+        ws.on('unexpected-response', (_request, response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('error', () => {});
+        ws.on('open', () => reject(new Error('evil origin was accepted')));
+      });
+      assert.equal(refused, 403);
+      await fake.waitForStdout(
+        /handshake rejected status=403 code=ORIGIN_NOT_ALLOWED reason="[^"]+"/,
+      );
+      const allowed = await openClient(`ws://127.0.0.1:${port}/echo`, {
+        origin: 'https://app.example',
+      });
+      allowed.close();
+      await closed(allowed);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('--allow-host admits another Host name (DNS rebinding check stays on otherwise)', async () => {
+    const { fake, port, exit } = await startServe(['--allow-host', 'ironsock.test']);
+    try {
+      const ok = await openClient(`ws://127.0.0.1:${port}/echo`, {
+        headers: { host: 'ironsock.test' },
+      });
+      ok.close();
+      await closed(ok);
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, {
+          headers: { host: 'evil.example' },
+        });
+        ws.on('unexpected-response', (_request, response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('error', () => {});
+        ws.on('open', () => resolve(101));
+      });
+      assert.equal(status, 403);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('an invalid --origin is a usage error', async () => {
+    const fake = fakeIo();
+    assert.equal(await main(['serve', '--port', '0', '--origin', 'not an origin'], fake.io), 2);
+    assert.notEqual(fake.stderr(), '');
+  });
+
   test('a port in use is reported and exits 1', async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');
