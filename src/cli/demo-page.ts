@@ -35,6 +35,7 @@ h1 span { color: var(--accent); }
 .modes input { display: none; }
 .modes input:checked + span { color: var(--accent); font-weight: 600; }
 .modes label + label { border-left: 1px solid var(--line); }
+.modes label:has(input:checked) { background: var(--in); }
 code.url { flex: 1; min-width: 160px; font: 13px ui-monospace, SFMono-Regular, Menlo, monospace;
   color: var(--muted); overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 button { font: inherit; font-size: 14px; border: 0; border-radius: 8px; padding: 7px 14px;
