@@ -16,6 +16,8 @@ import { escapeText } from '../../src/cli/audit/describe.js';
 import { ALL_CHECKS } from '../../src/cli/audit/registry.js';
 import { parseResponseHead } from '../../src/cli/audit/http.js';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { TOY_TLS_CERT, TOY_TLS_KEY } from '../fixtures/toy-server-tls.js';
 
 /** Runs the command with in-memory streams. */
@@ -220,6 +222,11 @@ describe('audit of a ws WebSocketServer with default options', () => {
     assert.equal(statusOf(report, 'request-body'), 'FAIL');
   });
 
+  test('DNS rebinding is WARN; a refused upgrade closes the connection', () => {
+    assert.equal(statusOf(report, 'dns-rebinding'), 'WARN');
+    assert.equal(statusOf(report, 'refusal-closes'), 'PASS');
+  });
+
   test('framing violations are answered with the right close codes (RFC 6455 §5, §7.4, §8.1)', () => {
     for (const id of [
       'unmasked',
@@ -407,6 +414,80 @@ describe('audit of an authenticated endpoint', () => {
       assert.equal((await run(['-H', 'no colon', url])).code, 2);
     } finally {
       await stopWs(server);
+    }
+  });
+});
+
+describe('audit of a plain HTTP server (no WebSocket support)', () => {
+  test('keep-alive after a refused upgrade is WARN; framing checks are SKIP', async () => {
+    const http = createHttpServer((_request, response) => {
+      response.statusCode = 400;
+      response.end('no websockets here');
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', () => resolve()));
+    const address = http.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    try {
+      const { code, stdout } = await run([
+        ...FAST,
+        '--json',
+        '--only',
+        'refusal-closes,unmasked,dns-rebinding',
+        `ws://127.0.0.1:${address.port}/`,
+      ]);
+      const report = JSON.parse(stdout) as AuditJson;
+      assert.equal(report.profile.upgrades, false);
+      assert.equal(statusOf(report, 'refusal-closes'), 'WARN');
+      assert.match(
+        report.results.find((r) => r.id === 'refusal-closes')?.received ?? '',
+        /second response|kept open/,
+      );
+      assert.equal(statusOf(report, 'unmasked'), 'SKIP');
+      assert.equal(statusOf(report, 'dns-rebinding'), 'PASS');
+      assert.equal(code, 0);
+    } finally {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    }
+  });
+});
+
+describe('audit of a server that answers pipelined requests after a refusal', () => {
+  test('a second response to the smuggled request is WARN (RFC 9112 §9.6)', async () => {
+    const sockets = new Set<Socket>();
+    const server = createNetServer((socket) => {
+      sockets.add(socket);
+      let seen = '';
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('latin1');
+        let end: number;
+        while ((end = seen.indexOf('\r\n\r\n')) !== -1) {
+          seen = seen.slice(end + 4);
+          socket.write('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+    const address = server.address();
+    assert.ok(typeof address === 'object' && address !== null);
+    try {
+      const { stdout } = await run([
+        ...FAST,
+        '--json',
+        '--only',
+        'refusal-closes',
+        `ws://127.0.0.1:${address.port}/`,
+      ]);
+      const report = JSON.parse(stdout) as AuditJson;
+      assert.equal(statusOf(report, 'refusal-closes'), 'WARN');
+      assert.match(
+        report.results[0].received,
+        /then a second response \(HTTP\/1\.1 400 Bad Request\)/,
+      );
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
   });
 });

@@ -3,7 +3,7 @@
  * accept (with the right `Sec-WebSocket-Accept`), and a slow-header (slowloris) probe.
  */
 import { Status, type Check, type CheckContext, type Verdict } from './check.js';
-import { describeHeader, describeResponse } from './describe.js';
+import { describeHeader, describeResponse, escapeText } from './describe.js';
 import { craftFrame, Opcode } from './frames.js';
 import { headerHasToken, parseResponseHead, serializeRequest } from './http.js';
 import { Probe, buildUpgradeRequest, type UpgradeRequestOptions } from './session.js';
@@ -332,6 +332,103 @@ export const handshakeChecks: Check[] = [
     ifAccepted: Status.Warn,
   }),
   {
+    id: 'dns-rebinding',
+    group: 'handshake',
+    title: 'Foreign Host on a loopback server refused',
+    rfc: 'RFC 6455 §10.2, §4.2.1 item 2',
+    why: 'through DNS rebinding, a page on attacker.example reaches a server on 127.0.0.1 with Host and Origin both attacker.example: only a Host check stops it',
+    bounds: ONE_HANDSHAKE,
+    risky: false,
+    needsUpgrade: false,
+    async run(context) {
+      const sent = 'upgrade with Host: attacker.example and Origin: http://attacker.example';
+      if (!isLoopback(context.settings.target.hostname)) {
+        return {
+          status: Status.Info,
+          sent: '',
+          received: '',
+          note: 'not run: the target is not a loopback address',
+        };
+      }
+      const { probe, received } = await tryRequest(context, {
+        set: { host: 'attacker.example', origin: 'http://attacker.example' },
+      });
+      probe.close();
+      if (probe.outcome.upgraded) {
+        return {
+          status: Status.Warn,
+          sent,
+          received,
+          note: 'a rebinding page could open this socket; allow only loopback Host values',
+        };
+      }
+      return { status: Status.Pass, sent, received };
+    },
+  },
+  {
+    id: 'refusal-closes',
+    group: 'handshake',
+    title: 'Refused handshake closes the connection',
+    rfc: 'RFC 6455 §4.2.1, §4.4; RFC 9112 §9.6',
+    why: 'a server that keeps reading after a refused upgrade parses the next bytes as a new request, which a proxy in front passed as WebSocket data (request smuggling)',
+    bounds: 'one connection, < 1 KiB sent, up to 2 x --timeout',
+    risky: false,
+    needsUpgrade: false,
+    async run(context) {
+      const first = serializeRequest(
+        buildUpgradeRequest(context.settings, { set: { 'sec-websocket-version': '14' } }).request,
+      );
+      const second = serializeRequest({
+        method: 'GET',
+        target: '/ironsock-audit-smuggled',
+        version: 'HTTP/1.1',
+        headers: [['Host', context.settings.target.hostHeader]],
+      });
+      const sent =
+        'upgrade with Sec-WebSocket-Version: 14, then (same write) GET /ironsock-audit-smuggled';
+      const probe = await Probe.open(context.settings);
+      try {
+        await probe.sendHandshake(Buffer.concat([first, second]), undefined);
+        const received = describeResponse(probe.outcome, probe, context.settings.timeoutMs);
+        const response = probe.outcome.response;
+        if (response === null || probe.outcome.upgraded) {
+          return {
+            status: Status.Info,
+            sent,
+            received,
+            note: 'the first request was not refused; nothing to judge',
+          };
+        }
+        // A second status line after the first response: the smuggled request was answered.
+        const secondAt = (): number =>
+          probe.raw.bytes().indexOf('HTTP/1.', response.bodyOffset, 'latin1');
+        await probe.raw.until(
+          () => probe.raw.ended || secondAt() !== -1,
+          context.settings.timeoutMs,
+        );
+        if (secondAt() !== -1) {
+          const next = parseResponseHead(probe.raw.bytes().subarray(secondAt()));
+          return {
+            status: Status.Warn,
+            sent,
+            received: `${received}, then a second response (${escapeText(next?.statusLine ?? 'partial', 60)})`,
+            note: 'the server parsed the bytes after a refused upgrade as a new request',
+          };
+        }
+        if (probe.raw.ended)
+          return { status: Status.Pass, sent, received: `${received}, then TCP closed` };
+        return {
+          status: Status.Warn,
+          sent,
+          received: `${received}, connection kept open`,
+          note: 'send Connection: close and close the connection after refusing an upgrade',
+        };
+      } finally {
+        probe.close();
+      }
+    },
+  },
+  {
     id: 'request-body',
     group: 'handshake',
     title: 'Upgrade request body not delivered as a message',
@@ -375,6 +472,16 @@ export const handshakeChecks: Check[] = [
     },
   },
 ];
+
+/** Whether `host` is a loopback name or address (127/8, ::1, localhost). */
+function isLoopback(host: string): boolean {
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    host === '::1' ||
+    /^127\.\d+\.\d+\.\d+$/.test(host)
+  );
+}
 
 /** Slowloris: one header byte per second; a server should close before the bounded wait ends. */
 export const slowlorisCheck: Check = {
