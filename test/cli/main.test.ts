@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { OptionTable } from '../../src/cli/args.js';
+import { BENCH_OPTIONS } from '../../src/cli/bench.js';
 import { CONNECT_OPTIONS } from '../../src/cli/connect.js';
 import { main } from '../../src/cli/main.js';
 import { SERVE_OPTIONS } from '../../src/cli/serve.js';
@@ -48,6 +49,12 @@ describe('ironsock main()', () => {
     for (const command of ['/ping', '/close', '/binary', '/quit']) {
       assert.ok(fake.stdout().includes(command), `lists ${command}`);
     }
+  });
+
+  test('bench --help lists the benchmark options', async () => {
+    const fake = fakeIo();
+    assert.equal(await main(['bench', '--help'], fake.io), 0);
+    assertListsOptions(fake.stdout(), BENCH_OPTIONS);
   });
 
   test('--version prints the package version', async () => {
