@@ -122,3 +122,48 @@ describe('audit of an ironsock server that does not echo', () => {
     }
   });
 });
+
+describe('audit of an ironsock server with permessage-deflate enabled (RFC 7692 §8.1)', () => {
+  test('the decompression bomb is refused with 1009', async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    server.on('connection', (ws) => {
+      ws.on('error', () => {});
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
+    });
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const address = server.address();
+      assert.ok(typeof address === 'object' && address !== null);
+      const stdout = new PassThrough();
+      const chunks: Buffer[] = [];
+      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+      const code = await auditCommand(
+        [
+          '--timeout',
+          '1000',
+          '--only',
+          'deflate-bomb',
+          '--bomb-mib',
+          '8',
+          '--json',
+          `ws://127.0.0.1:${address.port}/`,
+        ],
+        {
+          stdin: new PassThrough(),
+          stdout,
+          stderr: new PassThrough(),
+          env: {},
+          isTTY: false,
+          signal: new AbortController().signal,
+        },
+      );
+      const result = JSON.parse(Buffer.concat(chunks).toString()) as AuditJson;
+      assert.equal(result.results[0].status, 'PASS');
+      assert.match(result.results[0].received, /Close 1009/);
+      assert.equal(code, 0);
+    } finally {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
