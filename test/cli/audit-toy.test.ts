@@ -94,6 +94,10 @@ describe('audit of the broken toy server', () => {
     assert.equal(status('unmasked'), 'FAIL');
     assert.equal(status('opcode-reserved'), 'FAIL');
     assert.equal(status('rsv-bits'), 'FAIL');
+    assert.equal(status('continuation-unexpected'), 'FAIL');
+    assert.equal(status('fragment-interleaved'), 'FAIL');
+    assert.equal(status('close-one-byte'), 'FAIL');
+    assert.equal(status('length-msb'), 'WARN');
   });
 
   test('missing UTF-8 validation is FAIL (RFC 6455 §8.1)', () => {

@@ -229,6 +229,10 @@ describe('audit of a ws WebSocketServer with default options', () => {
 
   test('framing violations are answered with the right close codes (RFC 6455 §5, §7.4, §8.1)', () => {
     for (const id of [
+      'continuation-unexpected',
+      'fragment-interleaved',
+      'length-msb',
+      'close-one-byte',
       'unmasked',
       'opcode-reserved',
       'rsv-bits',

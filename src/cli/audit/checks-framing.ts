@@ -5,7 +5,7 @@
 import { CloseCode } from '../../protocol/codes.js';
 import { Status, type Check, type Verdict } from './check.js';
 import { escapeText } from './describe.js';
-import { closePayload, Opcode } from './frames.js';
+import { closePayload, maskKey, Opcode } from './frames.js';
 import { openUpgraded, runViolation, runViolations, skipped } from './violation.js';
 
 const SMALL = 'one connection per probe, < 1 KiB sent, up to 2 x --timeout';
@@ -265,6 +265,100 @@ export const framingChecks: Check[] = [
           ),
         delivered: (probe) => probe.pongs > 0,
         deliveredAs: 'answered with a pong',
+      }),
+  },
+  {
+    id: 'continuation-unexpected',
+    group: 'framing',
+    title: 'Continuation without a message refused',
+    rfc: 'RFC 6455 §5.4',
+    why: 'a continuation frame with no message in progress means the peers disagree on message boundaries',
+    bounds: SMALL,
+    risky: false,
+    needsUpgrade: true,
+    run: (context) =>
+      runViolation(context, {
+        sent: 'continuation frame (FIN=1) "ironsock-audit-cont" with no message in progress',
+        expect: [CloseCode.ProtocolError],
+        send: (probe) =>
+          probe.send({ opcode: Opcode.Continuation, payload: Buffer.from('ironsock-audit-cont') }),
+        delivered: echoedPrefix('ironsock-audit-cont'),
+        deliveredAs: 'echoed it as a message',
+      }),
+  },
+  {
+    id: 'fragment-interleaved',
+    group: 'framing',
+    title: 'New message inside a fragmented one refused',
+    rfc: 'RFC 6455 §5.4',
+    why: 'fragments of one message must not be interleaved with another data message; accepting it mixes up messages',
+    bounds: SMALL,
+    risky: false,
+    needsUpgrade: true,
+    run: (context) =>
+      runViolation(context, {
+        sent: 'text FIN=0 "ironsock-audit-a", then a new text frame FIN=1 "ironsock-audit-b"',
+        expect: [CloseCode.ProtocolError],
+        send: (probe) =>
+          probe.send(
+            { opcode: Opcode.Text, fin: false, payload: Buffer.from('ironsock-audit-a') },
+            { opcode: Opcode.Text, fin: true, payload: Buffer.from('ironsock-audit-b') },
+          ),
+        delivered: (probe) => probe.messages.some((m) => m.data.includes('ironsock-audit-b')),
+        deliveredAs: 'delivered the second message',
+      }),
+  },
+  {
+    id: 'length-msb',
+    group: 'framing',
+    title: '64-bit length with the most significant bit set refused',
+    rfc: 'RFC 6455 §5.2',
+    why: 'the top bit of a 64-bit length MUST be 0; parsers that read it as signed get negative lengths (CVE-2020-27813 class)',
+    bounds: SMALL,
+    risky: true,
+    needsUpgrade: true,
+    run: (context) =>
+      runViolation(context, {
+        sent: 'binary frame header with length bytes 80 00 00 00 00 00 00 00, then 1 byte',
+        expect: [CloseCode.ProtocolError, CloseCode.MessageTooBig],
+        followUp: false,
+        send: (probe) =>
+          probe.raw.write(
+            Buffer.concat([
+              Buffer.from([0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+              maskKey(),
+              Buffer.from([0x41]),
+            ]),
+          ),
+      }).then((verdict) =>
+        verdict.status === Status.Fail
+          ? {
+              ...verdict,
+              status: Status.Warn,
+              note: 'no reaction: the server may be waiting for 2^63 bytes',
+            }
+          : verdict,
+      ),
+  },
+  {
+    id: 'close-one-byte',
+    group: 'framing',
+    title: 'Close frame with a 1-byte payload refused',
+    rfc: 'RFC 6455 §5.5.1',
+    why: 'a close body is empty or starts with a 2-byte code; a 1-byte body is malformed',
+    bounds: SMALL,
+    risky: false,
+    needsUpgrade: true,
+    run: (context) =>
+      runViolation(context, {
+        sent: 'Close frame with the 1-byte payload 03',
+        expect: [CloseCode.ProtocolError],
+        followUp: false,
+        send: (probe) => probe.send({ opcode: Opcode.Close, payload: Buffer.from([0x03]) }),
+        delivered: (probe) =>
+          probe.closeFrame !== null &&
+          (probe.closeFrame.code === null || probe.closeFrame.code === CloseCode.Normal),
+        deliveredAs: 'completed the closing handshake as if it were valid',
       }),
   },
   {

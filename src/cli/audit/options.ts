@@ -3,7 +3,7 @@
  * bounds of every check).
  */
 import type { AuditTuning } from './check.js';
-import { ALL_CHECKS, GROUPS } from './registry.js';
+import { ALL_CHECKS, GROUPS, ID_WIDTH } from './registry.js';
 
 /** Parsed options. */
 export interface AuditOptions {
@@ -216,7 +216,7 @@ export function auditHelp(): string {
     'Checks (id: what, [bounds], RFC):',
   ];
   for (const check of ALL_CHECKS) {
-    lines.push(`  ${check.id.padEnd(19)}${check.title} [${check.bounds}] (${check.rfc})`);
+    lines.push(`  ${check.id.padEnd(ID_WIDTH)}${check.title} [${check.bounds}] (${check.rfc})`);
   }
   return lines.join('\n') + '\n';
 }

@@ -22,3 +22,6 @@ export const ALL_CHECKS: readonly Check[] = [
 
 /** Group names usable in `--only` / `--skip` besides check ids. */
 export const GROUPS = ['handshake', 'framing', 'limits'] as const;
+
+/** Column width for check ids in text output (longest id plus one space). */
+export const ID_WIDTH = Math.max(...ALL_CHECKS.map((check) => check.id.length)) + 1;

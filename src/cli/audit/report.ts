@@ -4,6 +4,7 @@
  */
 import type { CheckResult, ServerProfile, Status } from './check.js';
 import { escapeText } from './describe.js';
+import { ID_WIDTH } from './registry.js';
 
 const COLORS: Record<Status, string> = {
   PASS: '32',
@@ -16,7 +17,7 @@ const COLORS: Record<Status, string> = {
 /** One line for one result. Peer-controlled text is already escaped by the checks' descriptions. */
 export function formatResult(result: CheckResult, color: boolean): string {
   const status = color ? `\x1b[${COLORS[result.status]}m${result.status}\x1b[0m` : result.status;
-  const parts = [`${status} ${result.id.padEnd(19)}${escapeText(result.title, 200)}`];
+  const parts = [`${status} ${result.id.padEnd(ID_WIDTH)}${escapeText(result.title, 200)}`];
   if (result.sent) parts.push(`sent: ${escapeText(result.sent, 300)}`);
   if (result.received) parts.push(`got: ${escapeText(result.received, 300)}`);
   if (result.note) parts.push(`note: ${escapeText(result.note, 300)}`);
