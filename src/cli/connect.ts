@@ -188,6 +188,8 @@ export async function connectCommand(args: string[], io: CliIo): Promise<number>
 /** One `connect` run: the socket, stdin and the printing of events. */
 class ConnectSession {
   private readonly styles: Styles;
+  /** A person at a terminal: prompt, line editing and `/help` hints (stdin and stdout TTYs). */
+  private readonly interactive: boolean;
   private ws: WebSocket | null = null;
   private rl: Interface | null = null;
   private readonly queue: Array<{ data: string | Buffer; binary: boolean }> = [];
@@ -205,6 +207,8 @@ class ConnectSession {
     private readonly io: CliIo,
   ) {
     this.styles = stylesFor(io);
+    this.interactive =
+      io.isTTY && (io.stdin as { isTTY?: boolean }).isTTY === true && !settings.json;
   }
 
   run(): Promise<number> {
@@ -269,10 +273,10 @@ class ConnectSession {
   }
 
   private withPrompt(write: () => void): void {
-    const interactive = this.io.isTTY && this.rl !== null && !this.settings.json;
+    const interactive = this.interactive && this.rl !== null;
     if (interactive) this.io.stdout.write('\r\u001b[K');
     write();
-    if (interactive && !this.finished) this.rl?.prompt(true);
+    if (interactive && !this.finished && this.ws?.readyState === OPEN) this.rl?.prompt(true);
   }
 
   // ---- socket events ------------------------------------------------------------------------
@@ -288,7 +292,7 @@ class ConnectSession {
     this.printStatus(
       this.styles.green(`connected to ${escapeUntrusted(this.settings.url)}`) +
         (details.length > 0 ? this.styles.dim(` (${escapeUntrusted(details.join(', '))})`) : '') +
-        (this.io.isTTY && !this.settings.json ? this.styles.dim(' · /help for commands') : ''),
+        (this.interactive ? this.styles.dim(' · /help for commands') : ''),
       { event: 'open', url: this.settings.url, protocol, extensions },
     );
     if (this.settings.once) {
@@ -302,7 +306,6 @@ class ConnectSession {
       }, this.settings.timeout);
     }
     for (const line of this.beforeOpen.splice(0)) this.onLine(line);
-    this.rl?.prompt();
     this.pump();
   }
 
@@ -399,7 +402,7 @@ class ConnectSession {
   // ---- input --------------------------------------------------------------------------------
 
   private readStdin(): void {
-    const interactive = this.io.isTTY && !this.settings.json;
+    const interactive = this.interactive;
     const rl = createInterface({
       input: this.io.stdin,
       ...(interactive ? { output: this.io.stdout, terminal: true } : { terminal: false }),
@@ -452,7 +455,7 @@ class ConnectSession {
     } catch (error) {
       this.printStatus(this.styles.yellow(`cannot ${input.kind}: ${(error as Error).message}`));
     }
-    this.rl?.prompt();
+    if (this.interactive && ws.readyState === OPEN) this.rl?.prompt();
   }
 
   private enqueue(data: string | Buffer, binary: boolean): void {

@@ -50,6 +50,28 @@ describe('ironsock connect', { timeout: 60_000 }, () => {
     }
   });
 
+  test('--deflate negotiates permessage-deflate with `serve --echo --deflate` (--json shows it)', async () => {
+    const server = await spawnServe(['--echo', '--deflate']);
+    try {
+      const client = spawnCli(
+        ['connect', `ws://127.0.0.1:${server.port}/`, '--deflate', '--json', '--once'],
+        { stdinText: `${'squeeze '.repeat(100)}\n` },
+      );
+      assert.equal(await withTimeout(client.exited, 20_000, 'connect'), 0, client.stderr());
+      const events = client
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line));
+      assert.match(events[0].extensions, /permessage-deflate/);
+      assert.equal(events[1].data, 'squeeze '.repeat(100));
+    } finally {
+      server.child.kill('SIGTERM');
+      await withTimeout(server.exited, 15_000, 'serve exit');
+      killQuietly(server);
+    }
+  });
+
   test('sends each stdin line, prints each message, closes 1000 at EOF and exits 0', async () => {
     const peer = await peerServer(echoPeer);
     try {
