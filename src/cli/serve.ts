@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RejectionInfo, type WebSocket } from '../index.js';
 import {
   CliUsageError,
@@ -242,9 +243,20 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     logger.log('error', 'error', `server error: ${error.message}`);
   });
   logRejections(wss, logger);
-  server.on('clientError', (error: Error & { code?: string }) => {
-    if (!settings.echo)
+  server.on('clientError', (error: Error & { code?: string }, socket: Duplex) => {
+    // With a 'clientError' listener Node no longer answers bad requests itself: answer 400
+    // (408 for a header timeout) and make sure the socket goes away.
+    if (!settings.echo) {
       logger.log('warn', 'client-error', 'bad HTTP request', { code: error.code });
+    }
+    if (socket.destroyed) return;
+    socket.on('error', () => socket.destroy());
+    if (socket.writable) {
+      const status =
+        error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    }
+    setTimeout(() => socket.destroy(), 1000).unref();
   });
 
   try {

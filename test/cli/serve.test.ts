@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { main } from '../../src/cli/main.js';
@@ -290,6 +290,24 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     const fake = fakeIo();
     assert.equal(await main(['serve', '--port', '0', '--origin', 'not an origin'], fake.io), 2);
     assert.notEqual(fake.stderr(), '');
+  });
+
+  test('a malformed HTTP request gets 400 and the socket is closed', async () => {
+    const { fake, port, exit } = await startServe([]);
+    try {
+      const socket = connect(port, '127.0.0.1');
+      socket.setEncoding('utf8');
+      let received = '';
+      socket.on('data', (chunk: string) => {
+        received += chunk;
+      });
+      socket.write('NOT HTTP \u0000\u0001\r\n\r\n');
+      await withTimeout(once(socket, 'close'), 10_000, 'socket close');
+      assert.match(received, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
   });
 
   test('a port in use is reported and exits 1', async () => {
