@@ -87,6 +87,9 @@ describe('audit of the broken toy server', () => {
     }
     assert.equal(status('origin-scheme'), 'WARN');
     assert.equal(status('host-duplicate'), 'WARN');
+    assert.equal(status('request-chunked'), 'WARN');
+    assert.equal(status('large-head'), 'WARN');
+    assert.equal(status('dns-rebinding'), 'WARN');
     assert.equal(status('plain-get'), 'PASS');
   });
 

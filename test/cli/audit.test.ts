@@ -220,6 +220,8 @@ describe('audit of a ws WebSocketServer with default options', () => {
 
   test('a request body delivered as a frame is FAIL', () => {
     assert.equal(statusOf(report, 'request-body'), 'FAIL');
+    assert.equal(statusOf(report, 'request-chunked'), 'WARN');
+    assert.equal(statusOf(report, 'large-head'), 'PASS');
   });
 
   test('DNS rebinding is WARN; a refused upgrade closes the connection', () => {

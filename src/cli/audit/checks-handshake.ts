@@ -3,7 +3,7 @@
  * accept (with the right `Sec-WebSocket-Accept`), and a slow-header (slowloris) probe.
  */
 import { Status, type Check, type CheckContext, type Verdict } from './check.js';
-import { describeHeader, describeResponse, escapeText } from './describe.js';
+import { describeClose, describeHeader, describeResponse, escapeText } from './describe.js';
 import { craftFrame, Opcode } from './frames.js';
 import { headerHasToken, parseResponseHead, serializeRequest } from './http.js';
 import { Probe, buildUpgradeRequest, type UpgradeRequestOptions } from './session.js';
@@ -428,24 +428,73 @@ export const handshakeChecks: Check[] = [
       }
     },
   },
+  bodyCheck('content-length'),
+  bodyCheck('chunked'),
   {
-    id: 'request-body',
+    id: 'large-head',
     group: 'handshake',
-    title: 'Upgrade request body not delivered as a message',
-    rfc: 'RFC 6455 §4.1, §4.2.1; RFC 9110 §9.3.1',
+    title: 'Oversized request head refused',
+    rfc: 'RFC 9110 §15.5.20 (431); RFC 6455 §10.4',
+    why: 'a server that buffers request heads of any size or header count gives each pending handshake unbounded memory and parse time',
+    bounds: 'one connection, 2,500 headers (about 60 KB) in one write, one --timeout',
+    risky: true,
+    needsUpgrade: false,
+    async run(context) {
+      const extra: Array<[string, string]> = [];
+      for (let i = 0; i < 2500; i++) extra.push([`X-Audit-${i}`, 'ironsock-audit-padding']);
+      const sent = 'valid upgrade preceded by 2,500 extra headers (about 60 KB of head)';
+      const { probe, received } = await tryRequest(context, { extra });
+      probe.close();
+      if (probe.outcome.upgraded) {
+        return {
+          status: Status.Warn,
+          sent,
+          received,
+          note: 'limit the head size (e.g. 16 KiB) and header count',
+        };
+      }
+      return { status: Status.Pass, sent, received };
+    },
+  },
+];
+
+/**
+ * A GET upgrade carrying a body that holds one masked text frame, framed by Content-Length or by
+ * chunked Transfer-Encoding. The body must never come out as a WebSocket message.
+ */
+function bodyCheck(framing: 'content-length' | 'chunked'): Check {
+  const chunked = framing === 'chunked';
+  return {
+    id: chunked ? 'request-chunked' : 'request-body',
+    group: 'handshake',
+    title: chunked
+      ? 'Upgrade request with a chunked body refused'
+      : 'Upgrade request body not delivered as a message',
+    rfc: chunked ? 'RFC 6455 §4.1; RFC 9112 §6.1, §7.1' : 'RFC 6455 §4.1, §4.2.1; RFC 9110 §9.3.1',
     why: 'bytes a proxy saw as an HTTP body must never become WebSocket frames (request smuggling)',
     bounds: ONE_HANDSHAKE,
     risky: false,
     needsUpgrade: false,
     async run(context) {
-      const marker = 'ironsock-audit-body';
-      const probeFrame = Buffer.concat(
+      const marker = chunked ? 'ironsock-audit-chunked' : 'ironsock-audit-body';
+      const frame = Buffer.concat(
         craftFrame({ opcode: Opcode.Text, payload: Buffer.from(marker) }),
       );
-      const sent = `upgrade GET with Content-Length: ${probeFrame.length} and a masked text frame "${marker}" as body`;
+      const body = chunked
+        ? Buffer.concat([
+            Buffer.from(`${frame.length.toString(16)}\r\n`),
+            frame,
+            Buffer.from('\r\n0\r\n\r\n'),
+          ])
+        : frame;
+      const sent = chunked
+        ? `upgrade GET with Transfer-Encoding: chunked and a masked text frame "${marker}" in the chunk`
+        : `upgrade GET with Content-Length: ${frame.length} and a masked text frame "${marker}" as body`;
       const { probe, received } = await tryRequest(context, {
-        set: { 'content-length': String(probeFrame.length) },
-        body: probeFrame,
+        set: chunked
+          ? { 'transfer-encoding': 'chunked' }
+          : { 'content-length': String(frame.length) },
+        body,
       });
       try {
         if (!probe.outcome.upgraded) return { status: Status.Pass, sent, received };
@@ -461,17 +510,17 @@ export const handshakeChecks: Check[] = [
         return {
           status: Status.Warn,
           sent,
-          received: `${received}, body not echoed`,
+          received: `${received}, ${probe.closed ? describeClose(probe) : 'body not echoed'}`,
           note: context.profile.echoes
-            ? 'a GET with a body should get 400'
-            : 'a GET with a body should get 400 (server is not an echo server: delivery not observable)',
+            ? 'a GET upgrade with a body should get 400'
+            : 'a GET upgrade with a body should get 400 (server is not an echo server: delivery not observable)',
         };
       } finally {
         probe.close();
       }
     },
-  },
-];
+  };
+}
 
 /** Whether `host` is a loopback name or address (127/8, ::1, localhost). */
 function isLoopback(host: string): boolean {
