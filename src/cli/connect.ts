@@ -199,6 +199,7 @@ class ConnectSession {
   private gotMessage = false;
   private finished = false;
   private refused = false;
+  private opened = false;
   private replyTimer: ReturnType<typeof setTimeout> | null = null;
   private resolve: (code: number) => void = () => {};
 
@@ -266,7 +267,9 @@ class ConnectSession {
   /** Writes a status line to stderr (or a JSON event to stdout with --json). */
   private printStatus(line: string, event?: Record<string, unknown>): void {
     if (this.settings.json) {
+      // Events are data (stdout); local notes such as a mistyped command go to stderr.
       if (event !== undefined) this.io.stdout.write(`${safeJson(event)}\n`);
+      else this.io.stderr.write(`${line}\n`);
       return;
     }
     this.withPrompt(() => this.io.stderr.write(`${line}\n`));
@@ -282,6 +285,7 @@ class ConnectSession {
   // ---- socket events ------------------------------------------------------------------------
 
   private onOpen(): void {
+    this.opened = true;
     const ws = this.ws as WebSocket;
     const protocol = ws.protocol;
     const extensions = ws.extensions;
@@ -373,7 +377,10 @@ class ConnectSession {
   private onError(error: Error & { code?: string; statusCode?: number }): void {
     if (this.refused) return;
     const message = escapeUntrusted(error.message);
-    this.printStatus(this.styles.red(`error: ${message}`), {
+    const prefix = this.opened
+      ? 'error'
+      : `cannot connect to ${escapeUntrusted(this.settings.url)}`;
+    this.printStatus(this.styles.red(`${prefix}: ${message}`), {
       event: 'error',
       message: error.message,
       code: error.code,
@@ -387,7 +394,8 @@ class ConnectSession {
       : isNormalClose(code)
         ? ExitCode.Ok
         : ExitCode.Failure;
-    if (!this.refused) {
+    // Before the handshake completed, the error (or refusal) already said what happened.
+    if ((this.opened || this.settings.json) && !this.refused) {
       const text = reason.length === 0 ? '' : ` "${peerText(reason)}"`;
       const line = `connection closed: ${code} (${describeCloseCode(code)})${text}`;
       this.printStatus(exit === ExitCode.Ok ? this.styles.dim(line) : this.styles.red(line), {
