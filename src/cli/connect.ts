@@ -1,15 +1,6 @@
 import { createInterface, type Interface } from 'node:readline';
 import { WebSocket } from '../index.js';
-import {
-  CliUsageError,
-  ExitCode,
-  flagValue,
-  integerOption,
-  listValue,
-  parseCommandArgs,
-  stringValue,
-  type OptionTable,
-} from './args.js';
+import { CliUsageError, ExitCode } from './args.js';
 import { describeCloseCode, isNormalClose } from './close-codes.js';
 import {
   formatBinary,
@@ -18,136 +9,10 @@ import {
   peerText,
   safeJson,
   toBuffer,
-  type BinaryFormat,
 } from './connect-format.js';
-import { formatHelp } from './help.js';
+import { connectHelp, readConnectSettings, type ConnectSettings } from './connect-options.js';
 import type { CliIo } from './io.js';
 import { escapeUntrusted, stylesFor, type Styles } from './terminal.js';
-
-/** Options of `ironsock connect`, with the defaults shown by `--help`. */
-export const CONNECT_OPTIONS = {
-  header: {
-    type: 'string',
-    short: 'H',
-    multiple: true,
-    value: "'Name: value'",
-    description: 'add a request header',
-  },
-  subprotocol: {
-    type: 'string',
-    short: 's',
-    multiple: true,
-    value: '<name>',
-    description: 'offer a subprotocol (Sec-WebSocket-Protocol)',
-  },
-  origin: { type: 'string', short: 'o', value: '<origin>', description: 'send this Origin header' },
-  'no-check': {
-    type: 'boolean',
-    description: "do NOT verify the server's TLS certificate (insecure; prints a warning)",
-  },
-  deflate: { type: 'boolean', description: 'offer permessage-deflate compression (RFC 7692)' },
-  once: {
-    type: 'boolean',
-    description: 'send stdin, print the first message received, close with 1000 and exit',
-  },
-  json: { type: 'boolean', description: 'print one JSON object per event on stdout' },
-  'binary-as': {
-    type: 'string',
-    value: 'hex|base64',
-    default: 'hex',
-    description: 'how binary messages are printed',
-  },
-  timeout: {
-    type: 'string',
-    short: 't',
-    value: '<ms>',
-    default: '10000',
-    description: 'limit for the opening handshake, and with --once for the reply',
-  },
-  'max-payload': {
-    type: 'string',
-    value: '<bytes>',
-    default: '1048576',
-    description: 'largest message accepted, in bytes',
-  },
-  help: { type: 'boolean', short: 'h', description: 'show this help' },
-} as const satisfies OptionTable;
-
-/** Help text of `ironsock connect`. */
-export function connectHelp(): string {
-  return formatHelp({
-    usage: 'ironsock connect <ws://|wss:// url> [options]',
-    summary:
-      'Opens a WebSocket connection. Each stdin line is sent as a text message; each message\n' +
-      'received is printed on stdout (binary as hex or base64), control characters escaped.\n' +
-      'Connection events go to stderr. Exit 0 after a 1000/1001 close, 1 otherwise.',
-    options: CONNECT_OPTIONS,
-    notes: [
-      ...INPUT_COMMANDS,
-      '',
-      'Examples:',
-      '  ironsock connect ws://127.0.0.1:8080/chat',
-      '  echo hello | ironsock connect ws://127.0.0.1:8080/echo --once',
-      "  ironsock connect wss://example.test/socket -H 'Authorization: Bearer x' -s chat.v1",
-    ],
-  });
-}
-
-interface ConnectSettings {
-  url: string;
-  headers: Record<string, string>;
-  subprotocols: string[];
-  origin: string | undefined;
-  noCheck: boolean;
-  deflate: boolean;
-  once: boolean;
-  json: boolean;
-  binaryAs: BinaryFormat;
-  timeout: number;
-  maxPayload: number;
-}
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-function readSettings(args: string[]): ConnectSettings | 'help' {
-  const { values, positionals } = parseCommandArgs(args, CONNECT_OPTIONS, 1);
-  if (flagValue(values, 'help')) return 'help';
-  const url = positionals[0];
-  if (url === undefined)
-    throw new CliUsageError('missing the URL to connect to (ws://host:port/path)');
-  const headers: Record<string, string> = {};
-  for (const header of listValue(values, 'header')) {
-    const colon = header.indexOf(':');
-    const name = colon < 0 ? '' : header.slice(0, colon).trim();
-    const value = colon < 0 ? '' : header.slice(colon + 1).trim();
-    if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value)) {
-      throw new CliUsageError(`--header expects 'Name: value', got '${escapeUntrusted(header)}'`);
-    }
-    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-  }
-  const binaryAs = stringValue(values, 'binary-as') ?? 'hex';
-  if (binaryAs !== 'hex' && binaryAs !== 'base64') {
-    throw new CliUsageError(`--binary-as expects hex or base64, got '${binaryAs}'`);
-  }
-  return {
-    url,
-    headers,
-    subprotocols: listValue(values, 'subprotocol'),
-    origin: stringValue(values, 'origin'),
-    noCheck: flagValue(values, 'no-check'),
-    deflate: flagValue(values, 'deflate'),
-    once: flagValue(values, 'once'),
-    json: flagValue(values, 'json'),
-    binaryAs,
-    timeout: integerOption('timeout', stringValue(values, 'timeout') ?? '10000', 1),
-    maxPayload: integerOption(
-      'max-payload',
-      stringValue(values, 'max-payload') ?? '1048576',
-      1,
-      2 ** 31,
-    ),
-  };
-}
 
 /** Outgoing bytes allowed in flight before stdin lines wait (keeps the send buffer small). */
 const MAX_IN_FLIGHT = 256 * 1024;
@@ -168,7 +33,7 @@ interface RefusalResponse {
 export async function connectCommand(args: string[], io: CliIo): Promise<number> {
   let settings: ConnectSettings | 'help';
   try {
-    settings = readSettings(args);
+    settings = readConnectSettings(args);
   } catch (error) {
     if (error instanceof CliUsageError) {
       io.stderr.write(

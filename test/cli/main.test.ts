@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { OptionTable } from '../../src/cli/args.js';
 import { BENCH_OPTIONS } from '../../src/cli/bench.js';
-import { CONNECT_OPTIONS } from '../../src/cli/connect.js';
+import { CONNECT_OPTIONS } from '../../src/cli/connect-options.js';
 import { main } from '../../src/cli/main.js';
-import { SERVE_OPTIONS } from '../../src/cli/serve.js';
+import { SERVE_OPTIONS } from '../../src/cli/serve-options.js';
 import { fakeIo, spawnCli, withTimeout } from './harness.js';
 
 /** Every option of `table` appears in `help` as `--name`, each with its default. */

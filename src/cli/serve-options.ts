@@ -1,0 +1,165 @@
+import { readFileSync } from 'node:fs';
+import {
+  CliUsageError,
+  flagValue,
+  integerOption,
+  listValue,
+  parseCommandArgs,
+  stringValue,
+  type OptionTable,
+} from './args.js';
+import { formatHelp } from './help.js';
+
+/** Options of `ironsock serve`, with the defaults shown by `--help`. */
+export const SERVE_OPTIONS = {
+  host: {
+    type: 'string',
+    value: '<host>',
+    default: '127.0.0.1',
+    description: 'address to listen on',
+  },
+  port: {
+    type: 'string',
+    short: 'p',
+    value: '<port>',
+    default: '8080',
+    description: 'TCP port (0 picks a free one)',
+  },
+  echo: {
+    type: 'boolean',
+    description:
+      'lean echo server: every path echoes each message with its opcode, no demo page, no per-connection log',
+  },
+  'tls-cert': {
+    type: 'string',
+    value: '<file>',
+    description: 'PEM certificate: serve https/wss (needs --tls-key)',
+  },
+  'tls-key': { type: 'string', value: '<file>', description: 'PEM private key for --tls-cert' },
+  origin: {
+    type: 'string',
+    multiple: true,
+    value: '<origin>',
+    description:
+      'allow browser pages from this origin, e.g. https://app.example (same-origin is always allowed)',
+  },
+  'allow-host': {
+    type: 'string',
+    multiple: true,
+    value: '<host>',
+    description:
+      'accept this Host header too (loopback servers accept only loopback names, against DNS rebinding)',
+  },
+  'max-payload': {
+    type: 'string',
+    value: '<bytes>',
+    default: '1048576',
+    description: 'largest message accepted, in bytes',
+  },
+  deflate: {
+    type: 'boolean',
+    description: 'negotiate permessage-deflate (RFC 7692) when clients offer it',
+  },
+  keepalive: {
+    type: 'string',
+    value: '<ms>',
+    default: '30000',
+    description: 'ping silent clients after this many ms; 0 turns keepalive off',
+  },
+  'json-log': { type: 'boolean', description: 'log one JSON object per line' },
+  stats: {
+    type: 'boolean',
+    description: 'print connections, received messages/s and bytes/s periodically',
+  },
+  'stats-interval': {
+    type: 'string',
+    value: '<ms>',
+    default: '5000',
+    description: 'period of --stats lines',
+  },
+  help: { type: 'boolean', short: 'h', description: 'show this help' },
+} as const satisfies OptionTable;
+
+/** Help text of `ironsock serve`. */
+export function serveHelp(): string {
+  return formatHelp({
+    usage: 'ironsock serve [options]',
+    summary:
+      'Runs a WebSocket server. By default GET / is a demo page, /echo echoes and /chat relays\n' +
+      'messages to every /chat client. With --echo every path echoes (for test suites and load).',
+    options: SERVE_OPTIONS,
+    notes: [
+      'Stops on SIGINT/SIGTERM: clients get Close 1001, then the process exits 0.',
+      '',
+      'Examples:',
+      '  ironsock serve --port 0',
+      '  ironsock serve --echo --host 0.0.0.0 --port 9001 --deflate --max-payload 16777216',
+      '  ironsock serve --tls-cert cert.pem --tls-key key.pem --origin https://app.example',
+    ],
+  });
+}
+
+/** Resolved `serve` settings. */
+export interface ServeSettings {
+  host: string;
+  port: number;
+  echo: boolean;
+  tls: { cert: Buffer; key: Buffer } | null;
+  origins: string[];
+  allowHosts: string[];
+  maxPayload: number;
+  deflate: boolean;
+  keepalive: number;
+  jsonLog: boolean;
+  stats: number;
+}
+
+/**
+ * Parses the arguments of `ironsock serve` into settings, or `'help'` for `--help`.
+ * @throws CliUsageError for unknown options and invalid values.
+ */
+export function readServeSettings(args: string[]): ServeSettings | 'help' {
+  const { values } = parseCommandArgs(args, SERVE_OPTIONS);
+  if (flagValue(values, 'help')) return 'help';
+  const certFile = stringValue(values, 'tls-cert');
+  const keyFile = stringValue(values, 'tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new CliUsageError('--tls-cert and --tls-key go together');
+  }
+  let tls: ServeSettings['tls'] = null;
+  if (certFile !== undefined && keyFile !== undefined) {
+    try {
+      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+    } catch (error) {
+      throw new CliUsageError(`cannot read TLS files: ${(error as Error).message}`);
+    }
+  }
+  const origins = listValue(values, 'origin');
+  for (const origin of origins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new CliUsageError(
+        `--origin expects scheme://host[:port] without a path, got '${origin}'`,
+      );
+    }
+  }
+  return {
+    host: stringValue(values, 'host') ?? '127.0.0.1',
+    port: integerOption('port', stringValue(values, 'port') ?? '8080', 0, 65535),
+    echo: flagValue(values, 'echo'),
+    tls,
+    origins,
+    allowHosts: listValue(values, 'allow-host'),
+    maxPayload: integerOption(
+      'max-payload',
+      stringValue(values, 'max-payload') ?? '1048576',
+      1,
+      2 ** 31,
+    ),
+    deflate: flagValue(values, 'deflate'),
+    keepalive: integerOption('keepalive', stringValue(values, 'keepalive') ?? '30000', 0),
+    jsonLog: flagValue(values, 'json-log'),
+    stats: flagValue(values, 'stats')
+      ? integerOption('stats-interval', stringValue(values, 'stats-interval') ?? '5000', 10)
+      : 0,
+  };
+}
