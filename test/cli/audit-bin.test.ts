@@ -43,7 +43,7 @@ test(
         'audit',
         '--json',
         '--timeout',
-        '500',
+        '1500',
         '--only',
         'accept,unmasked,version-8',
         toy.url,

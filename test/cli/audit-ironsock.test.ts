@@ -30,7 +30,7 @@ describe('audit of an ironsock WebSocketServer', () => {
     exitCode = await auditCommand(
       [
         '--timeout',
-        '600',
+        '1500',
         '--slowloris',
         '2',
         '--idle',
@@ -74,7 +74,8 @@ describe('audit of an ironsock WebSocketServer', () => {
     assert.equal(status('version-8'), 'PASS');
     assert.equal(status('http-1.0'), 'PASS');
     assert.equal(status('message-limit'), 'INFO');
-    assert.equal(report.profile.observedLimit, 1024 * 1024);
+    const limit = report.profile.observedLimit ?? 0;
+    assert.ok(limit >= 1024 * 1024 && limit < 2 * 1024 * 1024, `observed ${limit}`);
     assert.equal(report.profile.echoes, true);
   });
 });
@@ -93,7 +94,7 @@ describe('audit of an ironsock server that does not echo', () => {
       const code = await auditCommand(
         [
           '--timeout',
-          '600',
+          '1500',
           '--only',
           'echo,framing,huge-length',
           '--json',

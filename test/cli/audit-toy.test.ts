@@ -38,7 +38,7 @@ describe('audit of the broken toy server', () => {
     toy = await startToyServer();
     const result = await runJson([
       '--timeout',
-      '500',
+      '1500',
       '--slowloris',
       '2',
       '--idle',
@@ -140,7 +140,7 @@ describe('health check after risky probes', () => {
     try {
       const { code, report } = await runJson([
         '--timeout',
-        '500',
+        '1500',
         '--only',
         'huge-length,ping-flood,idle-timeout',
         toy.url,

@@ -42,7 +42,7 @@ async function run(args: string[]): Promise<{ code: number; stdout: string; stde
 /** Small bounds so one full audit of a local server takes a few seconds. */
 const FAST = [
   '--timeout',
-  '600',
+  '1500',
   '--slowloris',
   '2',
   '--idle',
@@ -214,8 +214,11 @@ describe('audit of a ws WebSocketServer with default options', () => {
   test('the 100 MiB message limit is WARN (RFC 6455 §10.4)', () => {
     assert.equal(statusOf(report, 'message-limit'), 'WARN');
     const result = report.results.find((r) => r.id === 'message-limit');
-    assert.match(result?.received ?? '', /accepts 100 MiB/);
-    assert.equal(report.profile.observedLimit, 100 * 1024 * 1024);
+    // Exactly 100 MiB on an idle machine; a refusal slower than the 1 s quiet period under heavy
+    // load can only make the bisection overshoot, never undershoot.
+    const limit = report.profile.observedLimit ?? 0;
+    assert.ok(limit >= 100 * 1024 * 1024 && limit < 128 * 1024 * 1024, `observed ${limit}`);
+    assert.match(result?.received ?? '', /accepts 1\d\d(\.\d)? MiB/);
   });
 
   test('a request body delivered as a frame is FAIL', () => {
