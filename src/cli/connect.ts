@@ -97,6 +97,8 @@ class ConnectSession {
         rejectUnauthorized: !settings.noCheck,
         perMessageDeflate: settings.deflate,
         maxPayload: settings.maxPayload,
+        // pump() already bounds what is in flight; one long stdin line must still fit.
+        maxBufferedAmount: Number.POSITIVE_INFINITY,
         handshakeTimeout: settings.timeout,
       });
     } catch (error) {

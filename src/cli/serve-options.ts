@@ -54,7 +54,8 @@ export const SERVE_OPTIONS = {
     type: 'string',
     value: '<bytes>',
     default: '1048576',
-    description: 'largest message accepted, in bytes',
+    description:
+      'largest message accepted, in bytes; each connection may buffer twice this (at least 1 MiB) for sending',
   },
   deflate: {
     type: 'boolean',

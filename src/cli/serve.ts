@@ -20,6 +20,16 @@ function byteLength(data: unknown): number {
 }
 
 const CLOSED = 3;
+const MIB = 1024 * 1024;
+
+/**
+ * Per-connection cap of buffered outgoing bytes: twice the largest message, at least the
+ * library's 1 MiB default, so that echoing the biggest accepted message never hits it while
+ * a client that stops reading is still cut off (checklist R4).
+ */
+export function sendBufferCap(maxPayload: number): number {
+  return Math.max(MIB, 2 * maxPayload);
+}
 
 function formatHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
@@ -63,6 +73,8 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     wss = new WebSocketServer({
       server,
       maxPayload: settings.maxPayload,
+      // Echoing a message of maxPayload bytes must fit the send buffer cap (default 1 MiB).
+      maxBufferedAmount: sendBufferCap(settings.maxPayload),
       perMessageDeflate: settings.deflate,
       ...(settings.origins.length > 0 ? { origins: settings.origins } : {}),
       ...(settings.allowHosts.length > 0 ? { allowedHosts: settings.allowHosts } : {}),

@@ -190,6 +190,27 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     }
   });
 
+  test('--echo echoes a message as large as --max-payload (send buffer follows the limit)', async () => {
+    const { fake, port, exit } = await startServe([
+      '--echo',
+      '--max-payload',
+      String(4 * 1024 * 1024),
+    ]);
+    const ws = await openClient(`ws://127.0.0.1:${port}/`, { maxPayload: 8 * 1024 * 1024 });
+    try {
+      const payload = Buffer.alloc(4 * 1024 * 1024, 0x5a);
+      const echoed = nextMessage(ws);
+      ws.send(payload);
+      const { data, isBinary } = await echoed;
+      assert.equal(isBinary, true);
+      assert.equal(data.length, payload.length);
+      assert.ok(data.equals(payload));
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
   test('--echo --deflate negotiates permessage-deflate and still echoes', async () => {
     const { fake, port, exit } = await startServe(['--echo', '--deflate']);
     const ws = await openClient(`ws://127.0.0.1:${port}/`, { perMessageDeflate: true });
