@@ -377,7 +377,7 @@ describe('audit over TLS (wss://)', () => {
         '--insecure',
         '--json',
         '--only',
-        'accept,origin-cross,unmasked',
+        'accept,origin-cross,origin-scheme,unmasked',
         url,
       ]);
       const report = JSON.parse(stdout) as AuditJson;
@@ -385,6 +385,8 @@ describe('audit over TLS (wss://)', () => {
       assert.equal(statusOf(report, 'accept'), 'PASS');
       assert.equal(statusOf(report, 'unmasked'), 'PASS');
       assert.equal(statusOf(report, 'origin-cross'), 'FAIL');
+      // An http:// page accepted by a wss:// server: WARN (INFO for the reverse on ws://).
+      assert.equal(statusOf(report, 'origin-scheme'), 'WARN');
       assert.equal(code, 1);
     } finally {
       for (const client of server.clients) client.terminate();

@@ -29,7 +29,7 @@ interface RejectSpec {
   sent: string;
   request: (context: CheckContext) => UpgradeRequestOptions;
   /** Status when the server upgrades anyway (default FAIL). */
-  ifAccepted?: Status;
+  ifAccepted?: Status | ((context: CheckContext) => Status);
   /** Extra judgement of a refusal (e.g. 426 must name the supported version). */
   judgeRefusal?: (probe: Probe) => Verdict | null;
 }
@@ -50,7 +50,10 @@ function mustRefuse(spec: RejectSpec): Check {
       try {
         if (probe.outcome.upgraded) {
           return {
-            status: spec.ifAccepted ?? Status.Fail,
+            status:
+              typeof spec.ifAccepted === 'function'
+                ? spec.ifAccepted(context)
+                : (spec.ifAccepted ?? Status.Fail),
             sent: spec.sent,
             received,
             note: 'the server upgraded the connection',
@@ -186,7 +189,9 @@ export const handshakeChecks: Check[] = [
     why: 'an origin is scheme+host+port: a page served over plain http (injectable by a network attacker) is not the https site',
     sent: 'valid upgrade with the origin base in the other scheme',
     request: (context) => ({ set: { origin: swapScheme(context.settings.target.originBase) } }),
-    ifAccepted: Status.Warn,
+    // Accepting an http:// page for an https:// site is the risk; the reverse is only untidy.
+    ifAccepted: (context) =>
+      context.settings.target.originBase.startsWith('https:') ? Status.Warn : Status.Info,
   }),
   mustRefuse({
     id: 'form-urlencoded',
