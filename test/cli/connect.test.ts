@@ -85,6 +85,61 @@ describe('ironsock connect', { timeout: 60_000 }, () => {
     }
   });
 
+  test('--header, --subprotocol and --origin reach the server; the chosen subprotocol is shown', async () => {
+    let seen: Record<string, string | string[] | undefined> = {};
+    const wss = new WebSocketServer({
+      port: 0,
+      host: '127.0.0.1',
+      handleProtocols: (protocols) => (protocols.has('chat.v2') ? 'chat.v2' : false),
+    });
+    await once(wss, 'listening');
+    wss.on('connection', (ws, request) => {
+      seen = request.headers;
+      ws.send('welcome');
+    });
+    const { port } = wss.address() as { port: number };
+    try {
+      const fake = fakeIo({ stdinText: '' });
+      const code = await withTimeout(
+        main(
+          [
+            'connect',
+            `ws://127.0.0.1:${port}/`,
+            '-H',
+            'X-Token: abc 123',
+            '--header',
+            'X-Other:two',
+            '-s',
+            'chat.v1',
+            '-s',
+            'chat.v2',
+            '--origin',
+            'https://app.example',
+            '--once',
+          ],
+          fake.io,
+        ),
+        15_000,
+        'connect',
+      );
+      assert.equal(code, 0, fake.stderr());
+      assert.equal(seen['x-token'], 'abc 123');
+      assert.equal(seen['x-other'], 'two');
+      assert.equal(seen['sec-websocket-protocol'], 'chat.v1, chat.v2');
+      assert.equal(seen.origin, 'https://app.example');
+      assert.match(fake.stderr(), /subprotocol chat\.v2/);
+      assert.equal(fake.stdout(), 'welcome\n');
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
+  test('a malformed --header is a usage error', async () => {
+    const fake = fakeIo({ stdinText: '' });
+    assert.equal(await main(['connect', 'ws://127.0.0.1:1/', '-H', 'no colon here'], fake.io), 2);
+    assert.match(fake.stderr(), /--header expects 'Name: value'/);
+  });
+
   test('/ping prints the pong; --binary-as base64; /close sends the given code', async () => {
     const peer = await peerServer(echoPeer);
     try {
