@@ -226,6 +226,17 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     }
   });
 
+  test('--keepalive pings a silent client (RFC 6455 §5.5.2)', async () => {
+    const { fake, port, exit } = await startServe(['--echo', '--keepalive', '200']);
+    const ws = await openClient(`ws://127.0.0.1:${port}/`);
+    try {
+      await withTimeout(once(ws, 'ping'), 10_000, 'keepalive ping');
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
   test('--stats prints connections, messages/s and bytes/s', async () => {
     const { fake, exit } = await startServe(['--echo', '--stats', '--stats-interval', '200']);
     try {
