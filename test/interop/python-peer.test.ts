@@ -20,9 +20,13 @@ import {
 } from '../helpers/peers.js';
 import {
   Recorder,
+  commandEcho,
   digest,
   listening,
+  pattern,
   shutdown,
+  waitUntil,
+  type ServerClose,
   type ServerLike,
   type SocketLike,
 } from './support.js';
@@ -41,12 +45,6 @@ const pythonEnv = { ...inherited, PYTHONDONTWRITEBYTECODE: '1' };
 const WebSocket = impl.WebSocket as unknown as new (...args: any[]) => SocketLike;
 const WebSocketServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
 
-/** The bytes python's scripts call a "pattern": i % 251. */
-function pattern(size: number): Buffer {
-  const out = Buffer.allocUnsafe(size);
-  for (let i = 0; i < size; i++) out[i] = i % 251;
-  return out;
-}
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
 interface PyEvent {
@@ -106,7 +104,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
         });
         const client = new Recorder(socket);
         try {
-          await client.next('open');
+          await client.opened();
           await body(client, path);
         } finally {
           socket.terminate();
@@ -224,7 +222,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
     describe(`ironsock server <-> python client (${mode.name})`, () => {
       let wss: ServerLike;
       let url: string;
-      const closes: Array<{ code: number; reason: string; extensions: string }> = [];
+      const closes: ServerClose[] = [];
       before(async () => {
         wss = new WebSocketServer({
           host: '127.0.0.1',
@@ -232,33 +230,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
           perMessageDeflate: mode.deflate,
           maxPayload: MAX,
         });
-        wss.on('connection', (socket: SocketLike) => {
-          const extensions = String(socket.extensions ?? '');
-          socket.on('close', (code: number, reason: Buffer) =>
-            closes.push({ code, reason: String(reason), extensions }),
-          );
-          socket.on('error', () => {});
-          socket.on('message', (data: Buffer, isBinary: boolean) => {
-            const text = isBinary ? '' : data.toString();
-            if (!text.startsWith('!')) return socket.send(data, { binary: isBinary });
-            const [cmd, ...args] = text.slice(1).split(' ');
-            if (cmd === 'close') socket.close(Number(args[0]), args.slice(1).join(' '));
-            else if (cmd === 'frag')
-              args.forEach((w, i) =>
-                socket.send(w + (i < args.length - 1 ? ' ' : ''), { fin: i === args.length - 1 }),
-              );
-            else if (cmd === 'fragpattern') {
-              const [size, parts] = args.map(Number);
-              const data = pattern(size);
-              const step = Math.ceil(size / parts);
-              for (let i = 0; i < size; i += step)
-                socket.send(data.subarray(i, i + step), { binary: true, fin: i + step >= size });
-            } else if (cmd === 'ping') {
-              socket.once('pong', (payload: Buffer) => socket.send(`pong ${payload}`));
-              socket.ping(Buffer.from(args.join(' ')));
-            } else if (cmd === 'info') socket.send(JSON.stringify({ extensions }));
-          });
-        });
+        wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
         url = `ws://127.0.0.1:${await listening(wss)}/`;
       });
       after(() => (wss ? shutdown(wss) : undefined));
@@ -433,11 +405,3 @@ describe(`interop: python websockets ${version}`, gate, () => {
     });
   }
 });
-
-async function waitUntil(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

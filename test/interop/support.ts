@@ -111,6 +111,34 @@ export class Recorder {
     });
   }
 
+  /**
+   * Resolves when the socket is open; rejects with the first 'error' (or a 'close') before
+   * that, or after `timeoutMs`. Leaves no timer or waiter behind either way.
+   */
+  opened(timeoutMs = EVENT_TIMEOUT): Promise<void> {
+    if (this.socket.readyState === 1) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const finish = (error?: Error): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`not open within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      if (this.errors.length > 0) return finish(this.errors[0]);
+      this.socket.once('open', () => finish());
+      this.socket.once('error', (error: Error) => finish(error));
+      this.socket.once('close', (code: number) =>
+        finish(new Error(`closed (${code}) before open`)),
+      );
+    });
+  }
+
   /** How many events of `kind` are recorded and not yet consumed. */
   pending(kind: Kind): number {
     return this.queues.get(kind)?.length ?? 0;
@@ -194,4 +222,75 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
       timer = setTimeout(() => reject(new Error(`${what}: not within ${timeoutMs} ms`)), timeoutMs);
     }),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** The bytes the python scripts call a "pattern": byte i is i % 251. */
+export function pattern(size: number): Buffer {
+  const unit = Buffer.allocUnsafe(251);
+  for (let i = 0; i < 251; i++) unit[i] = i;
+  const out = Buffer.allocUnsafe(size);
+  for (let i = 0; i < size; i += 251) unit.copy(out, i, 0, Math.min(251, size - i));
+  return out;
+}
+
+/** How a server-side connection ended, as its 'close' event reported it. */
+export interface ServerClose {
+  code: number;
+  reason: string;
+  extensions: string;
+}
+
+/**
+ * Makes a server-side socket echo every message, except text commands starting with `!`
+ * (the same commands as test/interop/python/echo_server.py):
+ * `!close <code> <reason>`, `!frag <words...>` (one fragment per word, sent with fin: false),
+ * `!fragpattern <size> <parts>`, `!pattern <size>`, `!ping <payload>` (answers "pong <payload>"
+ * once the pong arrives), `!info` (JSON with the negotiated extensions and subprotocol).
+ * Pushes the connection's close event to `closes`.
+ */
+export function commandEcho(socket: SocketLike, closes: ServerClose[]): void {
+  const extensions = String(socket.extensions ?? '');
+  socket.on('close', (code: number, reason: unknown) =>
+    closes.push({ code, reason: toBuffer(reason ?? '').toString('utf8'), extensions }),
+  );
+  socket.on('error', () => {});
+  socket.on('message', (data: unknown, isBinary: boolean) => {
+    const bytes = toBuffer(data);
+    const text = isBinary ? '' : bytes.toString('utf8');
+    if (!text.startsWith('!')) return socket.send(bytes, { binary: isBinary });
+    const [cmd, ...args] = text.slice(1).split(' ');
+    if (cmd === 'close') socket.close(Number(args[0]), args.slice(1).join(' '));
+    else if (cmd === 'frag')
+      args.forEach((w, i) =>
+        socket.send(w + (i < args.length - 1 ? ' ' : ''), { fin: i === args.length - 1 }),
+      );
+    else if (cmd === 'pattern') socket.send(pattern(Number(args[0])), { binary: true });
+    else if (cmd === 'fragpattern') {
+      const [size, parts] = args.map(Number);
+      const all = pattern(size);
+      const step = Math.ceil(size / parts);
+      for (let i = 0; i < size; i += step)
+        socket.send(all.subarray(i, i + step), { binary: true, fin: i + step >= size });
+    } else if (cmd === 'ping') {
+      socket.once('pong', (payload: unknown) =>
+        socket.send(`pong ${toBuffer(payload).toString('utf8')}`),
+      );
+      socket.ping(Buffer.from(args.join(' ')));
+    } else if (cmd === 'info')
+      socket.send(JSON.stringify({ extensions, protocol: socket.protocol }));
+    else socket.send(`unknown command ${cmd}`);
+  });
+}
+
+/** Polls `condition` every 20 ms; rejects after `timeoutMs` (default 10 s). */
+export async function waitUntil(
+  condition: () => boolean,
+  timeoutMs = 10_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    await delay(20);
+  }
 }

@@ -85,7 +85,7 @@ async function withPair(
       options.client ?? {},
     );
     const client = new Recorder(clientSocket);
-    await Promise.race([client.next('open'), client.next('error').then((e) => Promise.reject(e))]);
+    await client.opened();
     const server = await connected;
     const wsSide = pair.server.name === 'ws' ? server : client;
     const ironSide = wsSide === server ? client : server;

@@ -1,0 +1,286 @@
+/**
+ * Interop with a real browser: headless Debian Chromium (driven by playwright-core) opens a
+ * browser WebSocket to an ironsock server attached to the same http server that served the
+ * page (same origin, so the default origin policy accepts it).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as impl from './impl.js';
+import { CHROMIUM, chromium, requirePeer } from '../helpers/peers.js';
+import {
+  commandEcho,
+  delay,
+  digest,
+  pattern,
+  waitUntil,
+  type ServerClose,
+  type ServerLike,
+} from './support.js';
+
+const gate = requirePeer('chromium', chromium);
+const MiB = 1024 * 1024;
+const LARGE = 16 * MiB;
+const T = { timeout: 30_000 };
+const WebSocketServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
+
+/**
+ * The page's helpers (plain browser JavaScript). One socket at a time, in `window.S`.
+ * Every helper returns JSON-able data so the test can assert on it.
+ */
+const PAGE_SCRIPT = `
+const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+const sha256 = async (data) => hex(await crypto.subtle.digest('SHA-256', data));
+function pattern(size) {
+  const out = new Uint8Array(size);
+  for (let i = 0; i < size; i++) out[i] = i % 251;
+  return out;
+}
+window.openWs = (url) => new Promise((resolve) => {
+  const ws = new WebSocket(url || 'ws://' + location.host + '/ws');
+  ws.binaryType = 'arraybuffer';
+  const S = (window.S = { ws, queue: [], waiters: [], closed: null, closeWaiters: [], errored: false });
+  ws.onmessage = (e) => { const w = S.waiters.shift(); if (w) w(e.data); else S.queue.push(e.data); };
+  ws.onerror = () => { S.errored = true; };
+  ws.onclose = (e) => {
+    S.closed = { code: e.code, reason: e.reason, wasClean: e.wasClean, errored: S.errored };
+    for (const w of S.closeWaiters.splice(0)) w(S.closed);
+    resolve({ opened: false, close: S.closed });
+  };
+  ws.onopen = () => resolve({ opened: true, protocol: ws.protocol, extensions: ws.extensions });
+});
+window.nextMessage = async (ms = 20000) => {
+  const data = S.queue.length ? S.queue.shift() : await new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no message within ' + ms + ' ms')), ms);
+    S.waiters.push((d) => { clearTimeout(t); resolve(d); });
+  });
+  if (typeof data === 'string') return { type: 'text', length: data.length, data: data.length <= 1000 ? data : undefined, sha256: await sha256(new TextEncoder().encode(data)) };
+  return { type: 'binary', length: data.byteLength, sha256: await sha256(data) };
+};
+window.sendText = (text) => S.ws.send(text);
+window.sendRepeated = (unit, count) => S.ws.send(unit.repeat(count));
+window.sendPattern = (size) => S.ws.send(pattern(size).buffer);
+window.waitClose = (ms = 10000) => S.closed ? S.closed : new Promise((resolve) => {
+  const t = setTimeout(() => resolve({ timeout: ms }), ms);
+  S.closeWaiters.push((c) => { clearTimeout(t); resolve(c); });
+});
+window.closeWs = (code, reason) => { S.ws.close(code, reason); return window.waitClose(); };
+window.buffered = () => S.ws.bufferedAmount;
+`;
+const PAGE = `<!doctype html><meta charset="utf-8"><title>ironsock interop</title><script>${PAGE_SCRIPT}</script><p>ironsock interop</p>`;
+
+interface Site {
+  http: Server;
+  wss: ServerLike;
+  origin: string;
+  closes: ServerClose[];
+  stop(): Promise<void>;
+}
+
+/** An http server on 127.0.0.1:0 serving PAGE at `/`, with an ironsock server attached. */
+async function startSite(serverOptions: Record<string, unknown> = {}): Promise<Site> {
+  const http = createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(PAGE);
+  });
+  const wss = new WebSocketServer({ server: http, maxPayload: LARGE + 1024, ...serverOptions });
+  const closes: ServerClose[] = [];
+  wss.on('connection', (socket: any) => commandEcho(socket, closes));
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const port = (http.address() as { port: number }).port;
+  return {
+    http,
+    wss,
+    origin: `http://127.0.0.1:${port}`,
+    closes,
+    stop: async () => {
+      for (const c of wss.clients) (c as any).terminate();
+      await new Promise((r) => wss.close(() => r(undefined)));
+      http.closeAllConnections();
+      await new Promise((r) => http.close(() => r(undefined)));
+    },
+  };
+}
+
+/** The HTTP status of a WebSocket upgrade request to `origin` carrying `Origin: from`. */
+function upgradeStatus(origin: string, from: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${origin}/ws`, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        Origin: from,
+      },
+      timeout: 10_000,
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('upgrade request timed out')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+describe('interop: headless Chromium -> ironsock server', gate, () => {
+  let browser: any;
+  let page: any;
+  let profile: string;
+  const sites: Site[] = [];
+
+  before(async () => {
+    const { chromium: pw } = await import('playwright-core');
+    profile = await mkdtemp(join(tmpdir(), 'ironsock-chromium-'));
+    browser = await pw.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      timeout: 60_000,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    page = browser.pages()[0] ?? (await browser.newPage());
+  });
+  after(async () => {
+    await browser?.close();
+    for (const site of sites) await site.stop();
+    if (profile) await rm(profile, { recursive: true, force: true });
+  });
+
+  async function site(options: Record<string, unknown> = {}): Promise<Site> {
+    const s = await startSite(options);
+    sites.push(s);
+    await page.goto(s.origin + '/', { timeout: 20_000 });
+    return s;
+  }
+  const call = (expr: string): Promise<any> => page.evaluate(expr);
+
+  test('text messages both ways', T, async () => {
+    await site();
+    assert.equal((await call('openWs()')).opened, true);
+    await call(`sendText(${JSON.stringify('héllo ✓ 🚀')})`);
+    assert.deepEqual(await call('nextMessage()').then((m) => [m.type, m.data]), [
+      'text',
+      'héllo ✓ 🚀',
+    ]);
+    await call(`sendText('!frag fragmented by ironsock')`);
+    assert.equal((await call('nextMessage()')).data, 'fragmented by ironsock');
+    await call(`sendText('')`);
+    assert.deepEqual(await call('nextMessage()').then((m) => [m.type, m.length]), ['text', 0]);
+  });
+
+  test('binary (ArrayBuffer) messages both ways', T, async () => {
+    await site();
+    await call('openWs()');
+    await call('sendPattern(100000)');
+    assert.deepEqual(await call('nextMessage()').then((m) => [m.type, m.sha256]), [
+      'binary',
+      digest(pattern(100_000)),
+    ]);
+    await call(`sendText('!fragpattern 70000 3')`);
+    assert.deepEqual(await call('nextMessage()').then((m) => [m.type, m.sha256]), [
+      'binary',
+      digest(pattern(70_000)),
+    ]);
+  });
+
+  test('a 16 MiB message both ways', { timeout: 90_000 }, async () => {
+    await site();
+    await call('openWs()');
+    await call(`sendPattern(${LARGE})`);
+    const echo = await call('nextMessage()');
+    assert.deepEqual([echo.length, echo.sha256], [LARGE, digest(pattern(LARGE))]);
+  });
+
+  test('ping from the server is answered by the browser with the same payload', T, async () => {
+    await site();
+    await call('openWs()');
+    await call(`sendText('!ping are you there')`);
+    assert.equal((await call('nextMessage()')).data, 'pong are you there');
+  });
+
+  test('browser closes with code and reason: the server sees them, close is clean', T, async () => {
+    const s = await site();
+    await call('openWs()');
+    const closed = await call(`closeWs(4000, 'bye from the browser ✓')`);
+    assert.deepEqual([closed.code, closed.wasClean], [4000, true]);
+    await waitUntil(() => s.closes.length > 0);
+    assert.deepEqual([s.closes[0].code, s.closes[0].reason], [4000, 'bye from the browser ✓']);
+  });
+
+  test('server closes with code and reason: the browser sees them, close is clean', T, async () => {
+    await site();
+    await call('openWs()');
+    await call(`sendText('!close 4001 bye from ironsock')`);
+    const closed = await call('waitClose()');
+    assert.deepEqual(closed, {
+      code: 4001,
+      reason: 'bye from ironsock',
+      wasClean: true,
+      errored: false,
+    });
+  });
+
+  test('server shutdown: the browser sees 1001', T, async () => {
+    const s = await site();
+    await call('openWs()');
+    s.wss.close();
+    assert.equal((await call('waitClose()')).code, 1001);
+  });
+
+  test(
+    'permessage-deflate (Chromium always offers it) is negotiated and round-trips',
+    T,
+    async () => {
+      const s = await site({ perMessageDeflate: true });
+      const opened = await call('openWs()');
+      assert.match(opened.extensions, /permessage-deflate/);
+      await call(`sendRepeated('compress me please ', 50000)`);
+      const text = await call('nextMessage()');
+      assert.equal(text.length, 'compress me please '.length * 50000);
+      assert.equal(text.sha256, digest(Buffer.from('compress me please '.repeat(50000))));
+      await call(`sendPattern(${4 * MiB})`);
+      assert.equal((await call('nextMessage()')).sha256, digest(pattern(4 * MiB)));
+      await call(`sendText('!info')`);
+      assert.match(JSON.parse((await call('nextMessage()')).data).extensions, /permessage-deflate/);
+      await call(`closeWs(1000, '')`);
+      await waitUntil(() => s.closes.length > 0);
+      assert.equal(s.closes[0].code, 1000);
+    },
+  );
+
+  test(
+    'a cross-origin page is refused (403): the browser sees a failed connection, 1006',
+    T,
+    async () => {
+      const target = await startSite();
+      sites.push(target);
+      await site(); // the page now comes from a different origin (another port)
+      const result = await call(`openWs('ws://127.0.0.1:${new URL(target.origin).port}/ws')`);
+      assert.equal(result.opened, false);
+      assert.deepEqual(result.close, { code: 1006, reason: '', wasClean: false, errored: true });
+      await delay(100);
+      assert.equal(target.closes.length, 0, 'no connection reached the server');
+      // What the browser cannot show: the refusal is an HTTP 403, not a silent drop.
+      assert.equal(await upgradeStatus(target.origin, 'http://127.0.0.1:1'), 403);
+      assert.equal(await upgradeStatus(target.origin, target.origin), 101);
+    },
+  );
+});

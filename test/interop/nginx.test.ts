@@ -1,0 +1,246 @@
+/**
+ * Interop through a real reverse proxy: nginx (its own config in a temp dir) forwards the
+ * upgrade to an ironsock server; a `ws` client and an ironsock client talk through it.
+ * Also pins what the proxy does to the Host/Origin checks of the server behind it.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ws from 'ws';
+import * as impl from './impl.js';
+import {
+  NGINX,
+  freePort,
+  nginx,
+  requirePeer,
+  spawnReady,
+  waitForPort,
+  type ReadyProcess,
+} from '../helpers/peers.js';
+import {
+  Recorder,
+  commandEcho,
+  digest,
+  listening,
+  pattern,
+  shutdown,
+  waitUntil,
+  type ServerClose,
+  type ServerLike,
+  type SocketLike,
+} from './support.js';
+
+const gate = requirePeer('nginx', nginx);
+const MiB = 1024 * 1024;
+const LARGE = 16 * MiB;
+const MAX = LARGE + 1024;
+const T = { timeout: 30_000 };
+const IronSocket = impl.WebSocket as unknown as new (...args: any[]) => SocketLike;
+const IronServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
+
+/**
+ * An nginx config proxying to `upstream`: `/` passes `Host $host` (the name without the port),
+ * `/keep-port/` passes `Host $http_host` (the client's Host header as sent).
+ */
+function nginxConfig(dir: string, port: number, upstream: number): string {
+  const location = (path: string, host: string): string => `
+    location ${path} {
+      proxy_pass http://127.0.0.1:${upstream};
+      proxy_http_version 1.1;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection "upgrade";
+      proxy_set_header Host ${host};
+      proxy_read_timeout 60s;
+      proxy_send_timeout 60s;
+    }`;
+  return `
+daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr notice;
+events { worker_connections 128; }
+http {
+  access_log ${dir}/access.log;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port};
+    ${location('/', '$host')}
+    ${location('/keep-port/', '$http_host')}
+  }
+}
+`;
+}
+
+const clients = [
+  { name: 'ws client', WebSocket: ws.WebSocket as unknown as new (...args: any[]) => SocketLike },
+  { name: 'ironsock client', WebSocket: IronSocket },
+];
+
+describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () => {
+  let dir: string;
+  let proxy: ReadyProcess | undefined;
+  let wss: ServerLike;
+  let proxyPort = 0;
+  const closes: ServerClose[] = [];
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'ironsock-nginx-'));
+    wss = new IronServer({ host: '127.0.0.1', port: 0, maxPayload: MAX });
+    wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
+    const upstream = await listening(wss);
+    // nginx cannot listen on port 0: take a port that was free a moment ago (retry once on a race).
+    for (let attempt = 0; ; attempt++) {
+      proxyPort = await freePort();
+      await writeFile(join(dir, 'nginx.conf'), nginxConfig(dir, proxyPort, upstream));
+      try {
+        proxy = await spawnReady(
+          NGINX,
+          ['-p', dir, '-c', join(dir, 'nginx.conf'), '-e', 'stderr'],
+          {
+            ready: /start worker process/,
+            readyOnStderr: true,
+            timeoutMs: 20_000,
+          },
+        );
+        break;
+      } catch (error) {
+        if (attempt >= 2) throw error;
+      }
+    }
+    await waitForPort(proxyPort);
+  });
+  after(async () => {
+    await proxy?.stop();
+    if (wss) await shutdown(wss);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  async function connect(
+    Client: new (...args: any[]) => SocketLike,
+    path = '/',
+    options: Record<string, unknown> = {},
+  ): Promise<Recorder> {
+    const rec = new Recorder(
+      new Client(`ws://127.0.0.1:${proxyPort}${path}`, { maxPayload: MAX, ...options }),
+    );
+    await rec.opened();
+    return rec;
+  }
+
+  for (const client of clients) {
+    describe(client.name, () => {
+      test('echo: text, binary, fragmented, 0-byte', T, async () => {
+        const c = await connect(client.WebSocket);
+        try {
+          const bin = pattern(100_000);
+          c.socket.send('through the proxy ✓');
+          c.socket.send(bin);
+          c.socket.send('frag ', { fin: false });
+          c.socket.send('ment', { fin: true });
+          c.socket.send('');
+          c.socket.send('!frag from the server');
+          assert.equal((await c.next('message')).data.toString(), 'through the proxy ✓');
+          assert.equal(digest((await c.next('message')).data), digest(bin));
+          assert.equal((await c.next('message')).data.toString(), 'frag ment');
+          assert.equal((await c.next('message')).data.length, 0);
+          assert.equal((await c.next('message')).data.toString(), 'from the server');
+        } finally {
+          c.socket.terminate();
+        }
+      });
+
+      test('a 16 MiB message both ways', { timeout: 90_000 }, async () => {
+        const c = await connect(client.WebSocket);
+        try {
+          c.socket.send(pattern(LARGE));
+          const echo = await c.next('message', 60_000);
+          assert.equal(echo.data.length, LARGE);
+          assert.equal(digest(echo.data), digest(pattern(LARGE)));
+          c.socket.send(`!fragpattern ${LARGE} 3`);
+          assert.equal(digest((await c.next('message', 60_000)).data), digest(pattern(LARGE)));
+        } finally {
+          c.socket.terminate();
+        }
+      });
+
+      test('ping/pong with payload passes the proxy', T, async () => {
+        const c = await connect(client.WebSocket);
+        try {
+          c.socket.ping(Buffer.from('via nginx'));
+          assert.equal((await c.next('pong')).toString(), 'via nginx');
+          c.socket.send('!ping from behind nginx');
+          assert.equal((await c.next('ping')).toString(), 'from behind nginx');
+          assert.equal((await c.next('message')).data.toString(), 'pong from behind nginx');
+        } finally {
+          c.socket.terminate();
+        }
+      });
+
+      test('close codes pass the proxy both ways', T, async () => {
+        const before = closes.length;
+        const a = await connect(client.WebSocket);
+        a.socket.close(4000, 'client bye');
+        assert.equal((await a.next('close')).code, 4000);
+        await waitUntil(() => closes.length > before);
+        assert.deepEqual([closes.at(-1)?.code, closes.at(-1)?.reason], [4000, 'client bye']);
+        const b = await connect(client.WebSocket);
+        b.socket.send('!close 4001 server bye');
+        assert.deepEqual(await b.next('close'), { code: 4001, reason: 'server bye' });
+      });
+    });
+  }
+
+  describe('Host and Origin behind the proxy', () => {
+    test(
+      'no Origin (non-browser client): accepted; the proxied Host 127.0.0.1 passes the loopback Host check',
+      T,
+      async () => {
+        const c = await connect(IronSocket);
+        c.socket.terminate();
+      },
+    );
+
+    test(
+      'a browser-style Origin with `Host $host` is refused (403): the proxy drops the port from Host',
+      T,
+      async () => {
+        const rec = new Recorder(
+          new ws.WebSocket(`ws://127.0.0.1:${proxyPort}/`, {
+            origin: `http://127.0.0.1:${proxyPort}`,
+          }),
+        );
+        const status = await new Promise<number>((resolve, reject) => {
+          (rec.socket as any).once(
+            'unexpected-response',
+            (_req: unknown, res: { statusCode: number }) => resolve(res.statusCode),
+          );
+          rec.socket.once('open', () => resolve(101));
+          rec.socket.once('error', (e: Error) =>
+            /Unexpected server response: (\d+)/.test(e.message) ? undefined : reject(e),
+          );
+        });
+        rec.socket.terminate();
+        assert.equal(status, 403);
+      },
+    );
+
+    test(
+      'the same Origin with `Host $http_host` (port kept) is same-origin: accepted',
+      T,
+      async () => {
+        const c = await connect(ws.WebSocket, '/keep-port/', {
+          origin: `http://127.0.0.1:${proxyPort}`,
+        });
+        c.socket.send('same origin');
+        assert.equal((await c.next('message')).data.toString(), 'same origin');
+        c.socket.terminate();
+      },
+    );
+  });
+});
