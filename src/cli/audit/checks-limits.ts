@@ -5,6 +5,8 @@
  */
 import { deflateRawSync, constants as zlib } from 'node:zlib';
 import { CloseCode } from '../../protocol/codes.js';
+import { createDeflateOffer } from '../../protocol/extensions/permessage-deflate.js';
+import { parseExtensionHeader } from '../../protocol/handshake/index.js';
 import { Status, type Check, type CheckContext, type Verdict } from './check.js';
 import { describeClose, formatBytes } from './describe.js';
 import { craftFrame, craftHeaderOnly, Opcode } from './frames.js';
@@ -289,18 +291,30 @@ export const deflateBombCheck: Check = {
   risky: true,
   needsUpgrade: true,
   async run(context) {
-    const offer = 'permessage-deflate; client_max_window_bits';
+    const offer = createDeflateOffer({});
     const inflated = context.tuning.bombBytes;
     const sentBase = `upgrade offering ${offer}`;
     const probe = await openUpgraded(context, offer);
     if (probe === null) return skipped(sentBase);
     try {
       const response = probe.outcome.response;
-      const negotiated =
-        response !== null &&
-        headerValues(response, 'sec-websocket-extensions').some((v) =>
-          /permessage-deflate/i.test(v),
-        );
+      let negotiated = false;
+      try {
+        negotiated =
+          response !== null &&
+          headerValues(response, 'sec-websocket-extensions').some((value) =>
+            parseExtensionHeader(value).some(
+              (extension) => extension.name === 'permessage-deflate',
+            ),
+          );
+      } catch {
+        return {
+          status: Status.Warn,
+          sent: sentBase,
+          received: 'unparsable Sec-WebSocket-Extensions in the 101',
+          note: 'RFC 6455 §9.1 grammar; clients must fail such a handshake',
+        };
+      }
       if (!negotiated) {
         return {
           status: Status.Pass,
