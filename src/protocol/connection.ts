@@ -228,10 +228,14 @@ export class Connection implements FrameSink {
       if (!this.messageBinary) this.utf8.reset();
     }
     // Limits are checked against the declared length, before any payload is kept.
-    if (length > limits.maxFrameSize) return this.fail('FRAME_TOO_BIG');
+    // Compressed frames may be slightly larger than what they inflate to (incompressible data
+    // grows by about 5 bytes per 16 KiB block), so they get a margin proportional to the limit;
+    // the inflated size is held to the exact limit while decoding.
+    const slack = this.messageCompressed ? (limits.maxPayload >>> 11) + 1024 : 0;
+    if (length > limits.maxFrameSize + slack) return this.fail('FRAME_TOO_BIG');
     if (this.messageCompressed) {
       this.compressedBytes += length;
-      if (this.compressedBytes > limits.maxPayload + 1024) return this.fail('MESSAGE_TOO_BIG');
+      if (this.compressedBytes > limits.maxPayload + slack) return this.fail('MESSAGE_TOO_BIG');
     } else if (this.assembler.bytes + length > limits.maxPayload) {
       return this.fail('MESSAGE_TOO_BIG');
     }
