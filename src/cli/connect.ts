@@ -16,6 +16,8 @@ import { escapeUntrusted, stylesFor, type Styles } from './terminal.js';
 
 /** Outgoing bytes allowed in flight before stdin lines wait (keeps the send buffer small). */
 const MAX_IN_FLIGHT = 256 * 1024;
+/** Lines waiting to be sent before stdin is paused. */
+const MAX_QUEUED_LINES = 1000;
 const OPEN = 1;
 
 /** The response a refused handshake reports (ironsock's plain object or ws's IncomingMessage). */
@@ -61,6 +63,7 @@ class ConnectSession {
   private inFlight = 0;
   private readonly beforeOpen: string[] = [];
   private stdinEnded = false;
+  private inputPaused = false;
   private gotMessage = false;
   private finished = false;
   private refused = false;
@@ -297,7 +300,7 @@ class ConnectSession {
     if (this.ws?.readyState === 0) {
       // Lines typed or piped before the handshake completes run, in order, once it does.
       this.beforeOpen.push(line);
-      if (this.beforeOpen.length > 1000) this.rl?.pause();
+      if (this.beforeOpen.length > MAX_QUEUED_LINES) this.setInputPaused(true);
       return;
     }
     const input = parseInputLine(line);
@@ -333,6 +336,14 @@ class ConnectSession {
     if (this.interactive && ws.readyState === OPEN) this.rl?.prompt();
   }
 
+  /** Stops or restarts reading stdin; never touches it once it has ended or been closed. */
+  private setInputPaused(paused: boolean): void {
+    if (this.rl === null || this.stdinEnded || this.finished || paused === this.inputPaused) return;
+    this.inputPaused = paused;
+    if (paused) this.rl.pause();
+    else this.rl.resume();
+  }
+
   private enqueue(data: string | Buffer, binary: boolean): void {
     this.queue.push({ data, binary });
     this.pump();
@@ -351,8 +362,7 @@ class ConnectSession {
         this.pump();
       });
     }
-    if (this.queue.length > 1000) this.rl?.pause();
-    else this.rl?.resume();
+    this.setInputPaused(this.queue.length > MAX_QUEUED_LINES);
     if (this.stdinEnded && !this.settings.once && this.queue.length === 0 && this.inFlight === 0) {
       this.closeNormally();
     }
