@@ -103,7 +103,8 @@ export type OriginMatcher<R = unknown> =
 const compiled = new WeakMap<object, OriginMatcher<any>[]>();
 
 /**
- * Compiles origin allow-list entries, validating them. The result is cached per array object:
+ * Compiles origin allow-list entries, validating them (one trailing `/` on an entry is ignored).
+ * Servers should call it once at construction so that a bad entry fails early. The result is cached per array object:
  * mutating an `origins` array after first use has no effect (pass a new array instead).
  * @throws HandshakeError `INVALID_ORIGIN_POLICY` for an entry that is not an origin, a
  *   `scheme://*.name[:port]` wildcard, `null`, or a function.
@@ -116,13 +117,15 @@ export function compileOrigins<R>(entries: OriginPolicy<R>['origins']): OriginMa
   const out: OriginMatcher<R>[] = entries.map((entry) => {
     if (typeof entry === 'function') return { kind: 'predicate', fn: entry };
     if (entry === 'null') return { kind: 'null' };
-    const star = entry.indexOf('://*.');
+    // A configured origin often carries a trailing slash (copied from a URL): tolerate one.
+    const text = entry.endsWith('/') ? entry.slice(0, -1) : entry;
+    const star = text.indexOf('://*.');
     if (star > 0) {
-      const parsed = normalizeOrigin(entry.slice(0, star + 3) + entry.slice(star + 5));
+      const parsed = normalizeOrigin(text.slice(0, star + 3) + text.slice(star + 5));
       if (parsed === undefined || parsed.kind !== 'name') throw invalidPolicy(entry);
       return { kind: 'wildcard', scheme: parsed.scheme, suffix: parsed.host, port: parsed.port };
     }
-    const parsed = normalizeOrigin(entry);
+    const parsed = normalizeOrigin(text);
     if (parsed === undefined) throw invalidPolicy(entry);
     return { kind: 'exact', origin: parsed.origin };
   });
@@ -241,7 +244,7 @@ export function ownOrigins(
   );
   const out = derived === undefined ? [] : [derived.origin];
   for (const entry of serverOrigins) {
-    const parsed = normalizeOrigin(entry);
+    const parsed = normalizeOrigin(entry.endsWith('/') ? entry.slice(0, -1) : entry);
     if (parsed !== undefined) out.push(parsed.origin);
   }
   return out;

@@ -102,6 +102,15 @@ describe('§10.2 origin policy unit cases (H3)', () => {
     });
   }
 
+  test('a trailing slash on a configured entry is tolerated', () => {
+    assert.ok(accepted('https://b.example', { origins: ['https://b.example/'] }));
+    assert.ok(accepted('https://x.c.example', { origins: ['https://*.c.example/'] }));
+    assert.deepEqual(ownOrigins(parseAuthority('h')!, false, ['https://p.example/']), [
+      'http://h',
+      'https://p.example',
+    ]);
+  });
+
   test('null is refused unless listed', () => {
     assert.equal(
       codeOf(() => checkOrigin(['null'], own, allow, undefined)),
