@@ -140,6 +140,19 @@ describe('ironsock connect', { timeout: 60_000 }, () => {
     assert.match(fake.stderr(), /--header expects 'Name: value'/);
   });
 
+  test('a large pipe (5000 lines) is sent in order with bounded buffering, every echo printed', async () => {
+    const peer = await peerServer(echoPeer);
+    try {
+      const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(i % 200)}`);
+      const fake = fakeIo({ stdinText: `${lines.join('\n')}\n` });
+      const code = await withTimeout(main(['connect', peer.url], fake.io), 30_000, 'connect');
+      assert.equal(code, 0, fake.stderr());
+      assert.equal(fake.stdout(), `${lines.join('\n')}\n`);
+    } finally {
+      await peer.close();
+    }
+  });
+
   test('/ping prints the pong; --binary-as base64; /close sends the given code', async () => {
     const peer = await peerServer(echoPeer);
     try {
