@@ -80,6 +80,7 @@ export function connectHelp(): string {
   });
 }
 
+/** Resolved `connect` settings (see {@link CONNECT_OPTIONS} for meanings and defaults). */
 export interface ConnectSettings {
   url: string;
   headers: Record<string, string>;

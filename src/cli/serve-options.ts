@@ -100,7 +100,7 @@ export function serveHelp(): string {
   });
 }
 
-/** Resolved `serve` settings. */
+/** Resolved `serve` settings (see {@link SERVE_OPTIONS}); `stats` is the period in ms, 0 = off. */
 export interface ServeSettings {
   host: string;
   port: number;
