@@ -5,6 +5,7 @@
  * in the head size however it is split (1-byte writes included, checklist H7). Strictness
  * closes request-smuggling doors (checklist H4): CRLF line ends only, no obs-fold, no
  * whitespace before the colon, token field names, limits on size and header count (H6).
+ * Unlike RFC 7230 §3.5's optional leniency, an empty line before the start line is refused too.
  */
 import { HandshakeError } from './errors.js';
 import { isToken } from './header-tokens.js';
