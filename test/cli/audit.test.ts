@@ -15,6 +15,7 @@ import { parseTarget, swapScheme } from '../../src/cli/audit/target.js';
 import { escapeText } from '../../src/cli/audit/describe.js';
 import { ALL_CHECKS } from '../../src/cli/audit/registry.js';
 import { parseResponseHead } from '../../src/cli/audit/http.js';
+import { ServerFrameReader, craftFrame, closePayload } from '../../src/cli/audit/frames.js';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
@@ -147,6 +148,32 @@ describe('audit arguments and output helpers', () => {
     assert.equal(escapeText('x\u202ey'), 'x\\u{202e}y');
     assert.equal(escapeText('κόσμε §'), 'κόσμε §');
     assert.equal(escapeText('z'.repeat(200), 10), `${'z'.repeat(10)}...`);
+  });
+
+  test('ServerFrameReader reads split and masked server frames, stops on unreadable ones (RFC 6455 §5.2)', () => {
+    const reader = new ServerFrameReader(1000);
+    const bytes = Buffer.concat([
+      ...craftFrame({ opcode: 0x1, payload: Buffer.from('hello'), masked: true }),
+      ...craftFrame({ opcode: 0x8, payload: closePayload(1002), masked: false }),
+    ]);
+    for (let i = 0; i < bytes.length; i++) reader.push(bytes.subarray(i, i + 1));
+    const frames = reader.take();
+    assert.deepEqual(
+      frames.map((f) => [f.opcode, f.masked, f.payload.toString('hex')]),
+      [
+        [0x1, true, Buffer.from('hello').toString('hex')],
+        [0x8, false, '03ea'],
+      ],
+    );
+    assert.equal(reader.stopped, null);
+    const big = new ServerFrameReader(10);
+    big.push(Buffer.concat(craftFrame({ opcode: 0x2, payload: Buffer.alloc(11), masked: false })));
+    assert.equal(big.stopped, 'oversized');
+    const control = new ServerFrameReader(1000);
+    control.push(
+      Buffer.concat(craftFrame({ opcode: 0x9, payload: Buffer.alloc(126), masked: false })),
+    );
+    assert.equal(control.stopped, 'control-too-long');
   });
 
   test('parseResponseHead waits for the blank line and keeps duplicates', () => {

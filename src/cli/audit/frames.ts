@@ -1,12 +1,13 @@
 /**
  * Frames for probes. Crafting reuses the project's raw encoder (`encodeFrame`/`writeHeader`, which
  * do not validate, so probes can send bad frames on purpose). Reading is an observe-only scan of
- * what the server sends: header fields and payload, nothing rejected, so that a misbehaving
- * server (masked frames, bad close codes) is described rather than refused.
+ * what the server sends through the project's `FrameParser` with an observing sink, so that a
+ * misbehaving server (masked frames, bad close codes) is described rather than refused.
  */
 import { randomFillSync } from 'node:crypto';
 import { encodeFrame, writeHeader, headerSize } from '../../protocol/frame.js';
-import { Opcode } from '../../protocol/codes.js';
+import { Opcode, isControlOpcode } from '../../protocol/codes.js';
+import { FrameParser, Next, type FrameSink } from '../../protocol/frame-parser.js';
 
 /** A frame to send. `masked` defaults to true (clients MUST mask, §5.3). */
 export interface OutFrame {
@@ -78,46 +79,74 @@ export interface InClose {
   reason: string;
 }
 
+/** Why a {@link ServerFrameReader} stopped reading. */
+export type ReaderStop = 'oversized' | 'control-too-long' | 'length-msb';
+
 /**
- * Scans server frames out of `bytes` from `offset` on. Stops at the first incomplete frame.
- * A declared length above `maxFrame` stops the scan (`oversized` set) instead of waiting.
+ * Reads what the server sends with the project's incremental `FrameParser` (§5.2), as an
+ * observer: nothing is rejected except what cannot be read safely (a frame larger than
+ * `maxFrame`, a control frame over 125 bytes, a 64-bit length with its top bit set), which stops
+ * the reader and is reported in `stopped`. Masked server frames (a §5.1 violation) are unmasked
+ * and kept, so a faulty server is described rather than refused.
  */
-export function scanFrames(
-  bytes: Buffer,
-  offset: number,
-  maxFrame: number,
-): { frames: InFrame[]; offset: number; oversized: boolean } {
-  const frames: InFrame[] = [];
-  for (;;) {
-    if (bytes.length - offset < 2) break;
-    const b0 = bytes[offset];
-    const b1 = bytes[offset + 1];
-    let length = b1 & 0x7f;
-    let pos = offset + 2;
-    if (length === 126) {
-      if (bytes.length - pos < 2) break;
-      length = bytes.readUInt16BE(pos);
-      pos += 2;
-    } else if (length === 127) {
-      if (bytes.length - pos < 8) break;
-      length = bytes.readUInt32BE(pos) * 0x100000000 + bytes.readUInt32BE(pos + 4);
-      pos += 8;
-    }
-    if (length > maxFrame) return { frames, offset, oversized: true };
-    const masked = (b1 & 0x80) !== 0;
-    let key: Buffer | null = null;
-    if (masked) {
-      if (bytes.length - pos < 4) break;
-      key = bytes.subarray(pos, pos + 4);
-      pos += 4;
-    }
-    if (bytes.length - pos < length) break;
-    const payload = Buffer.from(bytes.subarray(pos, pos + length));
-    if (key !== null) for (let i = 0; i < payload.length; i++) payload[i] ^= key[i & 3];
-    frames.push({ fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, opcode: b0 & 0x0f, masked, payload });
-    offset = pos + length;
+export class ServerFrameReader implements FrameSink {
+  private readonly parser: FrameParser;
+  private current: Omit<InFrame, 'payload'> = { fin: true, rsv: 0, opcode: 0, masked: false };
+  private pieces: Buffer[] = [];
+  /** Complete frames not yet taken by {@link take}. */
+  private ready: InFrame[] = [];
+  /** Set when reading stopped. */
+  stopped: ReaderStop | null = null;
+
+  /** @param maxFrame largest payload, in bytes, the reader will buffer for one frame */
+  constructor(private readonly maxFrame: number) {
+    this.parser = new FrameParser(this);
   }
-  return { frames, offset, oversized: false };
+
+  /** Feeds received bytes (copied first: the parser unmasks in place). */
+  push(bytes: Uint8Array): void {
+    if (this.stopped === null && bytes.length > 0) this.parser.push(Buffer.from(bytes), 0);
+  }
+
+  /** Returns and forgets the frames completed so far. */
+  take(): InFrame[] {
+    const frames = this.ready;
+    this.ready = [];
+    return frames;
+  }
+
+  /** @internal FrameSink */
+  onHeader(fin: boolean, rsv: number, opcode: number, masked: boolean, length: number): Next {
+    if (length > this.maxFrame) {
+      this.stopped = 'oversized';
+      return Next.Stop;
+    }
+    if (isControlOpcode(opcode) && length > 125) {
+      this.stopped = 'control-too-long';
+      return Next.Stop;
+    }
+    this.current = { fin, rsv, opcode, masked };
+    this.pieces = [];
+    return Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onData(piece: Uint8Array, last: boolean): Next {
+    this.pieces.push(Buffer.from(piece));
+    if (last) this.ready.push({ ...this.current, payload: Buffer.concat(this.pieces) });
+    return Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onControl(_opcode: number, payload: Uint8Array): Next {
+    this.ready.push({ ...this.current, payload: Buffer.from(payload) });
+    return Next.Continue;
+  }
+
+  /** @internal FrameSink */
+  onLengthOverflow(): void {
+    this.stopped = 'length-msb';
+  }
 }
 
 /** Decodes a close frame's payload without judging it. */

@@ -16,11 +16,12 @@ import {
   craftFrame,
   Opcode,
   readClose,
-  scanFrames,
+  ServerFrameReader,
   type InClose,
   type InFrame,
   type InMessage,
   type OutFrame,
+  type ReaderStop,
 } from './frames.js';
 import type { AuditTarget } from './target.js';
 
@@ -104,7 +105,8 @@ export interface HandshakeOutcome {
 
 /** One connection under test. Always call `close()` when done. */
 export class Probe {
-  private scanOffset = 0;
+  private fedOffset = 0;
+  private reader: ServerFrameReader;
   private readonly partial: Buffer[] = [];
   private partialBinary = false;
   private partialOpen = false;
@@ -122,12 +124,16 @@ export class Probe {
   autoPong = true;
   /** A server frame declared more than the read cap. */
   oversizedFrame = false;
+  /** Why reading the server's frames stopped (a frame it could not be read safely), if it did. */
+  serverFrameProblem: ReaderStop | null = null;
   outcome: HandshakeOutcome = { response: null, upgraded: false, acceptOk: false, key: undefined };
 
   private constructor(
     readonly raw: RawSocket,
     readonly settings: ProbeSettings,
-  ) {}
+  ) {
+    this.reader = new ServerFrameReader(settings.readCap);
+  }
 
   /** Opens a connection (rejects when the server cannot be reached). */
   static async open(settings: ProbeSettings): Promise<Probe> {
@@ -175,7 +181,7 @@ export class Probe {
       key,
     };
     if (upgraded && head !== null) {
-      this.scanOffset = head.bodyOffset;
+      this.fedOffset = head.bodyOffset;
       this.pump();
     }
     return this.outcome;
@@ -230,11 +236,12 @@ export class Probe {
   pump(): void {
     if (!this.outcome.upgraded) return;
     const bytes = this.raw.bytes();
-    if (bytes.length <= this.scanOffset) return;
-    const scanned = scanFrames(bytes, this.scanOffset, this.settings.readCap);
-    this.scanOffset = scanned.offset;
-    if (scanned.oversized) this.oversizedFrame = true;
-    for (const frame of scanned.frames) this.onFrame(frame);
+    if (bytes.length <= this.fedOffset) return;
+    this.reader.push(bytes.subarray(this.fedOffset));
+    this.fedOffset = bytes.length;
+    if (this.reader.stopped !== null) this.serverFrameProblem = this.reader.stopped;
+    if (this.reader.stopped === 'oversized') this.oversizedFrame = true;
+    for (const frame of this.reader.take()) this.onFrame(frame);
   }
 
   private onFrame(frame: InFrame): void {
