@@ -23,3 +23,45 @@ export { Utf8Validator, isValidUtf8 } from './utf8.js';
 export { parseClosePayload, buildClosePayload, MAX_CLOSE_REASON_BYTES } from './close.js';
 export { ExtensionError } from './extensions/extension.js';
 export type { Extension, ExtensionOffer, TransformCallback } from './extensions/extension.js';
+
+// The opening handshake (§4), sans-I/O.
+export {
+  HandshakeError,
+  GUID,
+  computeAccept,
+  generateKey,
+  isValidKey,
+  parseProtocolHeader,
+  parseExtensionHeader,
+  serializeExtensions,
+  HttpHeadParser,
+  validateUpgradeRequest,
+  toRejection,
+  buildAcceptResponse,
+  buildRejectResponse,
+  STATUS_REASONS,
+  createClientRequest,
+  validateServerResponse,
+  normalizeOrigin,
+  checkOrigin,
+  compileOrigins,
+} from './handshake/index.js';
+export type {
+  RequestHead,
+  ResponseHead,
+  ServerPolicy,
+  UpgradeDecision,
+  UpgradeAccepted,
+  UpgradeRejection,
+  ClientRequestOptions,
+  ClientRequest,
+  OriginPolicy,
+} from './handshake/index.js';
+
+// permessage-deflate negotiation (RFC 7692 §7); the codec itself is injected (see Extension).
+export {
+  createDeflateOffer,
+  negotiateDeflateServer,
+  acceptDeflateResponse,
+} from './extensions/permessage-deflate.js';
+export type { DeflateParams, PerMessageDeflateOptions } from './extensions/permessage-deflate.js';
