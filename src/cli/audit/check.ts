@@ -89,6 +89,8 @@ export interface CheckResult extends Verdict {
   group: Check['group'];
   title: string;
   rfc: string;
+  /** The check's bounds in bytes and time (as in `--help`). */
+  bounds: string;
   why: string;
   durationMs: number;
 }
