@@ -63,10 +63,21 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   }
   const logger = createLogger(io.stdout, settings.jsonLog, stylesFor(io));
   const handler = createHttpHandler(settings.echo);
+  // Slowloris: Node enforces headersTimeout only on its connection-checking interval (30 s by
+  // default), so check every second to drop a half-sent handshake at 10 s.
+  const httpOptions = {
+    maxHeaderSize: 16 * 1024,
+    headersTimeout: 10_000,
+    requestTimeout: 10_000,
+    connectionsCheckingInterval: 1000,
+  };
   const server: Server =
     settings.tls === null
-      ? createHttpServer(handler)
-      : createHttpsServer({ cert: settings.tls.cert, key: settings.tls.key }, handler);
+      ? createHttpServer(httpOptions, handler)
+      : createHttpsServer(
+          { ...httpOptions, cert: settings.tls.cert, key: settings.tls.key },
+          handler,
+        );
 
   let wss: WebSocketServer;
   try {
