@@ -19,11 +19,12 @@ import {
   waitUntil,
   type ServerClose,
   type ServerLike,
+  LARGE,
+  LARGE_LIMITS,
 } from './support.js';
 
 const gate = requirePeer('chromium', chromium);
 const MiB = 1024 * 1024;
-const LARGE = 16 * MiB;
 const T = { timeout: 30_000 };
 const WebSocketServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
 
@@ -86,7 +87,7 @@ async function startSite(serverOptions: Record<string, unknown> = {}): Promise<S
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(PAGE);
   });
-  const wss = new WebSocketServer({ server: http, maxPayload: LARGE + 1024, ...serverOptions });
+  const wss = new WebSocketServer({ server: http, ...LARGE_LIMITS, ...serverOptions });
   const closes: ServerClose[] = [];
   wss.on('connection', (socket: any) => commandEcho(socket, closes));
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));

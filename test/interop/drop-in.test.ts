@@ -379,9 +379,10 @@ function dropInSuite(
       );
       const ws = client(t, url);
       await once(ws, 'open');
+      const clientClose = once(ws, 'close');
       ws.close(4321, 'see you');
       assert.deepEqual(await serverClose, [4321, 'see you']);
-      const [code] = await once(ws, 'close');
+      const [code] = await clientClose;
       assert.equal(code, 4321);
       await closeAll(wss);
     });

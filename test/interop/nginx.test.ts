@@ -30,12 +30,11 @@ import {
   type ServerClose,
   type ServerLike,
   type SocketLike,
+  LARGE,
+  LARGE_LIMITS,
 } from './support.js';
 
 const gate = requirePeer('nginx', nginx);
-const MiB = 1024 * 1024;
-const LARGE = 16 * MiB;
-const MAX = LARGE + 1024;
 const T = { timeout: 30_000 };
 const IronSocket = impl.WebSocket as unknown as new (...args: any[]) => SocketLike;
 const IronServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
@@ -91,7 +90,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ironsock-nginx-'));
-    wss = new IronServer({ host: '127.0.0.1', port: 0, maxPayload: MAX });
+    wss = new IronServer({ host: '127.0.0.1', port: 0, ...LARGE_LIMITS });
     wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
     const upstream = await listening(wss);
     // nginx cannot listen on port 0: take a port that was free a moment ago (retry once on a race).
@@ -127,7 +126,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
     options: Record<string, unknown> = {},
   ): Promise<Recorder> {
     const rec = new Recorder(
-      new Client(`ws://127.0.0.1:${proxyPort}${path}`, { maxPayload: MAX, ...options }),
+      new Client(`ws://127.0.0.1:${proxyPort}${path}`, { ...LARGE_LIMITS, ...options }),
     );
     await rec.opened();
     return rec;

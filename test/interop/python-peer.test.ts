@@ -29,13 +29,13 @@ import {
   type ServerClose,
   type ServerLike,
   type SocketLike,
+  LARGE,
+  LARGE_LIMITS,
 } from './support.js';
 
 const gate = requirePeer('python3-websockets', pythonWebsockets);
 const version = gate.skip ? 'n/a' : pythonWebsocketsVersion();
 const scripts = join(repoRoot(), 'test', 'interop', 'python');
-const MiB = 1024 * 1024;
-const LARGE = 16 * MiB;
 const MAX = LARGE + 1024;
 const T = { timeout: 30_000 };
 // Debian's python with its own module path only (no pyenv or user PYTHONPATH leaking in).
@@ -99,7 +99,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
         const path = `/c${++connections}`;
         const socket = new WebSocket(url.replace(/\/$/, path), {
           perMessageDeflate: mode.deflate,
-          maxPayload: MAX,
+          ...LARGE_LIMITS,
           ...options,
         });
         const client = new Recorder(socket);
@@ -228,7 +228,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
           host: '127.0.0.1',
           port: 0,
           perMessageDeflate: mode.deflate,
-          maxPayload: MAX,
+          ...LARGE_LIMITS,
         });
         wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
         url = `ws://127.0.0.1:${await listening(wss)}/`;

@@ -294,3 +294,16 @@ export async function waitUntil(
     await delay(20);
   }
 }
+
+/** 16 MiB: the "large message" of every interop suite. */
+export const LARGE = 16 * 1024 * 1024;
+
+/**
+ * Options that let a 16 MiB message through on a ws-compatible socket or server: `maxPayload`
+ * (both libraries) and ironsock's send-buffer cap `maxBufferedAmount` (default 1 MiB, policy
+ * 'close': a larger send fails the connection with 1008). `ws` ignores the latter.
+ */
+export const LARGE_LIMITS = {
+  maxPayload: LARGE + 1024,
+  maxBufferedAmount: 2 * LARGE + 1024,
+} as const;

@@ -16,6 +16,8 @@ import {
   shutdown,
   type ServerLike,
   type SocketLike,
+  LARGE,
+  LARGE_LIMITS,
 } from './support.js';
 
 interface Impl {
@@ -44,8 +46,6 @@ const PAIRS: Pair[] = [
   { server: WS, client: IRONSOCK },
 ];
 
-const MiB = 1024 * 1024;
-const LARGE = 16 * MiB;
 const T = { timeout: 30_000 };
 
 interface Open {
@@ -187,7 +187,7 @@ for (const pair of PAIRS) {
       '16 MiB binary and text messages with maxPayload raised on both sides',
       { timeout: 90_000 },
       async () => {
-        const limit = { maxPayload: LARGE + 1024 };
+        const limit = LARGE_LIMITS;
         await withPair(pair, { server: limit, client: limit }, async ({ directions }) => {
           for (const [from, to, label] of directions) {
             const bytes = pseudoRandomBytes(LARGE, 11);
@@ -360,7 +360,7 @@ for (const pair of PAIRS) {
                     assert.equal(got.isBinary, false, label);
                     assert.equal(got.data.toString('latin1'), chunk, `${label} #${i}`);
                   }
-                  const bin = pseudoRandomBytes(MiB, 13);
+                  const bin = pseudoRandomBytes(256 * 1024, 13);
                   from.socket.send(bin);
                   assert.equal(digest((await to.next('message')).data), digest(bin), label);
                   from.socket.send('');
