@@ -6,10 +6,12 @@
  * - `gc`               → runs `global.gc()` twice when started with `--expose-gc`, then `OK gc`
  * - `broadcast <size>` → sends one binary message of `size` bytes to every client, then
  *                        `OK broadcast <startNs> <endNs>` (process.hrtime, CLOCK_MONOTONIC)
+ * - `snapshot <path>`  → writes a V8 heap snapshot to `path`, then `OK snapshot`
  *
  * The process exits when stdin ends, so a server never outlives the harness.
  */
 import { createInterface } from 'node:readline';
+import { writeHeapSnapshot } from 'node:v8';
 
 /** What a benchmark server exposes to the control channel. */
 export interface ServerHooks {
@@ -42,6 +44,9 @@ export function serveControl(port: number, hooks: ServerHooks): void {
         gc();
       }
       process.stdout.write('OK gc\n');
+    } else if (command === 'snapshot' && argument !== undefined) {
+      writeHeapSnapshot(argument);
+      process.stdout.write('OK snapshot\n');
     } else if (command === 'broadcast') {
       const data = Buffer.alloc(Number(argument ?? 16), 'b');
       const start = process.hrtime.bigint();
