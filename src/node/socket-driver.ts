@@ -190,11 +190,12 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   /**
-   * Starts reading after the current tick, first feeding `head` (bytes that arrived with the
-   * handshake): listeners attached synchronously by the owner see every message.
+   * Starts reading once the current callbacks and promise reactions have run (setImmediate),
+   * first feeding `head` (bytes that arrived with the handshake): listeners attached in the
+   * 'connection' handler, or right after `await WebSocket.connect()`, see every message.
    */
   start(head?: Uint8Array): void {
-    process.nextTick(startDriver, this, head);
+    setImmediate(startDriver, this, head);
   }
 
   /** @internal */

@@ -601,10 +601,12 @@ export class WebSocket extends EventEmitter {
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
+  /** close()/terminate() while CONNECTING: CLOSING now, 'error' and 'close' on the next tick (as ws). */
   private _abort(message: string): void {
     const handshake = this._handshake;
     this._handshake = null;
-    if (handshake === null || !handshake.abort(message)) this.failHandshake(new Error(message));
+    this._state = ReadyState.CLOSING;
+    process.nextTick(abortHandshake, this, handshake, message);
   }
 
   /** @internal client.ts: the URL after a followed redirect. */
@@ -721,6 +723,10 @@ Object.defineProperties(WebSocket.prototype, {
   CLOSING: { enumerable: true, value: ReadyState.CLOSING },
   CLOSED: { enumerable: true, value: ReadyState.CLOSED },
 });
+
+function abortHandshake(ws: WebSocket, handshake: ClientHandshake | null, message: string): void {
+  if (handshake === null || !handshake.abort(message)) ws.failHandshake(new Error(message));
+}
 
 function byteLength(data: Uint8Array | Uint8Array[]): number {
   if (!Array.isArray(data)) return data.length;

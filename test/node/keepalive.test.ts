@@ -1,0 +1,120 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { KeepaliveWheel, keepaliveWheel } from '../../src/node/keepalive.js';
+import type { KeepaliveTarget } from '../../src/node/keepalive.js';
+import { WebSocket } from '../../src/node/websocket.js';
+import {
+  delay,
+  once,
+  parseFrames,
+  rawUpgrade,
+  startServer,
+  stopServer,
+  waitFor,
+  wsClient,
+} from './util.js';
+
+function target(): KeepaliveTarget & { pings: number; expired: boolean } {
+  return {
+    kaActive: false,
+    kaLastSeen: 0,
+    kaPingAt: 0,
+    pings: 0,
+    expired: false,
+    keepalivePing() {
+      this.pings++;
+    },
+    keepaliveExpired() {
+      this.expired = true;
+    },
+  };
+}
+
+describe('keepalive wheel (R5)', () => {
+  test('pings after interval of silence, expires after timeout without traffic', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    const start = t.kaLastSeen;
+    wheel.tick(start + 999);
+    assert.equal(t.pings, 0);
+    wheel.tick(start + 1000);
+    assert.equal(t.pings, 1);
+    wheel.tick(start + 1400);
+    assert.equal(t.expired, false);
+    wheel.tick(start + 1500);
+    assert.equal(t.expired, true);
+    assert.equal(wheel.size, 0, 'an expired member leaves the wheel (and its timer stops)');
+  });
+
+  test('any received traffic counts as alive and clears an outstanding ping', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    const start = t.kaLastSeen;
+    wheel.tick(start + 1000);
+    assert.equal(t.pings, 1);
+    t.kaActive = true;
+    wheel.tick(start + 1600);
+    assert.equal(t.expired, false);
+    assert.equal(t.kaPingAt, 0);
+    wheel.tick(start + 2599);
+    assert.equal(t.pings, 1);
+    wheel.tick(start + 2600);
+    assert.equal(t.pings, 2);
+    wheel.delete(t);
+  });
+
+  test('wheels are shared per (interval, timeout); off by default', () => {
+    assert.equal(keepaliveWheel(undefined), null);
+    assert.equal(keepaliveWheel(false), null);
+    assert.equal(keepaliveWheel(true), keepaliveWheel({}));
+    assert.equal(keepaliveWheel({ interval: 30000, timeout: 20000 }), keepaliveWheel(true));
+    assert.throws(() => keepaliveWheel({ interval: 0 }), RangeError);
+  });
+});
+
+describe('keepalive over real sockets', () => {
+  test('a silent peer (no pongs) is terminated with local 1006 within interval + timeout', async () => {
+    const { wss, port } = await startServer({ keepalive: { interval: 100, timeout: 100 } });
+    const closed = new Promise<[number, number]>((resolve) =>
+      wss.on('connection', (ws: WebSocket) => {
+        const start = Date.now();
+        ws.on('close', (code: number) => resolve([code, Date.now() - start]));
+      }),
+    );
+    const raw = await rawUpgrade(port); // reads, but never answers pings
+    const [code, elapsed] = await closed;
+    assert.equal(code, 1006);
+    assert.ok(elapsed >= 150 && elapsed < 2000, `terminated after ${elapsed} ms`);
+    assert.ok(
+      parseFrames(raw.frames).some((f) => f.opcode === 9),
+      'a ping was sent first',
+    );
+    await waitFor(() => raw.closed, 2000);
+    await stopServer(wss);
+  });
+
+  test('a peer that answers pings stays connected', async () => {
+    const { wss, url } = await startServer({ keepalive: { interval: 50, timeout: 100 } });
+    let closed = false;
+    let pings = 0;
+    wss.on('connection', (ws: WebSocket) => ws.on('close', () => (closed = true)));
+    const client = await wsClient(url);
+    client.on('ping', () => pings++);
+    await delay(600);
+    assert.equal(closed, false);
+    assert.ok(pings >= 2, `${pings} pings`);
+    client.close();
+    await once(client, 'close');
+    await stopServer(wss);
+  });
+
+  test('client-side keepalive detects a server that stops answering', async () => {
+    const { wss, url } = await startServer({ autoPong: false });
+    const client = await WebSocket.connect(url, { keepalive: { interval: 100, timeout: 100 } });
+    const [code] = await once<[number]>(client, 'close', 5000);
+    assert.equal(code, 1006);
+    await stopServer(wss);
+  });
+});

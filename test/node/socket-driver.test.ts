@@ -1,0 +1,170 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { WebSocket } from '../../src/node/websocket.js';
+import { SendBufferFullError } from '../../src/node/socket-driver.js';
+import { delay, once, parseFrames, rawUpgrade, startServer, stopServer, waitFor } from './util.js';
+
+/** A server whose first connection is handed to `onConnection`. */
+async function serverWith(options: Parameters<typeof startServer>[0] = {}) {
+  const started = await startServer(options);
+  const connected = new Promise<WebSocket>((resolve) => started.wss.once('connection', resolve));
+  return { ...started, connected };
+}
+
+describe('bufferedAmount', () => {
+  test('is exact: frame bytes accepted by send() and not yet handed to the kernel', async () => {
+    const { wss, port, connected } = await serverWith();
+    const raw = await rawUpgrade(port);
+    const ws = await connected;
+    assert.equal(ws.bufferedAmount, 0);
+    ws.send('hello'); // 2-byte header + 5
+    assert.equal(ws.bufferedAmount, 7);
+    ws.send(Buffer.alloc(200)); // 4-byte header + 200
+    assert.equal(ws.bufferedAmount, 7 + 204);
+    ws.ping(Buffer.from('p')); // 2 + 1
+    assert.equal(ws.bufferedAmount, 7 + 204 + 3);
+    await new Promise((resolve) => ws.send('', resolve));
+    assert.equal(ws.bufferedAmount, 0);
+    await waitFor(() => parseFrames(raw.frames).length === 4);
+    raw.destroy();
+    await stopServer(wss);
+  });
+});
+
+describe('maxBufferedAmount (R4: slow reader)', () => {
+  test("policy 'close' (default): a client that never reads is failed with 1008 and memory stays bounded", async () => {
+    const cap = 256 * 1024;
+    const { wss, port, connected } = await serverWith({ maxBufferedAmount: cap });
+    const raw = await rawUpgrade(port);
+    raw.socket.pause(); // never reads again
+    const ws = await connected;
+    let error: unknown;
+    ws.on('error', (e: unknown) => (error = e));
+    const closed = once<[number]>(ws, 'close', 10000);
+    const chunk = Buffer.alloc(16 * 1024);
+    let maxSeen = 0;
+    let sends = 0;
+    while (ws.readyState === WebSocket.OPEN && sends < 100000) {
+      ws.send(chunk);
+      sends++;
+      maxSeen = Math.max(maxSeen, ws.bufferedAmount);
+      if (sends % 16 === 0) await delay(1);
+    }
+    const [code] = await closed;
+    assert.equal(code, 1008);
+    assert.equal((error as { code: string }).code, 'SEND_BUFFER_FULL');
+    assert.ok(maxSeen <= cap, `bufferedAmount peaked at ${maxSeen}`);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test("policy 'reject': the send's callback gets SendBufferFullError, nothing queued, connection stays open", async () => {
+    const cap = 128 * 1024;
+    const { wss, port, connected } = await serverWith({
+      maxBufferedAmount: cap,
+      bufferedAmountPolicy: 'reject',
+    });
+    const raw = await rawUpgrade(port);
+    raw.socket.pause();
+    const ws = await connected;
+    const chunk = Buffer.alloc(16 * 1024);
+    let rejected: Error | null = null;
+    for (let i = 0; i < 10000 && rejected === null; i++) {
+      const before = ws.bufferedAmount;
+      const result = await new Promise<Error | null | undefined>((resolve) => {
+        ws.send(chunk, resolve);
+        // a completed write resolves later; a refusal resolves on the next tick
+        setTimeout(() => resolve(undefined), 5);
+      });
+      if (result instanceof SendBufferFullError) {
+        rejected = result;
+        assert.equal(ws.bufferedAmount, before, 'nothing was queued');
+      }
+    }
+    assert.ok(rejected instanceof SendBufferFullError);
+    assert.equal(ws.readyState, WebSocket.OPEN);
+    assert.ok(ws.bufferedAmount <= cap);
+    assert.throws(
+      () => ws.send(chunk),
+      SendBufferFullError,
+      'without a callback the refusal throws',
+    );
+    await assert.rejects(ws.sendAsync(chunk), SendBufferFullError);
+    raw.destroy();
+    await once(ws, 'close');
+    await stopServer(wss);
+  });
+});
+
+describe('control frames (C4)', () => {
+  test('a ping flood above the rate limit is failed with 1008 CONTROL_FLOOD', async () => {
+    const { wss, port, connected } = await serverWith({ maxControlFramesPerSecond: 50 });
+    const raw = await rawUpgrade(port);
+    const ws = await connected;
+    let error: unknown;
+    ws.on('error', (e: unknown) => (error = e));
+    const closed = once<[number]>(ws, 'close');
+    for (let i = 0; i < 200; i++) raw.frame(0x9, 'x');
+    const [code] = await closed;
+    assert.equal(code, 1008);
+    assert.equal((error as { code: string }).code, 'CONTROL_FLOOD');
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('at most one unflushed automatic pong is queued while the socket is backed up', async () => {
+    const { wss, port, connected } = await serverWith({ maxBufferedAmount: Infinity });
+    const raw = await rawUpgrade(port);
+    raw.socket.pause();
+    const ws = await connected;
+    const chunk = Buffer.alloc(64 * 1024);
+    while (!ws._driver!.socket.writableNeedDrain) {
+      ws.send(chunk);
+      await delay(1);
+    }
+    await delay(50);
+    const before = ws.bufferedAmount;
+    let pings = 0;
+    ws.on('ping', () => pings++);
+    for (let i = 0; i < 100; i++) raw.frame(0x9, 'abc');
+    await waitFor(() => pings === 100);
+    const growth = ws.bufferedAmount - before;
+    assert.ok(growth <= 5, `bufferedAmount grew by ${growth} bytes for 100 pings`);
+    raw.destroy();
+    await once(ws, 'close');
+    await stopServer(wss);
+  });
+});
+
+describe('transport edge cases', () => {
+  test('bytes that arrive with the handshake (head) are processed as frames', async () => {
+    const { wss, port, connected } = await serverWith();
+    const { RawClient, upgradeRequest } = await import('./util.js');
+    const raw = new RawClient(port);
+    await raw.connected();
+    const messages: string[] = [];
+    void connected.then((ws) => ws.on('message', (d: Buffer) => messages.push(d.toString())));
+    // Request and first frame in one write.
+    raw.socket.cork();
+    raw.socket.write(upgradeRequest(port));
+    raw.frame(0x1, 'early');
+    raw.socket.uncork();
+    await waitFor(() => messages.length === 1);
+    assert.deepEqual(messages, ['early']);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('server closes TCP first after the closing handshake (§7.1.1)', async () => {
+    const { wss, port, connected } = await serverWith();
+    const raw = await rawUpgrade(port);
+    await connected;
+    raw.frame(0x8, Buffer.from([0x03, 0xe8]));
+    await waitFor(() => raw.ended, 3000, 'FIN from the server');
+    const frames = parseFrames(raw.frames);
+    assert.equal(frames[0].opcode, 8);
+    assert.equal(frames[0].payload.readUInt16BE(0), 1000);
+    raw.destroy();
+    await stopServer(wss);
+  });
+});
