@@ -307,3 +307,35 @@ export const LARGE_LIMITS = {
   maxPayload: LARGE + 1024,
   maxBufferedAmount: 2 * LARGE + 1024,
 } as const;
+
+/** One raw frame for misbehaving peers (RFC 6455 §5.2), built without any validation. */
+export interface RawFrame {
+  opcode: number;
+  payload?: Uint8Array;
+  fin?: boolean;
+  rsv1?: boolean;
+  /** Mask the payload with the fixed key 01 02 03 04 (a client frame, §5.3). */
+  masked?: boolean;
+}
+
+/** Encodes `frame` exactly as described (7/16/64-bit length forms chosen by size). */
+export function rawFrame(frame: RawFrame): Buffer {
+  const payload = Buffer.from(frame.payload ?? new Uint8Array(0));
+  const length = payload.length;
+  const head: number[] = [
+    ((frame.fin ?? true) ? 0x80 : 0) | (frame.rsv1 ? 0x40 : 0) | (frame.opcode & 0x0f),
+  ];
+  const maskBit = frame.masked ? 0x80 : 0;
+  if (length < 126) head.push(maskBit | length);
+  else if (length < 65536) head.push(maskBit | 126, length >> 8, length & 0xff);
+  else {
+    head.push(maskBit | 127, 0, 0, 0, 0);
+    head.push((length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
+  }
+  if (frame.masked) {
+    const key = [1, 2, 3, 4];
+    head.push(...key);
+    for (let i = 0; i < length; i++) payload[i] ^= key[i & 3];
+  }
+  return Buffer.concat([Buffer.from(head), payload]);
+}

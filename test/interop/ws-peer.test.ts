@@ -18,6 +18,7 @@ import {
   type SocketLike,
   LARGE,
   LARGE_LIMITS,
+  rawFrame,
 } from './support.js';
 
 interface Impl {
@@ -262,24 +263,105 @@ for (const pair of PAIRS) {
       });
     });
 
-    test(
-      'a protocol violation from the peer fails the connection with 1002 (§7.1.7)',
-      T,
-      async () => {
+    // Each violation is written raw into the ws side's TCP socket; ironsock must fail the
+    // connection with the listed code (§7.1.7) and report it, and ws must receive that Close.
+    const violations: Array<{
+      name: string;
+      code: number;
+      frame: (masked: boolean) => Buffer;
+      only?: 'ws-client' | 'ws-server';
+    }> = [
+      {
+        name: 'reserved opcode 0x3 (§5.2)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x3, masked }),
+      },
+      {
+        name: 'RSV1 set with no extension (§5.2)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x1, rsv1: true, payload: Buffer.from('x'), masked }),
+      },
+      {
+        name: 'fragmented ping (§5.5)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x9, fin: false, masked }),
+      },
+      {
+        name: 'ping with a 126-byte payload (§5.5)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x9, payload: Buffer.alloc(126), masked }),
+      },
+      {
+        name: 'continuation with no message in progress (§5.4)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x0, payload: Buffer.from('x'), masked }),
+      },
+      {
+        name: 'Close with 1-byte payload (§5.5.1)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x8, payload: Buffer.from([3]), masked }),
+      },
+      {
+        name: 'Close with the reserved code 1005 on the wire (§7.4.1)',
+        code: 1002,
+        frame: (masked) => rawFrame({ opcode: 0x8, payload: Buffer.from([0x03, 0xed]), masked }),
+      },
+      {
+        name: 'text that is not UTF-8 (§8.1)',
+        code: 1007,
+        frame: (masked) =>
+          rawFrame({ opcode: 0x1, payload: Buffer.from([0x68, 0xc0, 0x80, 0x69]), masked }),
+      },
+      {
+        name: 'unmasked frame from a client (§5.1)',
+        code: 1002,
+        frame: () => rawFrame({ opcode: 0x1, payload: Buffer.from('x') }),
+        only: 'ws-client',
+      },
+      {
+        name: 'masked frame from a server (§5.1)',
+        code: 1002,
+        frame: () => rawFrame({ opcode: 0x1, payload: Buffer.from('x'), masked: true }),
+        only: 'ws-server',
+      },
+    ];
+    for (const violation of violations) {
+      const wsRole = pair.client.name === 'ws' ? 'ws-client' : 'ws-server';
+      if (violation.only && violation.only !== wsRole) continue;
+      test(`protocol violation from ws: ${violation.name} -> ${violation.code}`, T, async () => {
         await withPair(pair, {}, async ({ wsSide, ironSide, client }) => {
-          // Reserved opcode 0x3 with FIN and no payload (§5.2); masked when ws is the client (§5.3).
-          rawSocket(wsSide).write(
-            Buffer.from(wsSide === client ? [0x83, 0x80, 1, 2, 3, 4] : [0x83, 0x00]),
-          );
+          rawSocket(wsSide).write(violation.frame(wsSide === client));
           assert.equal(
             (await ironSide.next('close')).code,
-            1002,
+            violation.code,
             'ironsock reports the code it failed with',
           );
-          assert.equal((await wsSide.next('close')).code, 1002, 'ws received a Close 1002');
+          assert.equal(
+            (await wsSide.next('close')).code,
+            violation.code,
+            `ws received a Close ${violation.code}`,
+          );
         });
-      },
-    );
+      });
+    }
+
+    test('a message over maxPayload is refused with 1009 (§7.4.1), both ways', T, async () => {
+      const small = { maxPayload: 1000 };
+      // ironsock receives too much
+      const ironLimited = pair.server.name === 'ironsock' ? { server: small } : { client: small };
+      await withPair(pair, ironLimited, async ({ wsSide, ironSide }) => {
+        wsSide.socket.send(Buffer.alloc(1001));
+        assert.equal((await ironSide.next('close')).code, 1009, 'ironsock closes 1009');
+        assert.equal((await wsSide.next('close')).code, 1009, 'ws got Close 1009');
+        assert.equal(ironSide.pending('message'), 0, 'nothing delivered');
+      });
+      // ws receives too much from ironsock
+      const wsLimited = pair.server.name === 'ws' ? { server: small } : { client: small };
+      await withPair(pair, wsLimited, async ({ ironSide }) => {
+        ironSide.socket.send(Buffer.alloc(1001));
+        assert.equal((await ironSide.next('close')).code, 1009, 'ironsock sees Close 1009 from ws');
+      });
+    });
 
     test('a TCP drop is reported as 1006 (§7.1.5) by the other side, both ways', T, async () => {
       await withPair(pair, {}, async ({ wsSide, ironSide }) => {
