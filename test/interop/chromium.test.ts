@@ -40,8 +40,8 @@ function pattern(size) {
   for (let i = 0; i < size; i++) out[i] = i % 251;
   return out;
 }
-window.openWs = (url) => new Promise((resolve) => {
-  const ws = new WebSocket(url || 'ws://' + location.host + '/ws');
+window.openWs = (url, protocols) => new Promise((resolve) => {
+  const ws = new WebSocket(url || 'ws://' + location.host + '/ws', protocols);
   ws.binaryType = 'arraybuffer';
   const S = (window.S = { ws, queue: [], waiters: [], closed: null, closeWaiters: [], errored: false });
   ws.onmessage = (e) => { const w = S.waiters.shift(); if (w) w(e.data); else S.queue.push(e.data); };
@@ -266,6 +266,25 @@ describe('interop: headless Chromium -> ironsock server', gate, () => {
       assert.equal(s.closes[0].code, 1000);
     },
   );
+
+  test('subprotocol negotiation: the browser offers a list, ironsock picks one', T, async () => {
+    await site({
+      handleProtocols: (offered: Set<string>) => (offered.has('chat.v1') ? 'chat.v1' : false),
+    });
+    const opened = await call(`openWs(undefined, ['chat.v2', 'chat.v1'])`);
+    assert.deepEqual([opened.opened, opened.protocol], [true, 'chat.v1']);
+    await call(`closeWs(1000)`);
+  });
+
+  test('a message over maxPayload: ironsock closes 1009, the browser sees it', T, async () => {
+    const s = await site({ maxPayload: 1000 });
+    await call('openWs()');
+    await call('sendPattern(1001)');
+    const closed = await call('waitClose()');
+    assert.equal(closed.code, 1009);
+    await waitUntil(() => s.closes.length > 0);
+    assert.equal(s.closes[0].code, 1009);
+  });
 
   test(
     'a cross-origin page is refused (403): the browser sees a failed connection, 1006',

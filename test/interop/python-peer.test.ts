@@ -71,6 +71,8 @@ describe(`interop: python websockets ${version}`, gate, () => {
             mode.compression,
             '--max-size',
             String(MAX),
+            '--subprotocol',
+            'chat.v1',
           ],
           {
             ready: /^READY (\d+)$/,
@@ -169,6 +171,24 @@ describe(`interop: python websockets ${version}`, gate, () => {
         });
       });
 
+      test('subprotocol negotiation (§4.2.2): python picks from the offer', T, async () => {
+        const socket = new WebSocket(url, ['chat.v2', 'chat.v1'], {
+          perMessageDeflate: mode.deflate,
+        });
+        const c = new Recorder(socket);
+        try {
+          await c.opened();
+          assert.equal(socket.protocol, 'chat.v1');
+          socket.send('!info');
+          assert.equal(
+            JSON.parse((await c.next('message')).data.toString()).subprotocol,
+            'chat.v1',
+          );
+        } finally {
+          socket.terminate();
+        }
+      });
+
       test('ping/pong with payloads both ways', T, async () => {
         await withClient(async (c) => {
           c.socket.ping(Buffer.from('from ironsock'));
@@ -229,6 +249,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
           port: 0,
           perMessageDeflate: mode.deflate,
           ...LARGE_LIMITS,
+          handleProtocols: (offered: Set<string>) => (offered.has('chat.v1') ? 'chat.v1' : false),
         });
         wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
         url = `ws://127.0.0.1:${await listening(wss)}/`;
@@ -353,6 +374,15 @@ describe(`interop: python websockets ${version}`, gate, () => {
         const got = messages(events);
         assert.equal(got.length, 2);
         for (const m of got) assert.deepEqual([m.length, m.sha256], [LARGE, sha(pattern(LARGE))]);
+      });
+
+      test("subprotocol negotiation (§4.2.2): ironsock picks from python's offer", T, async () => {
+        const events = await runClient(
+          [{ text: '!info' }, { recv: 1 }, { close: [1000, ''] }],
+          ['--subprotocol', 'chat.v2', '--subprotocol', 'chat.v1'],
+        );
+        assert.equal(events[0].subprotocol, 'chat.v1');
+        assert.equal(JSON.parse(messages(events)[0].data).protocol, 'chat.v1');
       });
 
       test('ping/pong with payloads both ways', T, async () => {
