@@ -93,7 +93,11 @@ export function formatTable(results: CellResult[]): string {
       const calls = result.samples
         .map((x) => x.extra?.sendCallMs)
         .filter((x): x is number => x !== undefined);
-      if (calls.length > 0) errors += ` (send loop ${median(calls).toFixed(1)} ms)`;
+      const cpu = result.samples
+        .map((x) => x.extra?.serverCpuMs)
+        .filter((x): x is number => x !== undefined);
+      if (calls.length > 0)
+        errors += ` (call ${median(calls).toFixed(1)} ms, server CPU ${median(cpu).toFixed(1)} ms)`;
       const value = `${fmt(s.value, result.unit === 'ms' || result.unit === 'B/conn' ? 1 : 0)} ${result.unit}${errors}`;
       lines.push(
         `| ${result.workload} | ${result.cell} | ${result.server} | ${value} | ${fmt(s.mbPerSec, 1)} | ` +

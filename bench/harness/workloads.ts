@@ -197,7 +197,8 @@ export async function runMemory(
 /**
  * Broadcast: `rounds` broadcasts of `size` bytes to `connections` clients; `value` is the
  * median time (ms) from the command reaching the server's stdin pipe to the moment the last
- * client had the whole message (same CLOCK_MONOTONIC in both processes).
+ * client had the whole message (same CLOCK_MONOTONIC in both processes). `extra` adds the
+ * time spent inside the broadcast call and the server's CPU time (user + system) per round.
  */
 export async function runBroadcast(
   server: ServerProcess,
@@ -216,14 +217,19 @@ export async function runBroadcast(
     const opened = Number(connected.split(' ')[2]);
     const times: number[] = [];
     const sendTimes: number[] = [];
+    const cpuTimes: number[] = [];
     for (let k = 1; k <= rounds; k++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
+      const before = await server.stats();
       const { sentAt, done } = server.broadcast(size);
       const round = await loadgen.waitLine(`ROUND ${k} `, 60000);
       const ack = await done;
+      const after = await server.stats();
       const [, start, end] = ack.split(' ').slice(1);
       times.push(Number(BigInt(round.split(' ')[2]) - sentAt) / 1e6);
       sendTimes.push(Number(BigInt(end) - BigInt(start)) / 1e6);
+      // Server CPU (user + system, so the kernel's socket writes count too) for the whole round.
+      cpuTimes.push((after.user + after.system - before.user - before.system) / 1000);
     }
     const result = await loadgen.result(30000);
     await loadgen.finish();
@@ -232,7 +238,7 @@ export async function runBroadcast(
       serverCpu: NaN,
       loadgenCpu: result.cpuShare,
       errors: result.errors + (opened < connections ? 1 : 0),
-      extra: { opened, sendCallMs: median(sendTimes) },
+      extra: { opened, sendCallMs: median(sendTimes), serverCpuMs: median(cpuTimes) },
     };
   } catch (error) {
     await loadgen.finish(5000);
