@@ -240,6 +240,12 @@ async function main(): Promise<number> {
   const started = Date.now();
   const placement = detectPlacement(cpus().length);
   const notes = [...placement.notes];
+  const busy = loadavg()[0];
+  if (busy > cpus().length * 0.5) {
+    notes.push(
+      `the machine was busy before the run (1-minute load ${busy.toFixed(2)}): expect noise`,
+    );
+  }
   buildLoadgen();
   const versions = checkWsAccelerators();
   const host = machine(placement);

@@ -104,7 +104,7 @@ export function formatTable(results: CellResult[]): string {
           `${fmt(s.p50us, 0)} | ${fmt(s.p99us, 0)} | ` +
           `${ws ? fmt(ratio(s.value, ws.value, result.better), 2) + '×' : '-'} | ` +
           `${raw ? fmt(ratio(s.value, raw.value, result.better), 2) + '×' : '-'} | ` +
-          `${result.unit === 'B/conn' ? '-' : pct(s.serverCpu)} | ${pct(s.loadgenCpu)} | ${result.samples.length} |`,
+          `${result.unit === 'B/conn' ? '-' : pct(s.serverCpu)} | ${pct(s.loadgenCpu)}${s.loadgenCpu >= 0.9 ? ' (bound!)' : ''} | ${result.samples.length} |`,
       );
     }
   }
