@@ -443,6 +443,9 @@ async function main(): Promise<number> {
   out.push(
     'Connect storm on raw-net is TCP connect + one 16 B round trip + reset (no handshake exists).',
   );
+  out.push(
+    '"(bound!)": the load generator was at least 90% busy, so that cell measured the generator.',
+  );
   if (micro !== null) out.push('', micro);
   if (checks.length > 0) {
     out.push('', '### targets', '');
