@@ -134,7 +134,6 @@ type TrackedSocket = Duplex & {
   remoteAddress?: string;
   encrypted?: boolean;
 };
-type TrackedWebSocket = WebSocket & { [kServer]?: WebSocketServer };
 
 /** Socket errors during the handshake are expected (RST, timeouts): never unhandled (R8). */
 function ignoreSocketError(this: TrackedSocket): void {
@@ -147,9 +146,6 @@ function onTrackedSocketClose(this: TrackedSocket): void {
 }
 function destroySocket(socket: Duplex): void {
   socket.destroy();
-}
-function onClientClose(this: TrackedWebSocket): void {
-  this[kServer]?.forgetClient(this);
 }
 
 let warnedAnyOrigin = false;
@@ -178,6 +174,8 @@ export class WebSocketServer extends EventEmitter {
   private readonly live = new Set<WebSocket>();
   private slots = 0;
   private state: 'running' | 'closing' | 'closed' = 'running';
+  private policyPlain: ServerPolicy | null = null;
+  private policySecure: ServerPolicy | null = null;
   private readonly tuning: ConnectionTuning;
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -201,9 +199,11 @@ export class WebSocketServer extends EventEmitter {
         : options.perMessageDeflate === undefined || options.perMessageDeflate === false
           ? null
           : options.perMessageDeflate;
+    // Resolved once and shared by every connection (no per-connection copies).
     this.tuning = {
       ...options,
-      maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD,
+      maxPayload: undefined,
+      limits: { ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
     };
     if (options.unsafeAllowAnyOrigin === true && !warnedAnyOrigin) {
       warnedAnyOrigin = true;
@@ -518,7 +518,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** @internal */
-  forgetClient(ws: TrackedWebSocket): void {
+  forgetClient(ws: WebSocket): void {
     this.clients.delete(ws);
     this.live.delete(ws);
   }
@@ -528,7 +528,19 @@ export class WebSocketServer extends EventEmitter {
     this.listeners_.push([event, listener]);
   }
 
+  /** The handshake policy; cached per (secure) once the listen address is known. */
   private policy(socket: TrackedSocket, secure: boolean): ServerPolicy {
+    const cached = secure ? this.policySecure : this.policyPlain;
+    if (cached !== null) return cached;
+    const policy = this.buildPolicy(socket, secure);
+    if (policy.listenAddress !== undefined || this.httpServer === null) {
+      if (secure) this.policySecure = policy;
+      else this.policyPlain = policy;
+    }
+    return policy;
+  }
+
+  private buildPolicy(socket: TrackedSocket, secure: boolean): ServerPolicy {
     const o = this.options;
     let listenAddress = o.listenAddress;
     if (listenAddress === undefined) {
@@ -556,7 +568,7 @@ export class WebSocketServer extends EventEmitter {
     const max = this.options.maxConnections;
     if (max !== undefined && this.slots >= max) return false;
     const perAddress = this.options.maxConnectionsPerAddress;
-    const address = socket.remoteAddress;
+    const address = perAddress === undefined ? undefined : socket.remoteAddress;
     if (perAddress !== undefined && address !== undefined) {
       if ((this.perAddress.get(address) ?? 0) >= perAddress) return false;
       this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
@@ -564,7 +576,7 @@ export class WebSocketServer extends EventEmitter {
     }
     this.slots++;
     socket[kServer] = this;
-    socket.once('close', onTrackedSocketClose);
+    socket.on('close', onTrackedSocketClose);
     return true;
   }
 
@@ -585,7 +597,7 @@ export class WebSocketServer extends EventEmitter {
       this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down');
       return;
     }
-    let lines: string[];
+    let response: string;
     try {
       const text = buildAcceptResponse(
         {
@@ -596,11 +608,16 @@ export class WebSocketServer extends EventEmitter {
         },
         nodePlatform,
       );
-      lines = text.slice(0, -4).split('\r\n');
-      this.emit('headers', lines, req);
-      for (const line of lines) {
-        // H10: application-supplied header lines can never split the response.
-        if (/[\r\n\0]/.test(line)) throw new Error('response header line contains CR, LF or NUL');
+      if (this.listenerCount('headers') === 0) {
+        response = text;
+      } else {
+        const lines = text.slice(0, -4).split('\r\n');
+        this.emit('headers', lines, req);
+        for (const line of lines) {
+          // H10: application-supplied header lines can never split the response.
+          if (/[\r\n\0]/.test(line)) throw new Error('response header line contains CR, LF or NUL');
+        }
+        response = lines.join('\r\n') + '\r\n\r\n';
       }
     } catch (error) {
       this.emit('error', error);
@@ -611,22 +628,25 @@ export class WebSocketServer extends EventEmitter {
     if (deflate !== null && this.deflate !== null) {
       extension = createDeflateExtension(deflate.params as never, 'server', this.deflate);
     }
-    socket.write(lines.join('\r\n') + '\r\n\r\n', 'latin1');
-    const ws = new WebSocket(null) as TrackedWebSocket;
-    ws.setSocket(socket, head, {
-      ...this.tuning,
-      protocol: protocol ?? '',
-      extensions: deflate === null ? '' : deflate.response,
-      extension,
-      role: 'server',
-      keepaliveWheel: this.wheel,
-    });
+    socket.write(response, 'latin1');
+    const ws = new WebSocket(null);
+    ws.setSocket(
+      socket,
+      head,
+      {
+        protocol: protocol ?? '',
+        extensions: deflate === null ? '' : deflate.response,
+        extension,
+        role: 'server',
+        keepaliveWheel: this.wheel,
+      },
+      this.tuning,
+    );
     // The driver now owns socket errors.
     socket.removeListener('error', ignoreSocketError);
-    ws[kServer] = this;
+    ws._owner = this;
     this.live.add(ws);
     if (this.options.clientTracking !== false) this.clients.add(ws);
-    ws.once('close', onClientClose);
     cb(ws, req);
   }
 
@@ -663,7 +683,7 @@ export class WebSocketServer extends EventEmitter {
     const timer = setTimeout(destroySocket, ms, socket);
     timer.unref();
     socket[kGraceTimer] = timer;
-    if (socket[kServer] === undefined) socket.once('close', onTrackedSocketClose);
+    if (socket[kServer] === undefined) socket.on('close', onTrackedSocketClose);
   }
 }
 

@@ -172,6 +172,8 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   _driver: SocketDriver | null = null;
+  /** @internal The server tracking this connection; told when it closes (before 'close' listeners). */
+  _owner: { forgetClient(ws: WebSocket): void } | null = null;
   /** @internal The running client handshake (aborted by close()/terminate() while CONNECTING). */
   _handshake: ClientHandshake | null = null;
   private _state: ReadyState = ReadyState.CONNECTING;
@@ -471,14 +473,20 @@ export class WebSocket extends EventEmitter {
    * @internal Attaches the socket after a successful opening handshake: the connection is OPEN.
    * `head` holds bytes read past the handshake (ownership passes here). A client emits 'open'
    * synchronously; reading starts on the next tick so listeners attached now see every message.
+   * `shared` (server) is the resolved per-server tuning, used instead of copying it per connection.
    */
-  setSocket(socket: Duplex, head: Uint8Array | undefined, options: SetSocketOptions = {}): void {
+  setSocket(
+    socket: Duplex,
+    head: Uint8Array | undefined,
+    options: SetSocketOptions = {},
+    shared?: ConnectionTuning,
+  ): void {
     if (this._state !== ReadyState.CONNECTING) {
       socket.destroy();
       return;
     }
     this._handshake = null;
-    const tuning: ConnectionTuning = this._options ?? options;
+    const tuning: ConnectionTuning = shared ?? this._options ?? options;
     const role: Role = options.role ?? (this._url === '' ? 'server' : 'client');
     this._protocol = options.protocol ?? '';
     this._extensions = options.extensions ?? '';
@@ -585,6 +593,7 @@ export class WebSocket extends EventEmitter {
     this._state = ReadyState.CLOSED;
     this._closeInfo = info;
     this._queue?.end();
+    this._owner?.forgetClient(this);
     this.emit(
       'close',
       info.code,
