@@ -157,6 +157,8 @@ function run(url: string, protocols?: string | string[], options: ClientOptions 
       calls.set++;
       openSockets.add(socket);
       socket.on('error', () => {});
+      // Like the real WebSocket: nothing is read until the new owner is ready.
+      socket.pause();
       resolve({ ok: true, socket, head, result });
     },
     failHandshake(error, response) {
@@ -275,11 +277,61 @@ describe('RFC 6455 §4.1 client request', () => {
       assert.deepEqual(open.result, { protocol: '', extensions: '', extension: null });
       // The socket keeps flowing to whoever took it.
       const more = new Promise<Buffer>((resolve) => open.socket.once('data', resolve));
+      open.socket.resume();
       server.requests[0].socket.write('more');
       assert.equal((await more).toString(), 'more');
       open.socket.destroy();
     } finally {
       await server.close();
+    }
+  });
+
+  test('a response written 1 byte at a time, and in random splits, gives the same result', async () => {
+    const frame = Buffer.from([0x81, 0x02, 0x68, 0x69]);
+    const splits: number[][] = [[1]];
+    for (let i = 0; i < 4; i++)
+      splits.push(Array.from({ length: 8 }, () => 1 + Math.floor(Math.random() * 40)));
+    for (const sizes of splits) {
+      const server = await rawServer((request) => {
+        const bytes = Buffer.concat([
+          Buffer.from(switching(request, { 'Sec-WebSocket-Protocol': 'p' })),
+          frame,
+        ]);
+        let offset = 0;
+        let turn = 0;
+        const next = (): void => {
+          if (offset >= bytes.length || request.socket.destroyed) return;
+          const size = sizes[turn++ % sizes.length];
+          request.socket.write(bytes.subarray(offset, offset + size));
+          offset += size;
+          setImmediate(next);
+        };
+        next();
+      });
+      try {
+        const open = await expectOpen(run(`ws://127.0.0.1:${server.port}/`, ['p']));
+        // Frame bytes come either with the head or later on the socket.
+        const received = [open.head];
+        await new Promise<void>((resolve) => {
+          const check = (): void => {
+            if (Buffer.concat(received).length < frame.length) return;
+            open.socket.off('data', onData);
+            resolve();
+          };
+          const onData = (chunk: Buffer): void => {
+            received.push(chunk);
+            check();
+          };
+          open.socket.on('data', onData);
+          open.socket.resume();
+          check();
+        });
+        assert.deepEqual(Buffer.concat(received), frame, `splits ${sizes.join(',')}`);
+        assert.equal(open.result.protocol, 'p');
+        open.socket.destroy();
+      } finally {
+        await server.close();
+      }
     }
   });
 
