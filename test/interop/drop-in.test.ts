@@ -25,6 +25,7 @@ function once(
 ): Promise<any[]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no '${event}' within 10 s`)), 10_000);
+    timer.unref(); // a wait left pending by a failed test must not hold the process open
     emitter.once(event, (...args: any[]) => {
       clearTimeout(timer);
       resolve(args);
@@ -457,6 +458,151 @@ function dropInSuite(
       assert.equal(plain.extensions, '');
       plain.terminate();
       await closeAll(wss);
+    });
+  });
+
+  describe(`ws API docs (doc/ws.md, typed by @types/ws), run against ${name}`, () => {
+    test(
+      'WHATWG-style handlers: onopen, onmessage, addEventListener, onclose with CloseEvent',
+      T,
+      async (t) => {
+        const { wss, url } = await serve(t);
+        wss.on('connection', (ws) =>
+          ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })),
+        );
+        const ws = client(t, url);
+        const events: string[] = [];
+        ws.onopen = () => {
+          events.push('open');
+          ws.send('whatwg');
+        };
+        const viaListener = new Promise<string>((resolve) =>
+          ws.addEventListener('message', (event) => resolve(String(event.data))),
+        );
+        const viaProperty = new Promise<string>((resolve) => {
+          ws.onmessage = (event) => resolve(String(event.data));
+        });
+        assert.deepEqual(await Promise.all([viaListener, viaProperty]), ['whatwg', 'whatwg']);
+        const closed = new Promise<{ code: number; reason: string; wasClean: boolean }>(
+          (resolve) => {
+            ws.onclose = (event) =>
+              resolve({ code: event.code, reason: event.reason, wasClean: event.wasClean });
+          },
+        );
+        ws.close(4100, 'whatwg bye');
+        assert.deepEqual((await closed).code, 4100);
+        assert.equal((await closed).wasClean, true);
+        assert.deepEqual(events, ['open']);
+      },
+    );
+
+    test('binaryType: nodebuffer (default), arraybuffer, fragments', T, async (t) => {
+      const { wss, url } = await serve(t);
+      wss.on('connection', (ws) => {
+        ws.on('message', () => {
+          ws.send(Buffer.from([1, 2]), { fin: false });
+          ws.send(Buffer.from([3]), { fin: true });
+        });
+      });
+      const ws = client(t, url);
+      await once(ws, 'open');
+      assert.equal(ws.binaryType, 'nodebuffer');
+      ws.send('go');
+      const [asBuffer] = await once(ws, 'message');
+      assert.ok(Buffer.isBuffer(asBuffer));
+      assert.deepEqual([...asBuffer], [1, 2, 3]);
+      ws.binaryType = 'arraybuffer';
+      ws.send('go');
+      const [asArrayBuffer] = await once(ws, 'message');
+      assert.ok(asArrayBuffer instanceof ArrayBuffer);
+      assert.deepEqual([...new Uint8Array(asArrayBuffer)], [1, 2, 3]);
+      ws.binaryType = 'fragments';
+      ws.send('go');
+      const [asFragments] = await once(ws, 'message');
+      assert.ok(
+        Array.isArray(asFragments) && asFragments.every((b: unknown) => Buffer.isBuffer(b)),
+      );
+      assert.deepEqual([...Buffer.concat(asFragments)], [1, 2, 3]);
+    });
+
+    test('url, readyState constants, send callback, bufferedAmount', T, async (t) => {
+      const { url } = await serve(t);
+      const ws = client(t, `${url}/some/path?x=1`);
+      assert.equal(ws.url, `${url}/some/path?x=1`);
+      assert.deepEqual(
+        [WebSocket.CONNECTING, WebSocket.OPEN, WebSocket.CLOSING, WebSocket.CLOSED],
+        [0, 1, 2, 3],
+      );
+      assert.equal(ws.readyState, WebSocket.CONNECTING);
+      assert.throws(() => ws.send('too early'));
+      await once(ws, 'open');
+      assert.equal(ws.readyState, WebSocket.OPEN);
+      await new Promise<void>((resolve, reject) =>
+        ws.send('with callback', (err) => (err ? reject(err) : resolve())),
+      );
+      assert.equal(typeof ws.bufferedAmount, 'number');
+      ws.close();
+      assert.equal(ws.readyState, WebSocket.CLOSING);
+      await once(ws, 'close');
+      assert.equal(ws.readyState, WebSocket.CLOSED);
+    });
+
+    test(
+      "server 'headers' event adds a response header; client 'upgrade' sees it",
+      T,
+      async (t) => {
+        const { wss, url } = await serve(t);
+        wss.on('headers', (headers: string[]) => headers.push('X-Drop-In: yes'));
+        const ws = client(t, url);
+        const upgraded = once(ws, 'upgrade');
+        const opened = once(ws, 'open');
+        const [response] = await upgraded;
+        assert.equal(response.headers['x-drop-in'], 'yes');
+        await opened;
+      },
+    );
+
+    test('the path option: other paths are not handled', T, async (t) => {
+      const { url } = await serve(t, { path: '/only' });
+      const ok = client(t, `${url}/only`);
+      await once(ok, 'open');
+      const other = client(t, `${url}/other`);
+      other.on('error', () => {});
+      const [, response] = await once(other, 'unexpected-response');
+      assert.ok(
+        response.statusCode >= 400 && response.statusCode < 500,
+        `status ${response.statusCode}`,
+      );
+    });
+
+    test('pause() and resume(): no message events while paused', T, async (t) => {
+      const { wss, url } = await serve(t);
+      wss.on('connection', (ws) => ws.on('message', () => ws.send('reply')));
+      const ws = client(t, url);
+      await once(ws, 'open');
+      const got: string[] = [];
+      ws.on('message', (data) => got.push(`${data}`));
+      ws.pause();
+      assert.equal(ws.isPaused, true);
+      ws.send('ping-me');
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(got, []);
+      ws.resume();
+      assert.equal(ws.isPaused, false);
+      await until(() => got.length === 1);
+      assert.deepEqual(got, ['reply']);
+    });
+
+    test('wss.clients tracks open connections', T, async (t) => {
+      const { wss, url } = await serve(t, { clientTracking: true });
+      const a = client(t, url);
+      const b = client(t, url);
+      await Promise.all([once(a, 'open'), once(b, 'open')]);
+      await until(() => wss.clients.size === 2);
+      a.close();
+      await until(() => wss.clients.size === 1);
+      b.terminate();
+      await until(() => wss.clients.size === 0);
     });
   });
 }

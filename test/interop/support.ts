@@ -107,6 +107,8 @@ export class Recorder {
           new Error(`no '${kind}' event within ${timeoutMs} ms${errs ? ` (errors: ${errs})` : ''}`),
         );
       }, timeoutMs);
+      // A wait still pending after its test failed must not hold the process open.
+      timer.unref();
       list.push(waiter);
     });
   }
