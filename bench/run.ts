@@ -9,7 +9,7 @@
  *   npm run bench -- --json [file]  also write the results as JSON (default artifacts/bench-<time>.json)
  *   --only echo,storm,memory,broadcast,micro   run a subset
  *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers
- *   --cells 16x100,65536x1000       echo cells to run (<payload bytes>x<connections>)
+ *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>])
  *   --profile                       run ironsock under `node --cpu-prof` on 16 B and 64 KiB × 100
  *                                   (or --cells) and print the top functions by self time
  *
@@ -183,10 +183,13 @@ function parseArgs(argv: string[]): Options {
     else if (arg === '--servers') options.servers = new Set((argv[++i] ?? '').split(','));
     else if (arg === '--cells') {
       options.cells = (argv[++i] ?? '').split(',').map((cell) => {
-        const [size, connections] = cell.split('x').map(Number);
-        if (!(size > 0 && connections > 0))
-          throw new Error(`bad cell ${cell}: use <bytes>x<connections>`);
-        return { size, connections, window: windowFor(size, connections) };
+        const match = /^(\d+)x(\d+)(?:w(\d+))?$/.exec(cell);
+        if (match === null)
+          throw new Error(`bad cell ${cell}: use <bytes>x<connections>[w<window>]`);
+        const size = Number(match[1]);
+        const connections = Number(match[2]);
+        const window = match[3] === undefined ? windowFor(size, connections) : Number(match[3]);
+        return { size, connections, window };
       });
     } else throw new Error(`unknown option ${arg} (see the comment at the top of bench/run.ts)`);
   }
@@ -347,7 +350,8 @@ async function main(): Promise<number> {
 
   if (options.only.has('echo')) {
     for (const cell of plan.echo) {
-      const label = `${sizeLabel(cell.size)} × ${cell.connections}`;
+      const custom = cell.window !== windowFor(cell.size, cell.connections);
+      const label = `${sizeLabel(cell.size)} × ${cell.connections}${custom ? ` (window ${cell.window})` : ''}`;
       await interleaved('echo', label, 'msg/s', 'higher', (server, spec) =>
         runEcho(server, spec.raw, cell, plan.echoTiming, placement),
       );
