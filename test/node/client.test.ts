@@ -384,6 +384,10 @@ describe('RFC 6455 §4.1 response checks (checklist K1, K2)', () => {
     ['subprotocol when none offered', (q) => switching(q, { 'Sec-WebSocket-Protocol': 'a' })],
     ['extension not offered', (q) => switching(q, { 'Sec-WebSocket-Extensions': 'x-custom' })],
     [
+      'Sec-WebSocket-Accept twice',
+      (q) => switching(q, {}, `Sec-WebSocket-Accept: ${acceptFor(q.key)}\r\n`),
+    ],
+    [
       'invalid permessage-deflate params',
       (q) =>
         switching(q, {
@@ -463,6 +467,23 @@ describe('subprotocol and extension negotiation', () => {
     }
   });
 
+  test('permessage-deflate in the response when it was not offered: UNOFFERED_EXTENSION', async () => {
+    const server = await rawServer((request) =>
+      request.socket.write(
+        switching(request, { 'Sec-WebSocket-Extensions': 'permessage-deflate' }),
+      ),
+    );
+    try {
+      await expectFailure(
+        run(`ws://127.0.0.1:${server.port}/`, undefined, { perMessageDeflate: false }),
+        'UNOFFERED_EXTENSION',
+      );
+      await server.requests[0].closed;
+    } finally {
+      await server.close();
+    }
+  });
+
   test('permessage-deflate accepted by the server gives an extension instance', async () => {
     const server = await rawServer((request) =>
       request.socket.write(
@@ -508,6 +529,22 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(response.bodyTruncated, false);
       assert.equal(response.url, `ws://127.0.0.1:${server.port}/x`);
       await server.requests[0].closed;
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('a body delimited by the connection close is read to the end', async () => {
+    const server = await rawServer((request) =>
+      request.socket.end('HTTP/1.1 400 Bad\r\n\r\nuntil close'),
+    );
+    try {
+      const failure = await expectFailure(
+        run(`ws://127.0.0.1:${server.port}/`),
+        'UNEXPECTED_RESPONSE',
+      );
+      assert.equal(failure.response?.body.toString(), 'until close');
+      assert.equal(failure.response?.bodyTruncated, false);
     } finally {
       await server.close();
     }
