@@ -261,19 +261,30 @@ export class WebSocketServer extends EventEmitter {
           this.emit('connection', ws, request),
         );
       });
-      this.listen(server, 'clientError', (_error: Error, socket: Duplex) => {
-        // Node's default answers 400 for bad heads and 408 for timeouts; make sure the socket
-        // goes away even if the peer keeps it open.
-        if (!socket.destroyed) {
+      if (this.ownsServer) {
+        // Standalone only: in attach mode Node's own handling (or the application's) stays.
+        this.listen(server, 'clientError', (error: Error & { code?: string }, socket: Duplex) => {
           socket.on('error', ignoreSocketError);
-          if (this.ownsServer) {
-            socket.end(
-              'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
-            );
-            setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
+          if (socket.destroyed) return;
+          // H6/H7: oversized heads get 431, slow or silent requests 408 at the handshake timeout.
+          const status =
+            error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? 408
+              : error.code === 'HPE_HEADER_OVERFLOW'
+                ? 431
+                : 400;
+          this.emit('rejected', {
+            remoteAddress: (socket as TrackedSocket).remoteAddress,
+            status,
+            code: error.code ?? 'BAD_REQUEST',
+            reason: 'malformed or incomplete HTTP request',
+          } satisfies RejectionInfo);
+          if (socket.writable) {
+            socket.end(buildRejectResponse({ status, reason: 'bad request' }), 'latin1');
           }
-        }
-      });
+          setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
+        });
+      }
     }
   }
 

@@ -438,6 +438,76 @@ describe('RFC 6455 §4.2 server handshake', () => {
     await stopServer(wss);
   });
 
+  test('H7: a TCP connection that sends nothing gets 408 at the handshake timeout', async () => {
+    const { wss, port } = await startServer({ handshakeTimeout: 300 });
+    const rejected: RejectionInfo[] = [];
+    wss.on('rejected', (info: RejectionInfo) => rejected.push(info));
+    const raw = new RawClient(port);
+    await raw.connected();
+    assert.equal(await raw.status(5000), 408);
+    await waitFor(() => raw.closed || raw.ended, 3000);
+    assert.equal(rejected[0]?.status, 408);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('H6: a head over 16 KiB is refused with 431', async () => {
+    const { wss, port } = await startServer();
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(upgradeRequest(port, [`X-Big: ${'a'.repeat(17 * 1024)}`]));
+    assert.equal(await raw.status(), 431);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('wsClientError: when listened for, the application gets the error and owns the response', async () => {
+    const { wss, port } = await startServer();
+    wss.on(
+      'wsClientError',
+      (error: Error & { status: number }, socket: import('node:stream').Duplex) => {
+        socket.end(`HTTP/1.1 ${error.status} Custom\r\nConnection: close\r\n\r\n`);
+      },
+    );
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(
+      upgradeRequest(port).replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'),
+    );
+    assert.equal(await raw.status(), 426);
+    assert.match(raw.text, /Custom/);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('R7: slots are released by every ending (clean, RST, terminate, refusal)', async () => {
+    const { wss, url, port } = await startServer({ maxConnections: 1 });
+    for (let i = 0; i < 3; i++) {
+      const a = await wsClient(url);
+      a.close();
+      await once(a, 'close');
+      await waitFor(() => wss.clients.size === 0);
+      const b = await rawUpgrade(port);
+      b.socket.resetAndDestroy();
+      await waitFor(() => wss.clients.size === 0);
+      const c = await wsClient(url);
+      await waitFor(() => wss.clients.size === 1);
+      [...wss.clients][0].terminate();
+      await once(c, 'close');
+      await waitFor(() => wss.clients.size === 0);
+      const d = new RawClient(port);
+      await d.connected();
+      d.socket.write(upgradeRequest(port, ['Origin: https://evil.example']));
+      assert.equal(await d.status(), 403);
+      d.destroy();
+      await waitFor(() => d.closed);
+    }
+    const last = await wsClient(url);
+    last.close();
+    await once(last, 'close');
+    await stopServer(wss);
+  });
+
   test('maxConnectionsPerAddress and maxConnections refuse excess with 503 before any WebSocket', async () => {
     const { wss, url, port } = await startServer({ maxConnectionsPerAddress: 2 });
     let connections = 0;
