@@ -171,6 +171,40 @@ describe(`interop: python websockets ${version}`, gate, () => {
         });
       });
 
+      if (mode.deflate)
+        test('deflate parameters requested by ironsock are accepted by python', T, async () => {
+          const options = {
+            perMessageDeflate: {
+              serverNoContextTakeover: true,
+              clientNoContextTakeover: true,
+              serverMaxWindowBits: 10,
+              clientMaxWindowBits: 10,
+              threshold: 0,
+            },
+          };
+          await withClient(async (c) => {
+            c.socket.send('!info');
+            const response = String(
+              JSON.parse((await c.next('message')).data.toString()).response_extensions,
+            );
+            for (const param of [
+              'server_no_context_takeover',
+              'client_no_context_takeover',
+              'server_max_window_bits=10',
+              'client_max_window_bits=10',
+            ]) {
+              assert.ok(response.includes(param), `${param} in ${response}`);
+            }
+            const text = 'abcdefghijklmnop'.repeat(4096);
+            for (let i = 0; i < 3; i++) {
+              c.socket.send(text);
+              assert.equal((await c.next('message')).data.toString(), text);
+            }
+            c.socket.send(pattern(100_000));
+            assert.equal(sha((await c.next('message')).data), sha(pattern(100_000)));
+          }, options);
+        });
+
       test('subprotocol negotiation (§4.2.2): python picks from the offer', T, async () => {
         const socket = new WebSocket(url, ['chat.v2', 'chat.v1'], {
           perMessageDeflate: mode.deflate,
@@ -256,14 +290,17 @@ describe(`interop: python websockets ${version}`, gate, () => {
       });
       after(() => (wss ? shutdown(wss) : undefined));
 
-      /** Runs client.py with `steps`; resolves with its JSON events (rejects on timeout). */
-      function runClient(steps: unknown[], extra: string[] = []): Promise<PyEvent[]> {
+      /**
+       * Runs client.py with `steps` (against `target`, default the suite's server); resolves
+       * with its JSON events (rejects on timeout or when the script reports an error).
+       */
+      function runClient(steps: unknown[], extra: string[] = [], target = url): Promise<PyEvent[]> {
         return new Promise((resolve, reject) => {
           const child = spawn(
             PYTHON,
             [
               join(scripts, 'client.py'),
-              url,
+              target,
               '--compression',
               mode.compression,
               '--max-size',
@@ -384,6 +421,51 @@ describe(`interop: python websockets ${version}`, gate, () => {
         assert.equal(events[0].subprotocol, 'chat.v1');
         assert.equal(JSON.parse(messages(events)[0].data).protocol, 'chat.v1');
       });
+
+      if (mode.deflate)
+        test(
+          'deflate parameters chosen by ironsock are accepted and honoured by python',
+          T,
+          async () => {
+            const tuned = new WebSocketServer({
+              host: '127.0.0.1',
+              port: 0,
+              perMessageDeflate: {
+                serverNoContextTakeover: true,
+                clientNoContextTakeover: true,
+                serverMaxWindowBits: 10,
+                threshold: 0,
+              },
+            });
+            const tunedCloses: ServerClose[] = [];
+            tuned.on('connection', (socket: SocketLike) => commandEcho(socket, tunedCloses));
+            try {
+              const target = `ws://127.0.0.1:${await listening(tuned)}/`;
+              const text = 'abcdefghijklmnop'.repeat(4096);
+              const events = await runClient(
+                [{ text }, { text }, { pattern: 100_000 }, { recv: 3 }, { close: [1000, ''] }],
+                [],
+                target,
+              );
+              const offer = String(events[0].response_extensions);
+              for (const param of [
+                'server_no_context_takeover',
+                'client_no_context_takeover',
+                'server_max_window_bits=10',
+              ]) {
+                assert.ok(offer.includes(param), `${param} in ${offer}`);
+              }
+              const got = messages(events);
+              assert.deepEqual(
+                got.map((m) => m.sha256),
+                [sha(Buffer.from(text)), sha(Buffer.from(text)), sha(pattern(100_000))],
+              );
+              assert.equal(closeOf(events)?.code, 1000);
+            } finally {
+              await shutdown(tuned);
+            }
+          },
+        );
 
       test('ping/pong with payloads both ways', T, async () => {
         const events = await runClient([

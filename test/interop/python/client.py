@@ -13,7 +13,8 @@ The script on stdin is a JSON list of steps, run in order:
   {"wait_close": true}            wait until the server closes the connection
   {"raw_hex": "8380..."}          write raw bytes to the TCP connection (to send invalid frames)
   {"abort": true}                 drop the TCP connection without a Close frame
-Prints one JSON object per line: {"event": "open", "extensions": [...], "subprotocol": ...} first,
+Prints one JSON object per line: {"event": "open", "extensions": [...], "subprotocol": ...,
+"response_extensions": <the Sec-WebSocket-Extensions response header>} first,
 {"event": "message", "type": "text"|"binary", "length": n, "sha256": hex, "data": str (short text only)}
 per received message, and {"event": "close", "code": ..., "reason": ...} at the end.
 Errors are printed as {"event": "error", "type": ..., "message": ...}; the exit code is then 1.
@@ -59,7 +60,14 @@ async def run(args, steps):
         open_timeout=20,
         close_timeout=10,
     ) as ws:
-        emit({"event": "open", "extensions": [e.name for e in ws.extensions], "subprotocol": ws.subprotocol})
+        emit(
+            {
+                "event": "open",
+                "extensions": [e.name for e in ws.extensions],
+                "subprotocol": ws.subprotocol,
+                "response_extensions": ws.response_headers.get("Sec-WebSocket-Extensions"),
+            }
+        )
         try:
             for step in steps:
                 if "text" in step:
