@@ -1072,7 +1072,7 @@ describe('checklist K7: wss: certificate verification', () => {
     }
   });
 
-  test('rejectUnauthorized: false is the only way to skip verification', async (t) => {
+  test('rejectUnauthorized: false is the only way to skip verification (NODE_TLS_REJECT_UNAUTHORIZED=0 ignored; Node prints a warning)', async (t) => {
     if (skipIfNoOpenssl(t)) return;
     const server = await tlsRaw(other, (request) => request.socket.write(switching(request)));
     try {
@@ -1080,6 +1080,15 @@ describe('checklist K7: wss: certificate verification', () => {
         run(`wss://localhost:${server.port}/`, undefined, { rejectUnauthorized: undefined }),
         'TLS_FAILED',
       );
+      // The environment switch that turns verification off in Node does not apply here.
+      const saved = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+      process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+      try {
+        await expectFailure(run(`wss://localhost:${server.port}/`), 'TLS_FAILED');
+      } finally {
+        if (saved === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+        else process.env.NODE_TLS_REJECT_UNAUTHORIZED = saved;
+      }
       const open = await expectOpen(
         run(`wss://localhost:${server.port}/`, undefined, { rejectUnauthorized: false }),
       );
