@@ -110,6 +110,12 @@ export interface ServerOptions
   maxConnections?: number;
   /** Most connections per remote address; excess refused with 503. Default: unlimited. */
   maxConnectionsPerAddress?: number;
+  /**
+   * Most handshakes per remote address per second; excess refused with 429 + `Retry-After: 1`
+   * before any validation work. Default: unlimited. Blunts handshake floods that burn CPU
+   * (SHA-1, parsing) without ever holding many connections at once (R6).
+   */
+  maxHandshakesPerSecond?: number;
   /** How long `close()` waits for clients to answer its Close 1001. Default 10 s. */
   shutdownTimeout?: number;
   /** Standalone: most header lines (`server.maxHeadersCount`). Default 100. */
@@ -175,6 +181,8 @@ export class WebSocketServer extends EventEmitter {
   private slots = 0;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private policyPlain: ServerPolicy | null = null;
+  private readonly rateCounts = new Map<string, number>();
+  private rateWindowStart = 0;
   private policySecure: ServerPolicy | null = null;
   private readonly tuning: ConnectionTuning;
 
@@ -320,8 +328,20 @@ export class WebSocketServer extends EventEmitter {
       this.reject(tracked, req, 503, 'SERVER_CLOSING', 'server is shutting down');
       return;
     }
+    if (this.options.maxHandshakesPerSecond !== undefined && !this.countHandshake(tracked)) {
+      this.reject(tracked, req, 429, 'TOO_MANY_HANDSHAKES', 'too many handshakes', [
+        ['Retry-After', '1'],
+      ]);
+      return;
+    }
     if (!this.takeSlot(tracked)) {
       this.reject(tracked, req, 503, 'TOO_MANY_CONNECTIONS', 'too many connections');
+      return;
+    }
+    // H6: Node drops header lines past maxHeadersCount silently; a truncated list could hide a
+    // second Host or an Origin. Refuse instead of validating what is left.
+    if (req.rawHeaders.length / 2 >= this.maxHeadersCount(tracked)) {
+      this.reject(tracked, req, 431, 'TOO_MANY_HEADERS', 'too many header lines');
       return;
     }
     if (!this.shouldHandle(req)) {
@@ -572,6 +592,29 @@ export class WebSocketServer extends EventEmitter {
       listenAddress,
       secure,
     };
+  }
+
+  /** The header-count limit Node applied to this request (0/null in Node means 2000). */
+  private maxHeadersCount(socket: TrackedSocket): number {
+    const server = (this.httpServer ??
+      (socket as TrackedSocket & { server?: { maxHeadersCount?: number | null } }).server) as
+      { maxHeadersCount?: number | null } | undefined;
+    const count = server?.maxHeadersCount;
+    return typeof count === 'number' && count > 0 ? count : 2000;
+  }
+
+  /** Per-address handshake rate (fixed 1 s windows; the map is cleared every window). */
+  private countHandshake(socket: TrackedSocket): boolean {
+    const address = socket.remoteAddress;
+    if (address === undefined) return true;
+    const now = Date.now();
+    if (now - this.rateWindowStart >= 1000) {
+      this.rateWindowStart = now;
+      this.rateCounts.clear();
+    }
+    const count = (this.rateCounts.get(address) ?? 0) + 1;
+    this.rateCounts.set(address, count);
+    return count <= (this.options.maxHandshakesPerSecond as number);
   }
 
   /** Counts the socket against the caps; false (nothing allocated) when over a cap. */

@@ -461,6 +461,32 @@ describe('RFC 6455 §4.2 server handshake', () => {
     await stopServer(wss);
   });
 
+  test('H6: header lines past maxHeadersCount are never silently dropped (431)', async () => {
+    const { wss, port } = await startServer();
+    const filler = Array.from({ length: 150 }, (_, i) => `x${i}: y`);
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(upgradeRequest(port, [...filler, 'Origin: https://evil.example']));
+    assert.equal(await raw.status(), 431);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('R6: maxHandshakesPerSecond refuses a burst from one address with 429', async () => {
+    const { wss, port } = await startServer({ maxHandshakesPerSecond: 3 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const raw = new RawClient(port);
+      await raw.connected();
+      raw.socket.write(upgradeRequest(port));
+      statuses.push(await raw.status());
+      raw.destroy();
+    }
+    assert.ok(statuses.includes(429), statuses.join(','));
+    assert.ok(statuses.filter((s) => s === 101).length >= 3);
+    await stopServer(wss);
+  });
+
   test('wsClientError: when listened for, the application gets the error and owns the response', async () => {
     const { wss, port } = await startServer();
     wss.on(
