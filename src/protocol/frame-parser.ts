@@ -83,7 +83,7 @@ export class FrameParser {
           } else {
             for (let i = offset; i < length; i++) this.header[i - offset] = chunk[i];
             this.headerHave = length - offset;
-            return length;
+            return this.lengthOverflowed() ? -1 : length;
           }
         } else {
           // Gather a split header byte by byte (at most 14 bytes).
@@ -93,7 +93,9 @@ export class FrameParser {
           ) {
             this.header[this.headerHave++] = chunk[offset++];
           }
-          if (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1])) return length;
+          if (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1])) {
+            return this.lengthOverflowed() ? -1 : length;
+          }
           header = this.header;
           at = 0;
           this.headerHave = 0;
@@ -138,6 +140,19 @@ export class FrameParser {
       if (next !== Next.Continue) return next === Next.Stop ? -1 : offset;
     }
     return offset;
+  }
+
+  /**
+   * For a header still incomplete: fails at once when a 64-bit length with its most significant
+   * bit set has already arrived, rather than waiting for the masking key that follows (§5.2).
+   */
+  private lengthOverflowed(): boolean {
+    if (this.headerHave >= 3 && (this.header[1] & 0x7f) === 127 && (this.header[2] & 0x80) !== 0) {
+      this.headerHave = 0;
+      this.sink.onLengthOverflow();
+      return true;
+    }
+    return false;
   }
 
   /** Decodes a complete header at `header[at]` and reports it to the sink. */

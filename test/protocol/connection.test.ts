@@ -57,6 +57,16 @@ describe('§5.2 base framing', () => {
     h.feed([0x00, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4]);
     assert.equal(h.closeEvent()?.error?.code, 'LENGTH_MSB_SET');
   });
+  test('the most significant bit is refused as soon as it arrives, before the masking key', () => {
+    const h = harness({ role: 'server' });
+    h.feed(clientFrame(2, 'A', { fin: false }));
+    h.feed([0x00, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0]);
+    assert.equal(h.closeEvent()?.error?.code, 'LENGTH_MSB_SET');
+    const split = harness({ role: 'server' });
+    split.feed([0x82, 0xff]);
+    split.feed([0x80]);
+    assert.equal(split.closeEvent()?.error?.code, 'LENGTH_MSB_SET');
+  });
   test('frames delivered one byte at a time give the same messages', () => {
     const h = harness({ role: 'server' });
     const bytes = concat([
