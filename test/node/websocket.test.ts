@@ -51,29 +51,36 @@ describe('WebSocket object surface (ws-compatible)', () => {
     await stopServer(wss);
   });
 
-  test('X5: send/ping accept binary views without copying and reject numbers and objects', async () => {
+  test('X5: send/ping accept binary views without copying, numbers as text (as ws), and reject objects', async () => {
     const { wss, url } = await startServer();
     echo(wss);
     const client = await WebSocket.connect(url);
-    assert.throws(() => client.send(123 as never), TypeError);
     assert.throws(() => client.send({} as never), TypeError);
     assert.throws(() => client.send(null as never), TypeError);
-    assert.throws(() => client.ping(7 as never), TypeError);
+    assert.throws(() => client.ping(true as never), TypeError);
+    assert.throws(() => client.send(undefined as never), TypeError);
     assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
     const got: string[] = [];
-    client.on('message', (data: Buffer) => got.push(data.toString('hex')));
+    const kinds: boolean[] = [];
+    client.on('message', (data: Buffer, isBinary: boolean) => {
+      got.push(data.toString('hex'));
+      kinds.push(isBinary);
+    });
     const backing = new Uint8Array([9, 8, 7, 6, 5]).buffer;
     client.send(new DataView(backing, 1, 2));
     client.send(new Uint16Array([0x0102]));
     client.send(backing);
     client.send(new Uint8Array(backing, 3));
-    await waitFor(() => got.length === 4);
+    client.send(1024);
+    await waitFor(() => got.length === 5);
     assert.deepEqual(got, [
       '0807',
       Buffer.from(new Uint16Array([0x0102]).buffer).toString('hex'),
       '0908070605',
       '0605',
+      Buffer.from('1024').toString('hex'),
     ]);
+    assert.deepEqual(kinds, [true, true, true, true, false]);
     client.close();
     await once(client, 'close');
     await stopServer(wss);
