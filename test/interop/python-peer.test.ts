@@ -21,6 +21,7 @@ import {
 import {
   Recorder,
   commandEcho,
+  delay,
   digest,
   listening,
   pattern,
@@ -250,6 +251,29 @@ describe(`interop: python websockets ${version}`, gate, () => {
           assert.deepEqual(await c.next('close'), { code: 4001, reason: 'server says bye' });
           assert.equal((await line).code, 4001);
         });
+      });
+
+      test('python server shutdown closes the ironsock client with 1001', T, async () => {
+        const own = await spawnReady(
+          PYTHON,
+          [join(scripts, 'echo_server.py'), '--compression', mode.compression],
+          {
+            ready: /^READY (\d+)$/,
+            env: pythonEnv,
+          },
+        );
+        const socket = new WebSocket(`ws://127.0.0.1:${own.match[1]}/`, {
+          perMessageDeflate: mode.deflate,
+        });
+        const c = new Recorder(socket);
+        try {
+          await c.opened();
+          void own.stop(); // SIGTERM: the server's `async with serve(...)` exits and closes with 1001
+          assert.equal((await c.next('close')).code, 1001);
+        } finally {
+          socket.terminate();
+          await own.stop();
+        }
       });
 
       test('a TCP drop by python is reported as 1006', T, async () => {
@@ -506,6 +530,28 @@ describe(`interop: python websockets ${version}`, gate, () => {
         assert.equal(closeOf(events)?.code, 1002);
         await waitUntil(() => closes.length > before);
         assert.equal(closes.at(-1)?.code, 1002);
+      });
+
+      test('ironsock server shutdown closes the python client with 1001', T, async () => {
+        const own = new WebSocketServer({
+          host: '127.0.0.1',
+          port: 0,
+          perMessageDeflate: mode.deflate,
+        });
+        const ownCloses: ServerClose[] = [];
+        own.on('connection', (socket: SocketLike) => commandEcho(socket, ownCloses));
+        try {
+          const target = `ws://127.0.0.1:${await listening(own)}/`;
+          const run = runClient([{ text: 'hello' }, { recv: 1 }, { wait_close: true }], [], target);
+          await waitUntil(() => own.clients.size === 1);
+          await delay(200);
+          own.close();
+          const events = await run;
+          assert.equal(messages(events)[0]?.data, 'hello');
+          assert.equal(closeOf(events)?.code, 1001);
+        } finally {
+          await shutdown(own);
+        }
       });
 
       test('a TCP drop by python is reported as 1006', T, async () => {

@@ -6,6 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer } from 'node:net';
 import * as ws from 'ws';
 import * as impl from './impl.js';
 import {
@@ -49,6 +50,13 @@ const PAIRS: Pair[] = [
 
 const T = { timeout: 30_000 };
 
+/** Whether this machine can listen on the IPv6 loopback (some containers have no IPv6). */
+const ipv6 = await new Promise<boolean>((resolve) => {
+  const probe = createServer();
+  probe.once('error', () => resolve(false));
+  probe.listen(0, '::1', () => probe.close(() => resolve(true)));
+});
+
 interface Open {
   port: number;
   wss: ServerLike;
@@ -63,6 +71,8 @@ interface Open {
 }
 
 interface OpenOptions {
+  /** Loopback address to use (default 127.0.0.1). */
+  host?: '127.0.0.1' | '::1';
   server?: Record<string, unknown>;
   client?: Record<string, unknown>;
   protocols?: string[];
@@ -73,7 +83,11 @@ async function withPair(
   options: OpenOptions,
   body: (o: Open) => Promise<void>,
 ): Promise<void> {
-  const wss = new pair.server.WebSocketServer({ host: '127.0.0.1', port: 0, ...options.server });
+  const wss = new pair.server.WebSocketServer({
+    host: options.host ?? '127.0.0.1',
+    port: 0,
+    ...options.server,
+  });
   let clientSocket: SocketLike | undefined;
   try {
     const port = await listening(wss);
@@ -81,7 +95,7 @@ async function withPair(
       wss.once('connection', (socket: SocketLike) => resolve(new Recorder(socket))),
     );
     clientSocket = new pair.client.WebSocket(
-      `ws://127.0.0.1:${port}/interop`,
+      `ws://${options.host === '::1' ? '[::1]' : '127.0.0.1'}:${port}/interop`,
       options.protocols ?? [],
       options.client ?? {},
     );
@@ -374,6 +388,19 @@ for (const pair of PAIRS) {
       });
     });
 
+    test(
+      'IPv6 loopback: [::1] host and URL',
+      { ...T, skip: ipv6 ? false : 'cannot listen on ::1 here' },
+      async () => {
+        await withPair(pair, { host: '::1' }, async ({ directions }) => {
+          for (const [from, to, label] of directions) {
+            from.socket.send(`over IPv6: ${label}`);
+            assert.equal((await to.next('message')).data.toString(), `over IPv6: ${label}`);
+          }
+        });
+      },
+    );
+
     test('subprotocol negotiation (§4.2.2): the server picks from the offer', T, async () => {
       const handleProtocols = (offered: Set<string>): string | false =>
         offered.has('chat.v1') ? 'chat.v1' : false;
@@ -492,6 +519,27 @@ for (const pair of PAIRS) {
           }
         });
       });
+
+      test(
+        'compressed and uncompressed messages interleave (per-message compress option)',
+        T,
+        async () => {
+          const deflate = { perMessageDeflate: { threshold: 0 } };
+          await withPair(pair, { server: deflate, client: deflate }, async ({ directions }) => {
+            for (const [from, to, label] of directions) {
+              for (let i = 0; i < 6; i++)
+                from.socket.send(`${i}:${chunk}`, { compress: i % 2 === 0 });
+              for (let i = 0; i < 6; i++) {
+                assert.equal(
+                  (await to.next('message')).data.toString('latin1'),
+                  `${i}:${chunk}`,
+                  `${label} #${i}`,
+                );
+              }
+            }
+          });
+        },
+      );
 
       test('only one side enabling it means no extension, plain frames', T, async () => {
         for (const side of ['server', 'client'] as const) {
