@@ -21,8 +21,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
 export const DEFAULT_CLOSE_TIMEOUT_MS = 10_000;
 
 /**
- * Largest amount of outgoing data, in bytes, buffered for one connection (the `bufferedAmount`:
- * socket buffer + engine backlog + our own queue) before a send is refused. Default 1 MiB.
+ * Cap of the outgoing backlog of one connection, in bytes (the `bufferedAmount`: socket buffer +
+ * engine backlog + our own queue). Default 1 MiB. A send is refused once the backlog is at or
+ * above the cap, so the backlog stays below the cap plus one message; a single message larger
+ * than the cap is still accepted onto a backlog below it.
  * Blunts slow readers that never read while the server keeps sending or broadcasting: without
  * a cap the server's memory grows without bound (CVE-2020-35896 class, R4).
  */

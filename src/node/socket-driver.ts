@@ -27,7 +27,7 @@ import {
 } from './limits.js';
 import type { BufferedAmountPolicy } from './limits.js';
 
-/** A send was refused because the connection's outgoing buffer is at `maxBufferedAmount`. */
+/** A send was refused because the connection's outgoing backlog is at `maxBufferedAmount`. */
 export class SendBufferFullError extends Error {
   readonly code = 'SEND_BUFFER_FULL';
   constructor(message = 'outgoing buffer limit (maxBufferedAmount) exceeded') {
@@ -251,7 +251,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       if (cb !== undefined) process.nextTick(cb, notOpenError());
       return;
     }
-    if (this.bufferedAmount + data.length > this.maxBuffered && !this.refuseOverCap(cb)) return;
+    // The cap bounds the backlog: a send is refused once the backlog is already at the cap, so
+    // the backlog never exceeds the cap plus one message (and one big message always fits).
+    if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
     this.fragmenting = !fin;
     if (cb === undefined) {
       this.conn.send(data, isBinary, fin, compress);
@@ -287,7 +289,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
    */
   writeEncoded(frame: Uint8Array, payload: Uint8Array, isBinary: boolean): boolean {
     if (this.conn.state !== 'open' || this.fragmenting) return false;
-    if (this.bufferedAmount + frame.length > this.maxBuffered) {
+    if (this.bufferedAmount >= this.maxBuffered) {
       if (!this.rejectWhenFull) this.failBufferFull();
       return false;
     }
@@ -523,7 +525,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       if (cb !== undefined) process.nextTick(cb, notOpenError());
       return;
     }
-    if (this.bufferedAmount + payload.length > this.maxBuffered && !this.refuseOverCap(cb)) return;
+    if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
     this.holdWrites = cb !== undefined;
     try {
       if (isPing) this.conn.ping(payload);
