@@ -21,12 +21,12 @@ import {
 } from '../helpers/peers.js';
 import {
   Recorder,
+  closeWith,
   commandEcho,
   digest,
   listening,
   pattern,
   shutdown,
-  waitUntil,
   type ServerClose,
   type ServerLike,
   type SocketLike,
@@ -186,8 +186,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
         const a = await connect(client.WebSocket);
         a.socket.close(4000, 'client bye');
         assert.equal((await a.next('close')).code, 4000);
-        await waitUntil(() => closes.length > before);
-        assert.deepEqual([closes.at(-1)?.code, closes.at(-1)?.reason], [4000, 'client bye']);
+        assert.equal((await closeWith(closes, before, 4000)).reason, 'client bye');
         const b = await connect(client.WebSocket);
         b.socket.send('!close 4001 server bye');
         assert.deepEqual(await b.next('close'), { code: 4001, reason: 'server bye' });

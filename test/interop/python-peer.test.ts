@@ -20,6 +20,7 @@ import {
 } from '../helpers/peers.js';
 import {
   Recorder,
+  closeWith,
   commandEcho,
   delay,
   digest,
@@ -400,8 +401,9 @@ describe(`interop: python websockets ${version}`, gate, () => {
           assert.equal(got[1].sha256, sha(pattern(70_000)));
           assert.equal(got[5].sha256, sha(pattern(70_000)));
           assert.equal(closeOf(events)?.code, 1000);
+          const serverSide = await closeWith(closes, 0, 1000);
           assert.equal(
-            /permessage-deflate/.test(closes.at(-1)?.extensions ?? ''),
+            /permessage-deflate/.test(serverSide.extensions),
             mode.deflate,
             'server-side extensions',
           );
@@ -509,8 +511,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
         const before = closes.length;
         const events = await runClient([{ close: [4000, 'bye ✓'] }]);
         assert.equal(closeOf(events)?.code, 4000);
-        await waitUntil(() => closes.length > before);
-        assert.deepEqual([closes.at(-1)?.code, closes.at(-1)?.reason], [4000, 'bye ✓']);
+        assert.equal((await closeWith(closes, before, 4000)).reason, 'bye ✓');
       });
 
       test('ironsock closes with code and reason: python sees them', T, async () => {
@@ -528,8 +529,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
         const before = closes.length;
         const events = await runClient([{ raw_hex: '838001020304' }, { wait_close: true }]);
         assert.equal(closeOf(events)?.code, 1002);
-        await waitUntil(() => closes.length > before);
-        assert.equal(closes.at(-1)?.code, 1002);
+        await closeWith(closes, before, 1002);
       });
 
       test('ironsock server shutdown closes the python client with 1001', T, async () => {
@@ -557,8 +557,7 @@ describe(`interop: python websockets ${version}`, gate, () => {
       test('a TCP drop by python is reported as 1006', T, async () => {
         const before = closes.length;
         await runClient([{ text: 'x' }, { recv: 1 }, { abort: true }]);
-        await waitUntil(() => closes.length > before);
-        assert.equal(closes.at(-1)?.code, 1006);
+        await closeWith(closes, before, 1006);
       });
     });
   }

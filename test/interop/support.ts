@@ -341,3 +341,23 @@ export function rawFrame(frame: RawFrame): Buffer {
   }
   return Buffer.concat([Buffer.from(head), payload]);
 }
+
+/**
+ * Waits until `closes` has, at index `from` or later, a close with `code`, and returns it.
+ * Matching by code (not "the last one") keeps a late close of an earlier connection from
+ * being mistaken for the one under test. Rejects after `timeoutMs` listing what arrived.
+ */
+export async function closeWith(
+  closes: ServerClose[],
+  from: number,
+  code: number,
+  timeoutMs = 10_000,
+): Promise<ServerClose> {
+  const find = (): ServerClose | undefined => closes.slice(from).find((c) => c.code === code);
+  try {
+    await waitUntil(() => find() !== undefined, timeoutMs);
+  } catch {
+    throw new Error(`no server-side close ${code}; got ${JSON.stringify(closes.slice(from))}`);
+  }
+  return find() as ServerClose;
+}
