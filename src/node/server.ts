@@ -552,6 +552,8 @@ export class WebSocketServer extends EventEmitter {
   forgetClient(ws: WebSocket): void {
     this.clients.delete(ws);
     this.live.delete(ws);
+    const socket = ws._socket;
+    if (socket !== null) this.releaseSlot(socket as TrackedSocket);
   }
 
   private listen(server: EventEmitter, event: string, listener: (...args: any[]) => void): void {
@@ -696,8 +698,10 @@ export class WebSocketServer extends EventEmitter {
       },
       this.tuning,
     );
-    // The driver now owns socket errors.
+    // The driver now owns socket errors, and the WebSocket's end releases the slot (one listener
+    // fewer per idle connection).
     socket.removeListener('error', ignoreSocketError);
+    socket.removeListener('close', onTrackedSocketClose);
     ws._owner = this;
     this.live.add(ws);
     if (this.options.clientTracking !== false) this.clients.add(ws);
