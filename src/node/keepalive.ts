@@ -2,7 +2,8 @@
  * Keepalive: detects silent peers and half-open TCP connections (checklist R5).
  *
  * Contract: any bytes received from the peer count as a sign of life (not only pongs), so a busy
- * connection is never pinged. When a connection has been silent for `interval` ms it is sent a
+ * connection is never pinged; a connection whose reading is paused (by `pause()` or by
+ * backpressure) is not judged, since it could not see the pong. When a connection has been silent for `interval` ms it is sent a
  * ping; if still nothing at all arrives within `timeout` ms after that ping, it is terminated
  * without a closing handshake and reported with the local code 1006. A half-open connection is
  * therefore detected within `interval + timeout + 2 × tick`, where `tick` is
@@ -31,6 +32,11 @@ export interface KeepaliveTarget {
   kaPingAt: number;
   /** Sends a keepalive ping. */
   keepalivePing(): void;
+  /**
+   * True while the connection does not read (paused by the application or by backpressure):
+   * its pongs could not be seen, so it counts as alive.
+   */
+  readonly isPaused: boolean;
   /** No sign of life in time: terminate (local 1006). */
   keepaliveExpired(): void;
 }
@@ -80,7 +86,7 @@ export class KeepaliveWheel {
   /** One pass over the members (exposed for tests). */
   tick(now = Date.now()): void {
     for (const target of this.members) {
-      if (target.kaActive) {
+      if (target.kaActive || target.isPaused) {
         target.kaActive = false;
         target.kaLastSeen = now;
         target.kaPingAt = 0;

@@ -14,8 +14,9 @@ import {
   wsClient,
 } from './util.js';
 
-function target(): KeepaliveTarget & { pings: number; expired: boolean } {
+function target(): KeepaliveTarget & { pings: number; expired: boolean; isPaused: boolean } {
   return {
+    isPaused: false,
     kaActive: false,
     kaLastSeen: 0,
     kaPingAt: 0,
@@ -62,6 +63,21 @@ describe('keepalive wheel (R5)', () => {
     assert.equal(t.pings, 1);
     wheel.tick(start + 2600);
     assert.equal(t.pings, 2);
+    wheel.delete(t);
+  });
+
+  test('a paused connection is not judged (it could not read the pong)', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    const start = t.kaLastSeen;
+    t.isPaused = true;
+    wheel.tick(start + 5000);
+    assert.equal(t.pings, 0);
+    assert.equal(t.expired, false);
+    t.isPaused = false;
+    wheel.tick(start + 6000);
+    assert.equal(t.pings, 1);
     wheel.delete(t);
   });
 
