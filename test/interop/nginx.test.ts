@@ -41,12 +41,13 @@ const IronServer = impl.WebSocketServer as unknown as new (...args: any[]) => Se
 
 /**
  * An nginx config proxying to `upstream`: `/` passes `Host $host` (the name without the port),
- * `/keep-port/` passes `Host $http_host` (the client's Host header as sent).
+ * `/keep-port/` passes `Host $http_host` (the client's Host header as sent); `/allow-listed/`
+ * goes to `allowListed` (a server with the proxy's origin in `origins`) with `Host $host`.
  */
-function nginxConfig(dir: string, port: number, upstream: number): string {
-  const location = (path: string, host: string): string => `
+function nginxConfig(dir: string, port: number, upstream: number, allowListed: number): string {
+  const location = (path: string, host: string, target = upstream): string => `
     location ${path} {
-      proxy_pass http://127.0.0.1:${upstream};
+      proxy_pass http://127.0.0.1:${target};
       proxy_http_version 1.1;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection "upgrade";
@@ -71,6 +72,7 @@ http {
     listen 127.0.0.1:${port};
     ${location('/', '$host')}
     ${location('/keep-port/', '$http_host')}
+    ${location('/allow-listed/', '$host', allowListed)}
   }
 }
 `;
@@ -85,6 +87,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
   let dir: string;
   let proxy: ReadyProcess | undefined;
   let wss: ServerLike;
+  let allowListed: ServerLike;
   let proxyPort = 0;
   const closes: ServerClose[] = [];
 
@@ -93,10 +96,21 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
     wss = new IronServer({ host: '127.0.0.1', port: 0, ...LARGE_LIMITS });
     wss.on('connection', (socket: SocketLike) => commandEcho(socket, closes));
     const upstream = await listening(wss);
+    // The fix for a proxy that drops the port from Host: allow the public origin explicitly.
+    allowListed = new IronServer({
+      host: '127.0.0.1',
+      port: 0,
+      origins: (origin: string) => origin === `http://127.0.0.1:${proxyPort}`,
+    });
+    allowListed.on('connection', (socket: SocketLike) => commandEcho(socket, []));
+    const allowListedPort = await listening(allowListed);
     // nginx cannot listen on port 0: take a port that was free a moment ago (retry once on a race).
     for (let attempt = 0; ; attempt++) {
       proxyPort = await freePort();
-      await writeFile(join(dir, 'nginx.conf'), nginxConfig(dir, proxyPort, upstream));
+      await writeFile(
+        join(dir, 'nginx.conf'),
+        nginxConfig(dir, proxyPort, upstream, allowListedPort),
+      );
       try {
         proxy = await spawnReady(
           NGINX,
@@ -117,6 +131,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
   after(async () => {
     await proxy?.stop();
     if (wss) await shutdown(wss);
+    if (allowListed) await shutdown(allowListed);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
@@ -240,5 +255,14 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
         c.socket.terminate();
       },
     );
+
+    test('with `Host $host`, listing the public origin in `origins` accepts it', T, async () => {
+      const c = await connect(ws.WebSocket, '/allow-listed/', {
+        origin: `http://127.0.0.1:${proxyPort}`,
+      });
+      c.socket.send('allow-listed');
+      assert.equal((await c.next('message')).data.toString(), 'allow-listed');
+      c.socket.terminate();
+    });
   });
 });
