@@ -101,6 +101,7 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
       host: '127.0.0.1',
       port: 0,
       origins: (origin: string) => origin === `http://127.0.0.1:${proxyPort}`,
+      allowedHosts: ['app.example'],
     });
     allowListed.on('connection', (socket: SocketLike) => commandEcho(socket, []));
     const allowListedPort = await listening(allowListed);
@@ -134,6 +135,20 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
     if (allowListed) await shutdown(allowListed);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
+
+  /** The status a ws client gets through the proxy when it sends `Host: host`. */
+  function statusThroughProxy(path: string, host: string): Promise<number> {
+    const socket = new ws.WebSocket(`ws://127.0.0.1:${proxyPort}${path}`, {
+      headers: { Host: host },
+    });
+    return new Promise<number>((resolve, reject) => {
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => resolve(101));
+      socket.once('error', (e: Error) =>
+        /Unexpected server response/.test(e.message) ? undefined : reject(e),
+      );
+    }).finally(() => socket.terminate());
+  }
 
   async function connect(
     Client: new (...args: any[]) => SocketLike,
@@ -263,6 +278,18 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
       c.socket.send('allow-listed');
       assert.equal((await c.next('message')).data.toString(), 'allow-listed');
       c.socket.terminate();
+    });
+
+    test(
+      'a public Host name forwarded to a loopback upstream is refused (DNS-rebinding check, 403)',
+      T,
+      async () => {
+        assert.equal(await statusThroughProxy('/', 'app.example'), 403);
+      },
+    );
+
+    test('allowedHosts accepts the public Host name behind the proxy', T, async () => {
+      assert.equal(await statusThroughProxy('/allow-listed/', 'app.example'), 101);
     });
   });
 });
