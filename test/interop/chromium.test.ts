@@ -239,6 +239,47 @@ describe('interop: headless Chromium -> ironsock server', gate, () => {
     });
   });
 
+  test('browser closes without a code: the server sees 1005 (§7.1.5)', T, async () => {
+    const s = await site();
+    await call('openWs()');
+    const closed = await call('closeWs()');
+    assert.equal(closed.wasClean, true);
+    await waitUntil(() => s.closes.length > 0);
+    assert.deepEqual([s.closes[0].code, s.closes[0].reason], [1005, '']);
+  });
+
+  test(
+    'permessage-deflate with server parameters (no context takeover, 10-bit window) is accepted by Chromium',
+    T,
+    async () => {
+      await site({
+        perMessageDeflate: {
+          serverNoContextTakeover: true,
+          clientNoContextTakeover: true,
+          serverMaxWindowBits: 10,
+          threshold: 0,
+        },
+      });
+      const opened = await call('openWs()');
+      for (const param of [
+        'permessage-deflate',
+        'server_no_context_takeover',
+        'client_no_context_takeover',
+        'server_max_window_bits=10',
+      ]) {
+        assert.ok(opened.extensions.includes(param), `${param} in ${opened.extensions}`);
+      }
+      for (let i = 0; i < 3; i++) {
+        await call(`sendRepeated('again and again ', 20000)`);
+        assert.equal(
+          (await call('nextMessage()')).sha256,
+          digest(Buffer.from('again and again '.repeat(20000))),
+        );
+      }
+      await call(`closeWs(1000)`);
+    },
+  );
+
   test('server shutdown: the browser sees 1001', T, async () => {
     const s = await site();
     await call('openWs()');
