@@ -158,6 +158,19 @@ export async function waitForPort(
   }
 }
 
+/** Characters of a peer's stderr kept for error messages (the tail). */
+const STDERR_KEEP = 64 * 1024;
+
+/**
+ * Peer processes still running. If the test process exits without stopping them (a crash, a
+ * cancelled run), they get SIGTERM on the way out (SIGTERM, not SIGKILL: nginx's master then
+ * stops its workers too).
+ */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGTERM');
+});
+
 /** A running peer process started by `spawnReady`. */
 export interface ReadyProcess {
   readonly child: ChildProcess;
@@ -165,7 +178,7 @@ export interface ReadyProcess {
   readonly match: RegExpMatchArray;
   /** Every stdout line so far (after the ready line too), without line ends. */
   readonly lines: string[];
-  /** Everything written to stderr so far. */
+  /** What the process wrote to stderr so far (the last 64 KiB). */
   stderr(): string;
   /** Resolves with the next stdout line (from now on) matching `pattern`; rejects after `timeoutMs` (default 10 s). */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
@@ -206,8 +219,10 @@ export function spawnReady(
   let exitCode: number | null | undefined;
   const exitWaiters: Array<(code: number | null) => void> = [];
   const lineWaiters: Array<{ pattern: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
-  child.once('exit', (code, signal) => {
-    exitCode = code ?? (signal ? null : code);
+  live.add(child);
+  child.once('exit', (code) => {
+    live.delete(child);
+    exitCode = code;
     for (const waiter of exitWaiters.splice(0)) waiter(exitCode);
   });
   child.on('error', () => {
@@ -247,6 +262,7 @@ export function spawnReady(
   );
   child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString('utf8');
+    if (stderr.length > STDERR_KEEP) stderr = stderr.slice(-STDERR_KEEP);
   });
   if (options.readyOnStderr) child.stderr.on('data', splitter(onLine));
 
