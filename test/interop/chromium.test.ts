@@ -6,11 +6,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, request, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as impl from './impl.js';
-import { CHROMIUM, chromium, requirePeer } from '../helpers/peers.js';
+import { chromium, requirePeer } from '../helpers/peers.js';
+import { PAGE, launchChromium, type LaunchedBrowser } from './browser.js';
 import {
   commandEcho,
   delay,
@@ -27,51 +25,6 @@ const gate = requirePeer('chromium', chromium);
 const MiB = 1024 * 1024;
 const T = { timeout: 30_000 };
 const WebSocketServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
-
-/**
- * The page's helpers (plain browser JavaScript). One socket at a time, in `window.S`.
- * Every helper returns JSON-able data so the test can assert on it.
- */
-const PAGE_SCRIPT = `
-const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
-const sha256 = async (data) => hex(await crypto.subtle.digest('SHA-256', data));
-function pattern(size) {
-  const out = new Uint8Array(size);
-  for (let i = 0; i < size; i++) out[i] = i % 251;
-  return out;
-}
-window.openWs = (url, protocols) => new Promise((resolve) => {
-  const ws = new WebSocket(url || 'ws://' + location.host + '/ws', protocols);
-  ws.binaryType = 'arraybuffer';
-  const S = (window.S = { ws, queue: [], waiters: [], closed: null, closeWaiters: [], errored: false });
-  ws.onmessage = (e) => { const w = S.waiters.shift(); if (w) w(e.data); else S.queue.push(e.data); };
-  ws.onerror = () => { S.errored = true; };
-  ws.onclose = (e) => {
-    S.closed = { code: e.code, reason: e.reason, wasClean: e.wasClean, errored: S.errored };
-    for (const w of S.closeWaiters.splice(0)) w(S.closed);
-    resolve({ opened: false, close: S.closed });
-  };
-  ws.onopen = () => resolve({ opened: true, protocol: ws.protocol, extensions: ws.extensions });
-});
-window.nextMessage = async (ms = 20000) => {
-  const data = S.queue.length ? S.queue.shift() : await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('no message within ' + ms + ' ms')), ms);
-    S.waiters.push((d) => { clearTimeout(t); resolve(d); });
-  });
-  if (typeof data === 'string') return { type: 'text', length: data.length, data: data.length <= 1000 ? data : undefined, sha256: await sha256(new TextEncoder().encode(data)) };
-  return { type: 'binary', length: data.byteLength, sha256: await sha256(data) };
-};
-window.sendText = (text) => S.ws.send(text);
-window.sendRepeated = (unit, count) => S.ws.send(unit.repeat(count));
-window.sendPattern = (size) => S.ws.send(pattern(size).buffer);
-window.waitClose = (ms = 10000) => S.closed ? S.closed : new Promise((resolve) => {
-  const t = setTimeout(() => resolve({ timeout: ms }), ms);
-  S.closeWaiters.push((c) => { clearTimeout(t); resolve(c); });
-});
-window.closeWs = (code, reason) => { S.ws.close(code, reason); return window.waitClose(); };
-window.buffered = () => S.ws.bufferedAmount;
-`;
-const PAGE = `<!doctype html><meta charset="utf-8"><title>ironsock interop</title><script>${PAGE_SCRIPT}</script><p>ironsock interop</p>`;
 
 interface Site {
   http: Server;
@@ -134,35 +87,17 @@ function upgradeStatus(origin: string, from: string): Promise<number> {
 }
 
 describe('interop: headless Chromium -> ironsock server', gate, () => {
-  let browser: any;
+  let browser: LaunchedBrowser | undefined;
   let page: any;
-  let profile: string;
   const sites: Site[] = [];
 
   before(async () => {
-    const { chromium: pw } = await import('playwright-core');
-    profile = await mkdtemp(join(tmpdir(), 'ironsock-chromium-'));
-    browser = await pw.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 60_000,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    page = browser.pages()[0] ?? (await browser.newPage());
+    browser = await launchChromium();
+    page = browser.page;
   });
   after(async () => {
     await browser?.close();
     for (const site of sites) await site.stop();
-    if (profile) await rm(profile, { recursive: true, force: true });
   });
 
   async function site(options: Record<string, unknown> = {}): Promise<Site> {

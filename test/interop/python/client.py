@@ -1,6 +1,9 @@
 """Scripted client for ironsock interop tests, using the python `websockets` asyncio API.
 
-Usage: client.py URL [--compression deflate|none] [--max-size BYTES] [--subprotocol P]... < script.json
+Usage: client.py URL [--compression deflate|none] [--max-size BYTES] [--subprotocol P]...
+                 [--cafile PEM] < script.json
+
+For wss: URLs the server certificate is verified against --cafile (default: system CAs).
 
 The script on stdin is a JSON list of steps, run in order:
   {"text": "..."}                 send a text message
@@ -24,6 +27,7 @@ import argparse
 import asyncio
 import hashlib
 import json
+import ssl
 import sys
 
 import websockets
@@ -52,8 +56,10 @@ def describe(message):
 
 
 async def run(args, steps):
+    context = ssl.create_default_context(cafile=args.cafile) if args.url.startswith("wss:") else None
     async with websockets.connect(
         args.url,
+        ssl=context,
         compression=None if args.compression == "none" else "deflate",
         max_size=args.max_size,
         subprotocols=args.subprotocol,
@@ -109,6 +115,7 @@ def main():
     parser.add_argument("--compression", default="deflate", choices=["deflate", "none"])
     parser.add_argument("--max-size", type=int, default=2**20)
     parser.add_argument("--subprotocol", action="append", default=None)
+    parser.add_argument("--cafile")
     args = parser.parse_args()
     steps = json.load(sys.stdin)
     try:

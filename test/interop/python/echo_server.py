@@ -1,8 +1,9 @@
 """Echo server for ironsock interop tests, using the python `websockets` asyncio API.
 
-Usage: echo_server.py [--compression deflate|none] [--max-size BYTES]
+Usage: echo_server.py [--compression deflate|none] [--max-size BYTES] [--subprotocol P]...
+                      [--certfile PEM --keyfile PEM]
 
-Listens on 127.0.0.1 port 0 and prints `READY <port>` once accepting. Echoes every message
+Listens on 127.0.0.1 port 0 (TLS, i.e. wss:, when --certfile is given) and prints `READY <port>` once accepting. Echoes every message
 (text as text, binary as binary). Text messages starting with `!` are commands:
   !close <code> <reason>     close the connection with that code and reason
   !frag <text>               send <text> back as a fragmented text message (one fragment per word)
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import json
 import signal
+import ssl
 import sys
 
 import websockets
@@ -86,7 +88,13 @@ async def main():
     parser.add_argument("--compression", default="deflate", choices=["deflate", "none"])
     parser.add_argument("--max-size", type=int, default=2**20)
     parser.add_argument("--subprotocol", action="append", default=None)
+    parser.add_argument("--certfile")
+    parser.add_argument("--keyfile")
     args = parser.parse_args()
+    context = None
+    if args.certfile:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.certfile, args.keyfile)
     stop = asyncio.get_running_loop().create_future()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set_result, None)
     async with websockets.serve(
@@ -96,6 +104,7 @@ async def main():
         compression=None if args.compression == "none" else "deflate",
         max_size=args.max_size,
         subprotocols=args.subprotocol,
+        ssl=context,
     ) as server:
         port = next(iter(server.sockets)).getsockname()[1]
         print("READY %d" % port, flush=True)
