@@ -461,7 +461,7 @@ export class WebSocketServer extends EventEmitter {
    */
   broadcast(data: SendData, options: BroadcastOptions = {}): number {
     const payload = toSendBytes(data);
-    const isBinary = options.binary ?? (typeof data !== 'string' && typeof data !== 'number');
+    const isBinary = options.binary ?? typeof data !== 'string';
     const size = headerSize(payload.length, false);
     const frame = Buffer.allocUnsafe(size + payload.length);
     writeHeader(frame, 0, {

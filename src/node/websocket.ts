@@ -6,9 +6,9 @@
  * Deviations from ws, on purpose:
  * - `'error'` is only emitted when someone listens for it: an unlistened protocol error never
  *   crashes the process (checklist R8). The close event always follows.
- * - `send`/`ping`/`pong` reject plain objects, booleans, null and other non-binary values with
- *   a TypeError (checklist X5). Numbers are sent as their decimal text, as ws does (the ws
- *   README's round-trip example sends `Date.now()`); never as a length of memory.
+ * - `send`/`ping`/`pong` reject numbers, plain objects, booleans and null with a TypeError
+ *   (checklist X5; ws stringifies numbers, so `ws.send(Date.now())` must become
+ *   `ws.send(String(Date.now()))`).
  * - Close codes accepted by `close()` are those allowed on the wire (1000-1003, 1007-1014,
  *   3000-4999), which is ws's rule; 1004/1005/1006/1015 throw.
  */
@@ -32,11 +32,8 @@ import type { ClientHandshake, ClientOptions, HandshakeResponse } from './client
 /** How binary messages are delivered: ws's three types plus `blob`. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 
-/**
- * Anything `send` accepts: text, bytes in any binary container (never copied needlessly), or a
- * number (sent as its decimal text, as in ws).
- */
-export type SendData = string | number | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
+/** Anything `send` accepts: text, or bytes in any binary container (never copied needlessly). */
+export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
 
 /** The `readyState` values (WHATWG and ws). */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -127,8 +124,6 @@ function toBuffer(bytes: Uint8Array): Buffer {
  */
 export function toSendBytes(data: unknown): Uint8Array {
   if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  // As ws: a number is sent as its decimal text (never as a buffer length: CVE-2016-10518 class).
-  if (typeof data === 'number') return Buffer.from(String(data), 'latin1');
   if (data instanceof Uint8Array) return data;
   if (ArrayBuffer.isView(data))
     return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -321,7 +316,7 @@ export class WebSocket extends EventEmitter {
       throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
     }
     const bytes = toSendBytes(data);
-    let isBinary = typeof data !== 'string' && typeof data !== 'number';
+    let isBinary = typeof data !== 'string';
     let fin = true;
     let compress = true;
     if (options !== undefined) {
