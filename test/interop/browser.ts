@@ -70,7 +70,7 @@ function pattern(size) {
   return out;
 }
 window.openWs = (url, protocols) => new Promise((resolve) => {
-  const ws = new WebSocket(url || 'ws://' + location.host + '/ws', protocols);
+  const ws = new WebSocket(url || (location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + '/ws', protocols);
   ws.binaryType = 'arraybuffer';
   const S = (window.S = { ws, queue: [], waiters: [], closed: null, closeWaiters: [], errored: false });
   ws.onmessage = (e) => { const w = S.waiters.shift(); if (w) w(e.data); else S.queue.push(e.data); };
