@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ws from 'ws';
 import * as impl from './impl.js';
+import { TOY_TLS_CERT, TOY_TLS_KEY } from '../fixtures/toy-server-tls.js';
 import {
   NGINX,
   freePort,
@@ -43,8 +44,16 @@ const IronServer = impl.WebSocketServer as unknown as new (...args: any[]) => Se
  * An nginx config proxying to `upstream`: `/` passes `Host $host` (the name without the port),
  * `/keep-port/` passes `Host $http_host` (the client's Host header as sent); `/allow-listed/`
  * goes to `allowListed` (a server with the proxy's origin in `origins`) with `Host $host`.
+ * A second listener on `tls.port` terminates TLS (fixture certificate) and proxies `/` to
+ * `upstream` and `/server-origins/` to a server whose `serverOrigins` names the https origin.
  */
-function nginxConfig(dir: string, port: number, upstream: number, allowListed: number): string {
+function nginxConfig(
+  dir: string,
+  port: number,
+  upstream: number,
+  allowListed: number,
+  tls: { port: number; serverOriginsUpstream: number },
+): string {
   const location = (path: string, host: string, target = upstream): string => `
     location ${path} {
       proxy_pass http://127.0.0.1:${target};
@@ -74,6 +83,14 @@ http {
     ${location('/keep-port/', '$http_host')}
     ${location('/allow-listed/', '$host', allowListed)}
   }
+  # TLS termination: wss: outside, plain ws: to the upstream.
+  server {
+    listen 127.0.0.1:${tls.port} ssl;
+    ssl_certificate ${dir}/cert.pem;
+    ssl_certificate_key ${dir}/key.pem;
+    ${location('/', '$http_host')}
+    ${location('/server-origins/', '$http_host', tls.serverOriginsUpstream)}
+  }
 }
 `;
 }
@@ -89,6 +106,8 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
   let wss: ServerLike;
   let allowListed: ServerLike;
   let proxyPort = 0;
+  let tlsPort = 0;
+  let behindTls: ServerLike | undefined;
   const closes: ServerClose[] = [];
 
   before(async () => {
@@ -105,12 +124,28 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
     });
     allowListed.on('connection', (socket: SocketLike) => commandEcho(socket, []));
     const allowListedPort = await listening(allowListed);
-    // nginx cannot listen on port 0: take a port that was free a moment ago (retry once on a race).
+    await writeFile(join(dir, 'cert.pem'), TOY_TLS_CERT);
+    await writeFile(join(dir, 'key.pem'), TOY_TLS_KEY);
+    // nginx cannot listen on port 0: take ports that were free a moment ago (retry on a race).
     for (let attempt = 0; ; attempt++) {
       proxyPort = await freePort();
+      tlsPort = await freePort();
+      if (behindTls) await shutdown(behindTls);
+      // Behind a TLS-terminating proxy the server's own connection is plain, so it derives an
+      // http:// origin; serverOrigins names the public https:// one.
+      behindTls = new IronServer({
+        host: '127.0.0.1',
+        port: 0,
+        serverOrigins: [`https://127.0.0.1:${tlsPort}`],
+      });
+      behindTls.on('connection', (socket: SocketLike) => commandEcho(socket, []));
+      const serverOriginsUpstream = await listening(behindTls);
       await writeFile(
         join(dir, 'nginx.conf'),
-        nginxConfig(dir, proxyPort, upstream, allowListedPort),
+        nginxConfig(dir, proxyPort, upstream, allowListedPort, {
+          port: tlsPort,
+          serverOriginsUpstream,
+        }),
       );
       try {
         proxy = await spawnReady(
@@ -128,19 +163,24 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
       }
     }
     await waitForPort(proxyPort);
+    await waitForPort(tlsPort);
   });
   after(async () => {
     await proxy?.stop();
     if (wss) await shutdown(wss);
     if (allowListed) await shutdown(allowListed);
+    if (behindTls) await shutdown(behindTls);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   /** The status a ws client gets through the proxy when it sends `Host: host`. */
   function statusThroughProxy(path: string, host: string): Promise<number> {
-    const socket = new ws.WebSocket(`ws://127.0.0.1:${proxyPort}${path}`, {
-      headers: { Host: host },
-    });
+    return statusOf(`ws://127.0.0.1:${proxyPort}${path}`, { headers: { Host: host } });
+  }
+
+  /** The handshake status a ws client gets for `url` with `options` (101 when it opens). */
+  function statusOf(url: string, options: Record<string, unknown>): Promise<number> {
+    const socket = new ws.WebSocket(url, options);
     return new Promise<number>((resolve, reject) => {
       socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
       socket.once('open', () => resolve(101));
@@ -290,6 +330,49 @@ describe('interop: client -> nginx reverse proxy -> ironsock server', gate, () =
 
     test('allowedHosts accepts the public Host name behind the proxy', T, async () => {
       assert.equal(await statusThroughProxy('/allow-listed/', 'app.example'), 101);
+    });
+  });
+
+  describe('TLS terminated by nginx (wss: outside, ws: inside)', () => {
+    for (const client of clients) {
+      test(`${client.name}: echo, 1 MiB, close codes over wss: through the proxy`, T, async () => {
+        const before = closes.length;
+        const c = new Recorder(
+          new client.WebSocket(`wss://127.0.0.1:${tlsPort}/`, { ca: TOY_TLS_CERT }),
+        );
+        try {
+          await c.opened();
+          c.socket.send('through TLS termination');
+          assert.equal((await c.next('message')).data.toString(), 'through TLS termination');
+          c.socket.send(pattern(1024 * 1024 - 64));
+          assert.equal(digest((await c.next('message')).data), digest(pattern(1024 * 1024 - 64)));
+          c.socket.close(4005, 'tls proxy bye');
+          assert.equal((await c.next('close')).code, 4005);
+          assert.equal((await closeWith(closes, before, 4005)).reason, 'tls proxy bye');
+        } finally {
+          c.socket.terminate();
+        }
+      });
+    }
+
+    test(
+      'a browser-style https Origin is refused by default: the server only sees plain http (403)',
+      T,
+      async () => {
+        const status = await statusOf(`wss://127.0.0.1:${tlsPort}/`, {
+          ca: TOY_TLS_CERT,
+          origin: `https://127.0.0.1:${tlsPort}`,
+        });
+        assert.equal(status, 403);
+      },
+    );
+
+    test('serverOrigins naming the public https origin accepts it', T, async () => {
+      const status = await statusOf(`wss://127.0.0.1:${tlsPort}/server-origins/`, {
+        ca: TOY_TLS_CERT,
+        origin: `https://127.0.0.1:${tlsPort}`,
+      });
+      assert.equal(status, 101);
     });
   });
 });
