@@ -25,7 +25,10 @@ export default tseslint.config(
       },
     },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/no-explicit-any': 'off',
       'no-constant-condition': ['error', { checkLoops: false }],
     },
@@ -35,9 +38,23 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['node:*', '../node/*', '../cli/*'], message: 'src/protocol is sans-I/O: no Node modules.' }] },
+        {
+          patterns: [
+            {
+              group: ['node:*', '../node/*', '../cli/*'],
+              message: 'src/protocol is sans-I/O: no Node modules.',
+            },
+          ],
+        },
       ],
-      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate', 'Buffer', 'process'],
+      'no-restricted-globals': [
+        'error',
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'Buffer',
+        'process',
+      ],
     },
   },
 );
