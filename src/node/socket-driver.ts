@@ -288,7 +288,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
    * (which closes the connection under the `'close'` policy).
    */
   writeEncoded(frame: Uint8Array, payload: Uint8Array, isBinary: boolean): boolean {
-    if (this.conn.state !== 'open' || this.fragmenting) return false;
+    if (this.conn.state !== 'open' || this.fragmenting || this.socket.destroyed) return false;
     if (this.bufferedAmount >= this.maxBuffered) {
       if (!this.rejectWhenFull) this.failBufferFull();
       return false;
@@ -297,7 +297,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       this.conn.send(payload, isBinary, true, false);
       return true;
     }
-    this.writeOut(frame, undefined);
+    // One buffer: no need to cork; join the current batch if one is open, else write now.
+    this.socket.write(frame);
     return true;
   }
 
