@@ -22,6 +22,7 @@ import type { RequestHead } from '../protocol/handshake/http-head.js';
 import { validateUpgradeRequest } from '../protocol/handshake/server.js';
 import type { ServerPolicy, UpgradeAccepted } from '../protocol/handshake/server.js';
 import { buildAcceptResponse, buildRejectResponse } from '../protocol/handshake/response.js';
+import { compileOrigins } from '../protocol/handshake/origin.js';
 import type { OriginPolicy } from '../protocol/handshake/origin.js';
 import { negotiateDeflateServer } from '../protocol/extensions/permessage-deflate.js';
 import type { PerMessageDeflateOptions } from '../protocol/extensions/permessage-deflate.js';
@@ -39,7 +40,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   REJECT_GRACE_MS,
 } from './limits.js';
-import { DEFAULT_MAX_PAYLOAD } from '../protocol/limits.js';
+import { DEFAULT_MAX_PAYLOAD, resolveLimits } from '../protocol/limits.js';
 
 /** What `verifyClient` gets (ws's shape). */
 export interface VerifyClientInfo {
@@ -161,7 +162,9 @@ let warnedAnyOrigin = false;
  * 'listening', 'error', 'close', 'rejected' (RejectionInfo), 'wsClientError' (error, socket, req:
  * only when listened for; the listener then owns the response and the socket).
  *
- * @throws TypeError unless exactly one of `port`, `server`, `noServer` is given.
+ * @throws TypeError unless exactly one of `port`, `server`, `noServer` is given; HandshakeError
+ *   `INVALID_ORIGIN_POLICY` for an `origins` entry that is not an origin, wildcard or function;
+ *   RangeError for an invalid `maxPayload`.
  * @example
  * const wss = new WebSocketServer({ port: 8080 });
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
@@ -198,6 +201,9 @@ export class WebSocketServer extends EventEmitter {
       );
     }
     this.options = options;
+    // Fail at construction, not at the first request, for options that can never work.
+    compileOrigins(options.origins);
+    resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.clients = new Set();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.wheel = keepaliveWheel(options.keepalive);

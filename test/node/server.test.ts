@@ -592,6 +592,10 @@ describe('RFC 6455 §4.2 server handshake', () => {
   test('option validation: exactly one of port, server, noServer', () => {
     assert.throws(() => new WebSocketServer({}), TypeError);
     assert.throws(() => new WebSocketServer({ port: 0, noServer: true }), TypeError);
+    assert.throws(() => new WebSocketServer({ noServer: true, origins: ['not an origin'] }), {
+      code: 'INVALID_ORIGIN_POLICY',
+    });
+    assert.throws(() => new WebSocketServer({ noServer: true, maxPayload: -1 }), RangeError);
     const wss = new WebSocketServer({ noServer: true });
     assert.throws(() => wss.address());
     wss.close();
