@@ -194,6 +194,7 @@ test('K2: a 101 without Upgrade/Connection, or selecting an unoffered subprotoco
         await server.close();
       }
     }
+    await a.check();
   });
 });
 
@@ -315,6 +316,7 @@ test('K5: redirects are not followed by default; when enabled, non-ws schemes ar
       assert.equal(looped.opened, false);
       assert.equal(hops, 11, 'the first request plus 10 redirects');
       await loop.close();
+      await a.check();
     } finally {
       await target.close();
     }
