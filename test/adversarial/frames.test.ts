@@ -206,18 +206,12 @@ test('F5: 64-bit length with the MSB set (after a 1-byte fragment) -> Close 1002
   });
 });
 
-test(
-  'F5: the exact checklist bytes (64-bit length with the MSB set, no masking key yet) -> Close 1002 as soon as the length is read',
-  {
-    todo: 'lead: src/protocol/frame-parser.ts FrameParser.parse buffers the whole header (mask key included, headerSizeOf) before readHeader checks the 64-bit MSB, so `02 81 00000000 41 00 FF 80 00 00 00 00 00 00 00` gets no answer until 4 more bytes arrive; check the length as soon as its 8 bytes are in',
-  },
-  async () => {
-    await arena({}, async (a) => {
-      await expectClose(a, Buffer.from('0281000000004100ff8000000000000000', 'hex'), 1002);
-      await expectClose(a, Buffer.from('81ff8000000000000000', 'hex'), 1002);
-    });
-  },
-);
+test('F5: the exact checklist bytes (64-bit length with the MSB set, no masking key yet) -> Close 1002 as soon as the length is read', async () => {
+  await arena({}, async (a) => {
+    await expectClose(a, Buffer.from('0281000000004100ff8000000000000000', 'hex'), 1002);
+    await expectClose(a, Buffer.from('81ff8000000000000000', 'hex'), 1002);
+  });
+});
 
 test('U1: invalid UTF-8 in text (overlong C0 80, surrogate ED A0 80, F4 90 80 80, FF, truncated E2 82) -> Close 1007', async () => {
   await arena({}, async (a) => {
