@@ -5,10 +5,11 @@
  * rate limit and keepalive membership.
  *
  * Speed: one driver per connection, no closures per connection or per message (socket listeners
- * are shared functions that find the driver through a symbol on the socket); each read is
- * processed inside `cork()`/`uncork()` so replies written while handling it (echoes, pongs,
- * Close) leave in one `writev`; sends outside a read cork the socket until the end of the
- * current tick, so a burst of sends is batched too.
+ * are shared functions that find the driver through a symbol on the socket). Small frames
+ * written while a read is processed (echoes, pongs, Close) are collected and leave as one
+ * buffer in one `write` at the end of the read; small sends outside a read are collected until
+ * the end of the current tick, so a burst of sends is batched too. Large payloads and writes
+ * with a callback are written at once (after the batch, in order, as one `writev`).
  */
 import type { Duplex } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
@@ -77,6 +78,8 @@ export interface DriverOptions {
 export const PauseReason = { User: 1, Engine: 2, Iterator: 4, Stream: 8 } as const;
 
 const kDriver = Symbol('ironsock.driver');
+/** Frames up to this size are batched (copied once into the batch buffer); larger ones are not. */
+const BATCH_LIMIT = 16 * 1024;
 type DrivenSocket = Duplex & { [kDriver]?: SocketDriver };
 const EMPTY = new Uint8Array(0);
 
@@ -131,7 +134,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private readonly rejectWhenFull: boolean;
   private readonly maxControl: number;
   private readonly wheel: KeepaliveWheel | null;
+  /** A batch is open (during a read, or until the end of the tick). */
   private corked = false;
+  private batch: Uint8Array[] | null = null;
+  private batchBytes = 0;
   private holdWrites = false;
   private held: Uint8Array | null = null;
   private deferred: WriteCallback[] | null = null;
@@ -213,7 +219,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
    * buffer, the engine's backlog (async extension) and the driver's own (held pong).
    */
   get bufferedAmount(): number {
-    let amount = this.socket.writableLength + this.conn.pendingBytes;
+    let amount = this.socket.writableLength + this.conn.pendingBytes + this.batchBytes;
     if (this.held !== null) amount += this.held.length;
     if (this.pendingPong !== null) amount += this.pendingPong.length + 2;
     return amount;
@@ -297,8 +303,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       this.conn.send(payload, isBinary, true, false);
       return true;
     }
-    // One buffer: no need to cork; join the current batch if one is open, else write now.
-    this.socket.write(frame);
+    // One buffer: join the open batch (keeps order), else write now (no per-socket tick).
+    if (this.corked) this.writeOut(frame, undefined);
+    else this.socket.write(frame);
     return true;
   }
 
@@ -391,9 +398,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
       // Transport lost, terminated, or timed out: nothing more to say.
+      this.batch = null;
+      this.batchBytes = 0;
       socket.destroy();
       return;
     }
+    // Our Close frame (or reply) may still be in the batch: it goes before the FIN.
+    this.flush();
     // Keep reading so that the peer's FIN (or RST) is seen.
     if (this.started) socket.resume();
     if (this.role === 'server' || info.error !== undefined) {
@@ -414,12 +425,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       this.conn.receiveData(chunk);
       return;
     }
-    const socket = this.socket;
     this.corked = true;
-    socket.cork();
     this.conn.receiveData(chunk);
     this.corked = false;
-    socket.uncork();
+    this.flush();
   }
 
   /** @internal */
@@ -476,7 +485,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   uncorkNow(): void {
     if (!this.corked) return;
     this.corked = false;
-    this.socket.uncork();
+    this.flush();
   }
 
   // ---- KeepaliveTarget ----------------------------------------------------------------------
@@ -498,12 +507,37 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       if (cb !== undefined) process.nextTick(cb, notOpenError());
       return;
     }
-    if (!this.corked) {
-      this.corked = true;
-      socket.cork();
-      process.nextTick(uncorkTick, this);
+    if (cb === undefined && bytes.length <= BATCH_LIMIT) {
+      if (!this.corked) {
+        this.corked = true;
+        process.nextTick(uncorkTick, this);
+      }
+      if (this.batch === null) this.batch = [bytes];
+      else this.batch.push(bytes);
+      this.batchBytes += bytes.length;
+      return;
     }
+    if (this.batchBytes === 0) {
+      socket.write(bytes, cb);
+      return;
+    }
+    // Keep order: the batch, then this write, in one writev.
+    socket.cork();
+    this.flush();
     socket.write(bytes, cb);
+    socket.uncork();
+  }
+
+  /** Writes the collected small frames as one buffer. */
+  private flush(): void {
+    const batch = this.batch;
+    if (batch === null) return;
+    const size = this.batchBytes;
+    this.batch = null;
+    this.batchBytes = 0;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return;
+    socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, size));
   }
 
   private releaseHeld(cb: WriteCallback | undefined): void {
@@ -555,6 +589,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   private failBufferFull(): void {
     if (this.conn.state !== 'closed') this.conn.fail('SEND_BUFFER_FULL');
+    this.batch = null;
+    this.batchBytes = 0;
     // The socket is backed up: the Close frame would wait behind the backlog. Drop it all.
     this.socket.destroy();
   }
