@@ -202,6 +202,9 @@ test('R7: open/close 1,000 connections by every path (clean, RST, timeout, rejec
       perAddress: Map<string, number>;
       live: Set<unknown>;
     };
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const timersBefore = timers();
     const handlesBefore = (
       process as unknown as { _getActiveHandles(): unknown[] }
     )._getActiveHandles().length;
@@ -254,6 +257,12 @@ test('R7: open/close 1,000 connections by every path (clean, RST, timeout, rejec
       process as unknown as { _getActiveHandles(): unknown[] }
     )._getActiveHandles().length;
     assert.ok(handlesAfter <= handlesBefore + 2, `handles ${handlesBefore} -> ${handlesAfter}`);
+    // Grace timers of refused sockets last 1 s (REJECT_GRACE_MS) and are cleared on close.
+    await waitFor(
+      () => timers() <= timersBefore + 2,
+      3000,
+      `timers back to baseline (${timersBefore})`,
+    );
     assert.equal(
       a.wss
         .eventNames()
