@@ -380,7 +380,11 @@ export async function arena(
   body: (a: Arena) => Promise<void>,
   { echo = true }: { echo?: boolean } = {},
 ): Promise<Arena> {
-  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', ...options } as ServerOptions);
+  // Attach mode when `options.server` is given (the caller has it listening on 127.0.0.1).
+  const attached = options.server !== undefined;
+  const wss = new WebSocketServer(
+    (attached ? options : { port: 0, host: '127.0.0.1', ...options }) as ServerOptions,
+  );
   const rejections: RejectionInfo[] = [];
   const socketErrors: Error[] = [];
   const serverErrors: unknown[] = [];
@@ -400,7 +404,7 @@ export async function arena(
       });
     }
   });
-  await once(wss, 'listening');
+  if (!attached) await once(wss, 'listening');
   const port = (wss.address() as AddressInfo).port;
   const url = `ws://127.0.0.1:${port}`;
   const attackers: Attacker[] = [];
