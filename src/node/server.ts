@@ -134,10 +134,12 @@ export interface BroadcastOptions {
 const kServer = Symbol('ironsock.server');
 const kAddress = Symbol('ironsock.address');
 const kGraceTimer = Symbol('ironsock.graceTimer');
+const kHeadTimer = Symbol('ironsock.headTimer');
 type TrackedSocket = Duplex & {
   [kServer]?: WebSocketServer;
   [kAddress]?: string;
   [kGraceTimer]?: ReturnType<typeof setTimeout>;
+  [kHeadTimer]?: ReturnType<typeof setTimeout>;
   remoteAddress?: string;
   encrypted?: boolean;
 };
@@ -150,6 +152,23 @@ function onTrackedSocketClose(this: TrackedSocket): void {
   const timer = this[kGraceTimer];
   if (timer !== undefined) clearTimeout(timer);
   this[kServer]?.releaseSlot(this);
+}
+function clearHeadTimer(this: TrackedSocket): void {
+  const timer = this[kHeadTimer];
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    this[kHeadTimer] = undefined;
+  }
+}
+/** Attach mode: no request head within the handshake timeout. */
+function headTimedOut(socket: TrackedSocket): void {
+  socket[kHeadTimer] = undefined;
+  if (socket.destroyed) return;
+  socket.on('error', ignoreSocketError);
+  if (socket.writable) {
+    socket.end(buildRejectResponse({ status: 408, reason: 'request timed out' }), 'latin1');
+  }
+  setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
 }
 function destroySocket(socket: Duplex): void {
   socket.destroy();
@@ -275,6 +294,19 @@ export class WebSocketServer extends EventEmitter {
           this.emit('connection', ws, request),
         );
       });
+      if (!this.ownsServer) {
+        // Attach mode: Node checks headersTimeout only every connectionsCheckingInterval (set by
+        // the application, 30 s by default), so a slowloris request would live that long. Arm
+        // our own deadline from the TCP accept until the first request head arrives (H7).
+        const timeout = this.handshakeTimeout;
+        this.listen(server, 'connection', (socket: TrackedSocket) => {
+          socket[kHeadTimer] = setTimeout(headTimedOut, timeout, socket);
+          socket.on('close', clearHeadTimer);
+        });
+        this.listen(server, 'request', (req: IncomingMessage) => {
+          clearHeadTimer.call(req.socket as TrackedSocket);
+        });
+      }
       if (this.ownsServer) {
         // Standalone only: in attach mode Node's own handling (or the application's) stays.
         this.listen(server, 'clientError', (error: Error & { code?: string }, socket: Duplex) => {
@@ -328,6 +360,7 @@ export class WebSocketServer extends EventEmitter {
     cb: (ws: WebSocket, req: IncomingMessage) => void,
   ): void {
     const tracked = socket as TrackedSocket;
+    clearHeadTimer.call(tracked);
     // R8: from the first moment, a socket error never reaches the process.
     socket.on('error', ignoreSocketError);
     if (this.state !== 'running') {
@@ -602,13 +635,15 @@ export class WebSocketServer extends EventEmitter {
     };
   }
 
-  /** The header-count limit Node applied to this request (0/null in Node means 2000). */
+  /** The header-count limit Node applied to this request (at most 1,000, see below). */
   private maxHeadersCount(socket: TrackedSocket): number {
     const server = (this.httpServer ??
       (socket as TrackedSocket & { server?: { maxHeadersCount?: number | null } }).server) as
       { maxHeadersCount?: number | null } | undefined;
     const count = server?.maxHeadersCount;
-    return typeof count === 'number' && count > 0 ? count : 2000;
+    // Node documents 2,000 for null, but its parser keeps only about 1,000 name/value pairs
+    // (observed: 1,023); a handshake never needs that many, so 1,000 caps every mode.
+    return Math.min(typeof count === 'number' && count > 0 ? count : 1000, 1000);
   }
 
   /** Per-address handshake rate (fixed 1 s windows; the map is cleared every window). */

@@ -620,6 +620,33 @@ describe('server modes', () => {
     await new Promise((resolve) => server.close(resolve));
   });
 
+  test('attach mode: a request head that never completes is cut at the handshake timeout (H7)', async () => {
+    const server = http.createServer((_req, res) => res.end('plain'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const wss = new WebSocketServer({ server, handshakeTimeout: 300 });
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    assert.equal(await raw.status(5000), 408);
+    await waitFor(() => raw.closed || raw.ended, 3000);
+    // A normal HTTP request on the same server is not affected.
+    const body = await new Promise<string>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/' }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve(text));
+        })
+        .on('error', reject);
+    });
+    assert.equal(body, 'plain');
+    raw.destroy();
+    await stopServer(wss);
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
   test('noServer + handleUpgrade', async () => {
     const wss = new WebSocketServer({ noServer: true });
     echo(wss);
