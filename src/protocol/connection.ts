@@ -110,8 +110,9 @@ export class Connection implements FrameSink {
   private readonly skipUtf8: boolean;
   private readonly isServer: boolean;
   private readonly parser: FrameParser;
-  private readonly assembler: MessageAssembler;
-  private readonly utf8: Utf8Validator;
+  // Created on the first message that needs them, to keep idle connections small.
+  private assemblerInstance: MessageAssembler | null = null;
+  private utf8Instance: Utf8Validator | null = null;
   private readonly maskPool: MaskKeyPool | null;
   private readonly nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
 
@@ -143,16 +144,14 @@ export class Connection implements FrameSink {
     this.isServer = options.role === 'server';
     this.handler = handler;
     this.platform = options.platform;
-    this.limits = resolveLimits(options.limits);
+    this.limits = sharedLimits(options.limits);
     this.extension = options.extension ?? null;
     this.autoPong = options.autoPong ?? true;
     this.skipUtf8 = options.unsafeSkipUtf8Validation ?? false;
     this.nativeIsUtf8 = options.platform.isUtf8;
-    this.parser = new FrameParser(this);
-    this.assembler = new MessageAssembler(options.platform.alloc);
-    this.utf8 = new Utf8Validator(this.nativeIsUtf8);
+    this.parser = new FrameParser(this, options.platform.unmask);
     // §5.3: a client masks every frame with a fresh, unpredictable key.
-    this.maskPool = this.isServer ? null : new MaskKeyPool((b) => options.platform.randomFill(b));
+    this.maskPool = this.isServer ? null : maskPoolFor(options.platform);
   }
 
   /** `open`, `closing` (our Close sent, waiting for the peer's) or `closed`. */
@@ -163,6 +162,20 @@ export class Connection implements FrameSink {
   /** Outgoing bytes of messages still waiting for the extension's encoder. */
   get pendingBytes(): number {
     return this.queuedBytes;
+  }
+
+  private get assembler(): MessageAssembler {
+    return (this.assemblerInstance ??= new MessageAssembler(this.platform.alloc));
+  }
+
+  private get utf8(): Utf8Validator {
+    return (this.utf8Instance ??= new Utf8Validator(this.nativeIsUtf8));
+  }
+
+  /** Payload bytes of the message in progress collected so far. */
+  private collectedBytes(): number {
+    const assembler = this.assemblerInstance;
+    return assembler === null ? 0 : assembler.bytes;
   }
 
   /** The negotiated extension, if any. */
@@ -225,7 +238,7 @@ export class Connection implements FrameSink {
       this.messageFrames = 0;
       this.messageCost = 0;
       this.compressedBytes = 0;
-      if (!this.messageBinary) this.utf8.reset();
+      if (!this.messageBinary) this.utf8Instance?.reset();
     }
     // Limits are checked against the declared length, before any payload is kept.
     // Compressed frames may be slightly larger than what they inflate to (incompressible data
@@ -236,7 +249,7 @@ export class Connection implements FrameSink {
     if (this.messageCompressed) {
       this.compressedBytes += length;
       if (this.compressedBytes > limits.maxPayload + slack) return this.fail('MESSAGE_TOO_BIG');
-    } else if (this.assembler.bytes + length > limits.maxPayload) {
+    } else if (this.collectedBytes() + length > limits.maxPayload) {
       return this.fail('MESSAGE_TOO_BIG');
     }
     this.messageFrames++;
@@ -314,13 +327,18 @@ export class Connection implements FrameSink {
     let synchronous = true;
     let result: Next = Next.Continue;
     this.decoding = true;
-    extension.decode(piece, fin, this.limits.maxPayload - this.assembler.bytes, (error, output) => {
-      this.decoding = false;
-      if (this._state === 'closed') return;
-      const next = this.decoded(error, output, fin);
-      if (synchronous) result = next;
-      else if (next !== Next.Stop) this.resumeHeld();
-    });
+    extension.decode(
+      piece,
+      fin,
+      this.limits.maxPayload - this.collectedBytes(),
+      (error, output) => {
+        this.decoding = false;
+        if (this._state === 'closed') return;
+        const next = this.decoded(error, output, fin);
+        if (synchronous) result = next;
+        else if (next !== Next.Stop) this.resumeHeld();
+      },
+    );
     synchronous = false;
     if (this.decoding) {
       this.handler.onReadPause?.(true);
@@ -546,7 +564,7 @@ export class Connection implements FrameSink {
   private finish(info: CloseInfo): void {
     this._state = 'closed';
     this.inMessage = false;
-    this.assembler.reset();
+    this.assemblerInstance?.reset();
     this.held = [];
     this.heldOffset = 0;
     if (this.queue !== null) {
@@ -563,6 +581,32 @@ export class Connection implements FrameSink {
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Resolved limits per input object: connections configured alike share one object. */
+const resolvedLimits = new WeakMap<Partial<Limits>, Limits>();
+const DEFAULT_LIMITS = resolveLimits();
+
+function sharedLimits(partial: Partial<Limits> | undefined): Limits {
+  if (partial === undefined) return DEFAULT_LIMITS;
+  let limits = resolvedLimits.get(partial);
+  if (limits === undefined) {
+    limits = resolveLimits(partial);
+    resolvedLimits.set(partial, limits);
+  }
+  return limits;
+}
+
+/** One key pool per platform: every client connection draws from the same CSPRNG output. */
+const maskPools = new WeakMap<Platform, MaskKeyPool>();
+
+function maskPoolFor(platform: Platform): MaskKeyPool {
+  let pool = maskPools.get(platform);
+  if (pool === undefined) {
+    pool = new MaskKeyPool((bytes) => platform.randomFill(bytes));
+    maskPools.set(platform, pool);
+  }
+  return pool;
+}
 
 function copyOf(bytes: Uint8Array, alloc: (size: number) => Uint8Array): Uint8Array {
   const copy = alloc(bytes.length);

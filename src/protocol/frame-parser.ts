@@ -5,7 +5,7 @@
  * copies a data payload. Only control payloads (at most 125 bytes, §5.5) are gathered when split.
  */
 import { isControlOpcode } from './codes.js';
-import { maskInto } from './mask.js';
+import { unmaskWithKey32 } from './mask.js';
 
 /** What the sink tells the parser after each callback. */
 export const Next = {
@@ -42,19 +42,28 @@ const PAYLOAD = 1;
 
 export class FrameParser {
   private state = HEADER;
-  private readonly header = new Uint8Array(14);
+  /** Scratch for a header split across reads; allocated the first time that happens. */
+  private header: Uint8Array | null = null;
   private headerHave = 0;
   private fin = false;
   private opcode = 0;
   private masked = false;
-  private readonly mask = new Uint8Array(4);
+  /** The masking key as a 32-bit number, first key byte in the high bits. */
+  private maskKey = 0;
   /** Payload bytes still to come for the current frame. */
   private remaining = 0;
   private received = 0;
   /** Scratch for a control payload split across reads. */
   private control: Uint8Array | null = null;
 
-  constructor(private readonly sink: FrameSink) {}
+  /**
+   * @param nativeUnmask optional accelerator that unmasks a whole view in place with a 4-byte key
+   *   (Node: bufferutil's `unmask` when installed); used for pieces of 1 KiB or more.
+   */
+  constructor(
+    private readonly sink: FrameSink,
+    private readonly nativeUnmask?: (data: Uint8Array, key: Uint8Array) => void,
+  ) {}
 
   /** True when the parser stands between frames (no partial frame buffered). */
   get idle(): boolean {
@@ -81,22 +90,24 @@ export class FrameParser {
             at = offset;
             offset += size;
           } else {
-            for (let i = offset; i < length; i++) this.header[i - offset] = chunk[i];
+            const scratch = (this.header ??= new Uint8Array(14));
+            for (let i = offset; i < length; i++) scratch[i - offset] = chunk[i];
             this.headerHave = length - offset;
             return this.lengthOverflowed() ? -1 : length;
           }
         } else {
           // Gather a split header byte by byte (at most 14 bytes).
+          const scratch = (this.header ??= new Uint8Array(14));
           while (
             offset < length &&
-            (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1]))
+            (this.headerHave < 2 || this.headerHave < headerSizeOf(scratch[1]))
           ) {
-            this.header[this.headerHave++] = chunk[offset++];
+            scratch[this.headerHave++] = chunk[offset++];
           }
-          if (this.headerHave < 2 || this.headerHave < headerSizeOf(this.header[1])) {
+          if (this.headerHave < 2 || this.headerHave < headerSizeOf(scratch[1])) {
             return this.lengthOverflowed() ? -1 : length;
           }
-          header = this.header;
+          header = scratch;
           at = 0;
           this.headerHave = 0;
         }
@@ -115,7 +126,7 @@ export class FrameParser {
       const available = length - offset;
       const take = available < this.remaining ? available : this.remaining;
       const keyOffset = this.received & 3;
-      if (this.masked) maskInto(chunk, offset, chunk, offset, take, this.mask, keyOffset);
+      if (this.masked) this.unmask(chunk, offset, take, keyOffset);
       const whole = this.received === 0 && take === this.remaining;
       const piece = chunk.subarray(offset, offset + take);
       offset += take;
@@ -147,7 +158,8 @@ export class FrameParser {
    * bit set has already arrived, rather than waiting for the masking key that follows (§5.2).
    */
   private lengthOverflowed(): boolean {
-    if (this.headerHave >= 3 && (this.header[1] & 0x7f) === 127 && (this.header[2] & 0x80) !== 0) {
+    const h = this.header as Uint8Array;
+    if (this.headerHave >= 3 && (h[1] & 0x7f) === 127 && (h[2] & 0x80) !== 0) {
       this.headerHave = 0;
       this.sink.onLengthOverflow();
       return true;
@@ -189,10 +201,8 @@ export class FrameParser {
       pos += 8;
     }
     if (this.masked) {
-      this.mask[0] = header[pos];
-      this.mask[1] = header[pos + 1];
-      this.mask[2] = header[pos + 2];
-      this.mask[3] = header[pos + 3];
+      this.maskKey =
+        (header[pos] << 24) | (header[pos + 1] << 16) | (header[pos + 2] << 8) | header[pos + 3];
     }
     this.remaining = length;
     this.received = 0;
@@ -205,6 +215,22 @@ export class FrameParser {
     return Next.Continue;
   }
 
+  private unmask(chunk: Uint8Array, offset: number, length: number, keyOffset: number): void {
+    const native = this.nativeUnmask;
+    if (native !== undefined && length >= NATIVE_UNMASK_MIN) {
+      const shift = (keyOffset & 3) * 8;
+      const k =
+        shift === 0 ? this.maskKey : (this.maskKey << shift) | (this.maskKey >>> (32 - shift));
+      KEY_SCRATCH[0] = k >>> 24;
+      KEY_SCRATCH[1] = (k >>> 16) & 0xff;
+      KEY_SCRATCH[2] = (k >>> 8) & 0xff;
+      KEY_SCRATCH[3] = k & 0xff;
+      native(chunk.subarray(offset, offset + length), KEY_SCRATCH);
+      return;
+    }
+    unmaskWithKey32(chunk, offset, length, this.maskKey, keyOffset);
+  }
+
   private finishEmpty(): Next {
     this.state = HEADER;
     if (isControlOpcode(this.opcode)) return this.sink.onControl(this.opcode, EMPTY);
@@ -213,6 +239,10 @@ export class FrameParser {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Shared key buffer for the native unmask call (used synchronously, never retained). */
+const KEY_SCRATCH = new Uint8Array(4);
+/** Below this the JavaScript loop beats a call into native code. */
+const NATIVE_UNMASK_MIN = 1024;
 
 /** Header size implied by the second header byte (mask bit and 7-bit length). */
 function headerSizeOf(b1: number): number {

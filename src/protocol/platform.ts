@@ -15,6 +15,11 @@ export interface Platform {
   alloc(size: number): Uint8Array;
   /** Optional fast whole-buffer UTF-8 check (Node: `buffer.isUtf8`); the core falls back to its own DFA. */
   isUtf8?(bytes: Uint8Array): boolean;
+  /**
+   * Optional accelerator: XORs `data` in place with the 4-byte `key` repeated (§5.3). The core
+   * has its own word-at-a-time loop; Node uses the `bufferutil` add-on when it is installed.
+   */
+  unmask?(data: Uint8Array, key: Uint8Array): void;
 }
 
 /**

@@ -202,3 +202,61 @@ test('large text through the engine with native UTF-8 checks matches the oracle'
   for (let i = 0; i < wire.length; i += 777) server.receiveData(wire.slice(i, i + 777));
   assert.deepEqual(got, [text]);
 });
+
+describe('property: an injected native unmask gives the same payloads (§5.3)', () => {
+  test('large masked frames split at any byte, with a recording unmask accelerator', () => {
+    let calls = 0;
+    const unmask = (data: Uint8Array, key: Uint8Array) => {
+      calls++;
+      for (let i = 0; i < data.length; i++) data[i] ^= key[i & 3];
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 1024, maxLength: 20000 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 }),
+        (payload, cuts) => {
+          const sender = harness({ role: 'client' });
+          sender.conn.send(payload, true);
+          const wire = sender.takeWritten();
+          const got: Uint8Array[] = [];
+          const server = new Connection(
+            { role: 'server', platform: { ...testPlatform(), unmask } },
+            {
+              onMessage: (d) => got.push(Array.isArray(d) ? concat(d) : new Uint8Array(d)),
+              onPing() {},
+              onPong() {},
+              onWrite() {},
+              onClose() {},
+            },
+          );
+          for (const piece of chunk(wire, cuts)) server.receiveData(piece);
+          assert.deepEqual(got, [payload]);
+        },
+      ),
+      { numRuns: 100 },
+    );
+    assert.ok(calls > 0, 'the accelerator was used');
+  });
+
+  test('the Node platform (bufferutil when installed) round-trips a 1 MiB message in odd pieces', async () => {
+    const { nodePlatform } = await import('../../src/node/platform.js');
+    const payload = new Uint8Array(1 << 20).map((_, i) => (i * 31) & 0xff);
+    const sender = harness({ role: 'client' });
+    sender.conn.send(payload, true);
+    const wire = sender.takeWritten();
+    const got: Uint8Array[] = [];
+    const server = new Connection(
+      { role: 'server', platform: nodePlatform },
+      {
+        onMessage: (d) => got.push(Array.isArray(d) ? concat(d) : new Uint8Array(d)),
+        onPing() {},
+        onPong() {},
+        onWrite() {},
+        onClose() {},
+      },
+    );
+    for (let i = 0; i < wire.length; i += 65_537)
+      server.receiveData(Buffer.from(wire.subarray(i, i + 65_537)));
+    assert.deepEqual(got, [payload]);
+  });
+});
