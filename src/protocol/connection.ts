@@ -127,7 +127,7 @@ export class Connection implements FrameSink {
 
   // Input held while an asynchronous decode runs.
   private decoding = false;
-  private held: Uint8Array[] = [];
+  private held: Uint8Array[] | null = null;
   private heldOffset = 0;
 
   // Outgoing.
@@ -193,12 +193,12 @@ export class Connection implements FrameSink {
   receiveData(bytes: Uint8Array): void {
     if (this._state === 'closed') return; // §5.5.1: nothing is processed after the closing handshake
     if (this.decoding) {
-      this.held.push(bytes);
+      (this.held ??= []).push(bytes);
       return;
     }
     const stopped = this.parser.push(bytes, 0);
     if (stopped >= 0 && stopped < bytes.length) {
-      this.held.push(bytes);
+      (this.held ??= []).push(bytes);
       this.heldOffset = stopped;
     }
   }
@@ -365,11 +365,11 @@ export class Connection implements FrameSink {
   /** Continues with input held during an asynchronous decode. */
   private resumeHeld(): void {
     const held = this.held;
-    while (held.length > 0 && !this.decoding && this._state !== 'closed') {
+    while (held !== null && held.length > 0 && !this.decoding && this._state !== 'closed') {
       const chunk = held[0];
       const stopped = this.parser.push(chunk, this.heldOffset);
       if (stopped < 0) {
-        this.held = [];
+        this.held = null;
         this.heldOffset = 0;
         return;
       }
@@ -565,7 +565,7 @@ export class Connection implements FrameSink {
     this._state = 'closed';
     this.inMessage = false;
     this.assemblerInstance?.reset();
-    this.held = [];
+    this.held = null;
     this.heldOffset = 0;
     if (this.queue !== null) {
       this.pendingClose = info;
