@@ -40,9 +40,14 @@ function describeFailure(loadgen: LoadgenProcess, error: unknown): Error {
   return new Error(`${(error as Error).message}${detail ? ` (loadgen: ${detail})` : ''}`);
 }
 
-/** Window per connection: about `budget` bytes in flight in total, between 1 and 16 messages. */
+/**
+ * Window per connection: about `budget` bytes in flight in total, between 1 and 16 messages, and
+ * at most 1 MiB per connection, so that no echo server ever holds more than ironsock's default
+ * `maxBufferedAmount` (1 MiB, policy 'close') waiting to be written.
+ */
 export function windowFor(size: number, connections: number, budget = 4 * 1024 * 1024): number {
-  return Math.max(1, Math.min(16, Math.floor(budget / (size * connections))));
+  const perConnection = Math.floor((1024 * 1024) / size);
+  return Math.max(1, Math.min(16, perConnection, Math.floor(budget / (size * connections))));
 }
 
 /** Echo throughput and latency over the measurement window. */
