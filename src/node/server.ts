@@ -202,10 +202,10 @@ export class WebSocketServer extends EventEmitter {
   private readonly live = new Set<WebSocket>();
   private slots = 0;
   private state: 'running' | 'closing' | 'closed' = 'running';
-  private policyPlain: ServerPolicy | null = null;
+  private policyPlain: ServerPolicy<IncomingMessage> | null = null;
   private readonly rateCounts = new Map<string, number>();
   private rateWindowStart = 0;
-  private policySecure: ServerPolicy | null = null;
+  private policySecure: ServerPolicy<IncomingMessage> | null = null;
   private readonly tuning: ConnectionTuning;
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -394,7 +394,8 @@ export class WebSocketServer extends EventEmitter {
       headers: rawHeaderPairs(req.rawHeaders),
     };
     const secure = tracked.encrypted === true;
-    const decision = validateUpgradeRequest(request, this.policy(tracked, secure));
+    // Origin predicates receive the IncomingMessage, as the `origins` option documents.
+    const decision = validateUpgradeRequest(request, this.policy(tracked, secure), req);
     if (!decision.ok) {
       if (this.listenerCount('wsClientError') > 0) {
         const error = Object.assign(new Error(decision.reason), {
@@ -601,7 +602,7 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /** The handshake policy; cached per (secure) once the listen address is known. */
-  private policy(socket: TrackedSocket, secure: boolean): ServerPolicy {
+  private policy(socket: TrackedSocket, secure: boolean): ServerPolicy<IncomingMessage> {
     const cached = secure ? this.policySecure : this.policyPlain;
     if (cached !== null) return cached;
     const policy = this.buildPolicy(socket, secure);
@@ -612,7 +613,7 @@ export class WebSocketServer extends EventEmitter {
     return policy;
   }
 
-  private buildPolicy(socket: TrackedSocket, secure: boolean): ServerPolicy {
+  private buildPolicy(socket: TrackedSocket, secure: boolean): ServerPolicy<IncomingMessage> {
     const o = this.options;
     let listenAddress = o.listenAddress;
     if (listenAddress === undefined) {
@@ -625,7 +626,7 @@ export class WebSocketServer extends EventEmitter {
       }
     }
     return {
-      origins: o.origins as ServerPolicy['origins'],
+      origins: o.origins,
       requireOrigin: o.requireOrigin,
       unsafeAllowAnyOrigin: o.unsafeAllowAnyOrigin,
       serverOrigins: o.serverOrigins,

@@ -17,7 +17,12 @@ import { checkOrigin, ownOrigins, type OriginPolicy } from './origin.js';
  * rebinding protection when `listenAddress` is loopback or private, no other host restriction.
  * See {@link OriginPolicy} and {@link HostPolicy} for the fields.
  */
-export interface ServerPolicy extends OriginPolicy<RequestHead>, HostPolicy {
+/**
+ * The server's handshake policy. `R` is what `origins` predicates receive as their second
+ * argument: the `RequestHead` by default, or the adapter's own request object (Node passes
+ * its `IncomingMessage`) given as `context` to `validateUpgradeRequest`.
+ */
+export interface ServerPolicy<R = RequestHead> extends OriginPolicy<R>, HostPolicy {
   /**
    * Whether the connection is TLS (set by the adapter); gives the scheme of the server's own
    * origin (`https://` + Host when true, `http://` + Host otherwise). Default false.
@@ -113,12 +118,13 @@ const UPGRADE_REQUIRED: Array<[string, string]> = [['Upgrade', 'websocket']];
  * const decision = validateUpgradeRequest(head, { listenAddress: '127.0.0.1' });
  * socket.write(decision.ok ? buildAcceptResponse({ key: decision.key }, platform) : buildRejectResponse(decision));
  */
-export function validateUpgradeRequest(
+export function validateUpgradeRequest<R = RequestHead>(
   request: RequestHead,
-  policy: ServerPolicy = {},
+  policy: ServerPolicy<R> = {},
+  context?: R,
 ): UpgradeDecision {
   try {
-    return check(request, policy);
+    return check(request, policy, context === undefined ? (request as R) : context);
   } catch (error) {
     if (error instanceof HandshakeError) {
       return toRejection(error.status === undefined ? withStatus(error, 500) : error);
@@ -137,7 +143,7 @@ function withStatus(error: HandshakeError, status: number): HandshakeError {
   return new HandshakeError(error.code, error.message, status, error.headers);
 }
 
-function check(request: RequestHead, policy: ServerPolicy): UpgradeAccepted {
+function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): UpgradeAccepted {
   const headers = request.headers;
   // Item 1: "An HTTP/1.1 or higher GET request".
   if (request.method !== 'GET') {
@@ -228,7 +234,7 @@ function check(request: RequestHead, policy: ServerPolicy): UpgradeAccepted {
     origins,
     ownOrigins(host, policy.secure === true, policy.serverOrigins),
     policy,
-    request,
+    context,
   );
 
   return { ok: true, key, protocols, extensions, origin, host: hostValue };
