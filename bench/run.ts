@@ -8,7 +8,8 @@
  *   npm run bench -- --smoke        a few seconds: proves the harness works end to end (CI)
  *   npm run bench -- --json [file]  also write the results as JSON (default artifacts/bench-<time>.json)
  *   --only echo,storm,memory,broadcast,micro   run a subset
- *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers
+ *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers (also: ironsock-js,
+ *                                   ironsock without the optional bufferutil addon)
  *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>])
  *   --profile                       run ironsock under `node --cpu-prof` on 16 B and 64 KiB × 100
  *                                   (or --cells) and print the top functions by self time
@@ -57,6 +58,8 @@ interface ServerSpec {
   file: string;
   /** Raw TCP: the load generator skips the handshake and framing. */
   raw: boolean;
+  /** Extra environment of the server process. */
+  env?: Record<string, string>;
 }
 
 const ALL_SERVERS: ServerSpec[] = [
@@ -64,7 +67,10 @@ const ALL_SERVERS: ServerSpec[] = [
   { name: 'ws', file: 'ws-echo', raw: false },
   { name: 'minimal-ws', file: 'minimal-ws', raw: false },
   { name: 'raw-net', file: 'raw-net', raw: true },
+  // Opt-in (--servers): ironsock without the optional bufferutil addon, as installed with no extras.
+  { name: 'ironsock-js', file: 'ironsock-echo', raw: false, env: { IRONSOCK_NO_NATIVE: '1' } },
 ];
+const DEFAULT_SERVERS = ['ironsock', 'ws', 'minimal-ws', 'raw-net'];
 
 /** Sizes of a run mode. */
 interface Plan {
@@ -166,7 +172,7 @@ function parseArgs(argv: string[]): Options {
     mode: 'full',
     json: null,
     only: new Set(['echo', 'storm', 'memory', 'broadcast', 'micro']),
-    servers: new Set(ALL_SERVERS.map((s) => s.name)),
+    servers: new Set(DEFAULT_SERVERS),
     profile: false,
     cells: null,
   };
@@ -257,11 +263,11 @@ async function main(): Promise<number> {
 
   let servers = ALL_SERVERS.filter((s) => options.servers.has(s.name));
   if (
-    servers.some((s) => s.name === 'ironsock') &&
+    servers.some((s) => s.file === 'ironsock-echo') &&
     !existsSync(join(SERVERS_DIR, '..', '..', 'src', 'index.js'))
   ) {
     notes.push('ironsock not measured: src/index.js (WebSocketServer) is not built yet');
-    servers = servers.filter((s) => s.name !== 'ironsock');
+    servers = servers.filter((s) => s.file !== 'ironsock-echo');
   }
   let memoryConnections = plan.memoryConnections;
   let broadcastConnections = plan.broadcastConnections;
@@ -312,7 +318,10 @@ async function main(): Promise<number> {
   const needsShared = ['echo', 'storm', 'broadcast'].some((w) => options.only.has(w));
   for (const spec of needsShared ? servers : []) {
     try {
-      running.set(spec.name, await ServerProcess.start(spec.name, spec.file, placement));
+      running.set(
+        spec.name,
+        await ServerProcess.start(spec.name, spec.file, placement, [], spec.env),
+      );
     } catch (error) {
       failures.push(`${spec.name}: ${(error as Error).message}`);
       log(`${spec.name}: ${(error as Error).message}`);
@@ -393,7 +402,13 @@ async function main(): Promise<number> {
         if (result.error !== undefined) continue;
         let server: ServerProcess | null = null;
         try {
-          server = await ServerProcess.start(spec.name, spec.file, placement, ['--expose-gc']);
+          server = await ServerProcess.start(
+            spec.name,
+            spec.file,
+            placement,
+            ['--expose-gc'],
+            spec.env,
+          );
           const sample = await runMemory(server, spec.raw, memoryConnections, placement);
           record(result, sample);
           log(

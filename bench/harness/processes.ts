@@ -148,14 +148,17 @@ export class ServerProcess {
     private readonly io: LineChild,
   ) {}
 
-  /** Starts `bench/servers/<file>.js` on CPU 0 and waits for `READY <port>`. */
+  /** Starts `bench/servers/<file>.js` on CPU 0 (with extra `env`) and waits for `READY <port>`. */
   static async start(
     name: string,
     file: string,
     placement: Placement,
     nodeFlags: string[] = [],
+    env: Record<string, string> = {},
   ): Promise<ServerProcess> {
+    const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
     const child = spawnPinned(0, placement, [
+      ...(assignments.length > 0 ? ['env', ...assignments] : []),
       process.execPath,
       ...nodeFlags,
       join(SERVERS_DIR, `${file}.js`),
