@@ -124,6 +124,10 @@ export class Connection implements FrameSink {
   private messageCost = 0;
   private compressedBytes = 0;
   private frameFin = false;
+  private frameLength = 0;
+  /** A single-frame message arriving over several reads, collected at its exact size. */
+  private frameBuffer: Uint8Array | null = null;
+  private frameFilled = 0;
 
   // Input held while an asynchronous decode runs.
   private decoding = false;
@@ -256,6 +260,7 @@ export class Connection implements FrameSink {
     this.messageCost += limits.fragmentOverhead + length;
     if (this.messageCost > limits.maxMessageCost) return this.fail('MESSAGE_TOO_COSTLY');
     this.frameFin = fin;
+    this.frameLength = length;
     return Next.Continue;
   }
 
@@ -272,6 +277,27 @@ export class Connection implements FrameSink {
     }
     // §8.1: validate as the bytes arrive, so an invalid sequence fails before the rest comes.
     if (text && !this.utf8.push(piece)) return this.fail('INVALID_UTF8');
+    // A single-frame message split across reads is collected in one buffer of its exact size,
+    // delivered without a second copy; but only when its first piece is at least about half of
+    // it, so a declared length alone never makes us allocate much more than has arrived.
+    let buffer = this.frameBuffer;
+    if (
+      buffer === null &&
+      this.frameFin &&
+      this.messageFrames === 1 &&
+      this.collectedBytes() === 0 &&
+      this.frameLength <= 2 * (piece.length + DIRECT_BUFFER_SLACK)
+    ) {
+      buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
+      this.frameFilled = 0;
+    }
+    if (buffer !== null) {
+      buffer.set(piece, this.frameFilled);
+      this.frameFilled += piece.length;
+      if (!last) return Next.Continue;
+      this.frameBuffer = null;
+      return this.finishMessage(buffer);
+    }
     this.assembler.add(piece, this.limits.maxPayload);
     if (last && this.frameFin) return this.finishMessage();
     return Next.Continue;
@@ -296,12 +322,12 @@ export class Connection implements FrameSink {
     this.fail('LENGTH_MSB_SET');
   }
 
-  private finishMessage(): Next {
+  private finishMessage(whole?: Uint8Array): Next {
     if (!this.messageBinary && !this.skipUtf8 && !this.utf8.complete) {
       return this.fail('INVALID_UTF8', 'message ends inside a code point');
     }
     this.inMessage = false;
-    this.handler.onMessage(this.assembler.take(), this.messageBinary);
+    this.handler.onMessage(whole ?? this.assembler.take(), this.messageBinary);
     return this._state === 'closed' ? Next.Stop : Next.Continue;
   }
 
@@ -565,6 +591,7 @@ export class Connection implements FrameSink {
     this._state = 'closed';
     this.inMessage = false;
     this.assemblerInstance?.reset();
+    this.frameBuffer = null;
     this.held = null;
     this.heldOffset = 0;
     if (this.queue !== null) {
@@ -581,6 +608,8 @@ export class Connection implements FrameSink {
 }
 
 const EMPTY = new Uint8Array(0);
+/** How far past twice its first piece a split single-frame message may be and still get its own buffer. */
+const DIRECT_BUFFER_SLACK = 16 * 1024;
 
 /** Resolved limits per input object: connections configured alike share one object. */
 const resolvedLimits = new WeakMap<Partial<Limits>, Limits>();

@@ -399,3 +399,33 @@ describe('§9 extension interface', () => {
     assert.ok(ext.disposed);
   });
 });
+
+describe('memory: split single-frame messages', () => {
+  test('a 64 KiB frame split over two reads is delivered as one buffer of its exact size', () => {
+    const h = harness({ role: 'server' });
+    const payload = new Uint8Array(65536).map((_, i) => i & 0xff);
+    const frame = clientFrame(2, payload);
+    h.feed(frame, [40000]);
+    const msg = h.events[0];
+    assert.ok(msg.type === 'message');
+    assert.equal(msg.parts, 1);
+    assert.deepEqual(msg.data, payload);
+  });
+  test('a declared length alone never makes the engine allocate it: 1 MiB declared, 1 byte sent', () => {
+    const sizes: number[] = [];
+    const h = harness({ role: 'server' });
+    const platform = (h.conn as unknown as { platform: { alloc: (n: number) => Uint8Array } })
+      .platform;
+    const alloc = platform.alloc;
+    platform.alloc = (n) => {
+      sizes.push(n);
+      return alloc(n);
+    };
+    const frame = clientFrame(2, new Uint8Array(1024 * 1024));
+    h.feed(frame.subarray(0, 15)); // header (14 bytes) + 1 payload byte
+    assert.ok(Math.max(0, ...sizes) <= 64 * 1024, `allocated ${Math.max(0, ...sizes)} bytes`);
+    h.feed(frame.subarray(15));
+    const msg = h.events[0];
+    assert.ok(msg.type === 'message' && msg.data.length === 1024 * 1024);
+  });
+});
