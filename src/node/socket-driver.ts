@@ -277,6 +277,18 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.releaseHeld(cb);
   }
 
+  /**
+   * Calls `cb` once everything sent so far (including messages still in the compressor) has
+   * been handed to the kernel: a write barrier, used by `await ws.send(...)`.
+   */
+  whenWritten(cb: WriteCallback): void {
+    if (this.conn.pendingBytes > 0) {
+      (this.deferred ??= []).push(cb);
+      return;
+    }
+    this.writeOut(EMPTY, cb);
+  }
+
   /** Sends a ping (payload <= 125 bytes). @throws UsageError on misuse. */
   ping(payload: Uint8Array, cb?: WriteCallback): void {
     this.control(true, payload, cb);

@@ -173,6 +173,8 @@ export class WebSocket extends EventEmitter {
 
   /** @internal */
   _driver: SocketDriver | null = null;
+  /** @internal The shared awaitable returned by `send` (created on first use). */
+  _sent: SendCompletion | null = null;
   /** @internal The server tracking this connection; told when it closes (before 'close' listeners). */
   _owner: { forgetClient(ws: WebSocket): void } | null = null;
   /** @internal The running client handshake (aborted by close()/terminate() while CONNECTING). */
@@ -303,11 +305,20 @@ export class WebSocket extends EventEmitter {
 
   /**
    * Sends a message (ws signature). `cb` runs once the bytes reached the kernel, or with an error
-   * (connection not open; `SendBufferFullError`). For a promise use `sendAsync`.
+   * (connection not open; `SendBufferFullError`).
+   *
+   * The return value may be awaited: `await ws.send(data)` resolves once everything sent so far
+   * has been handed to the kernel, and rejects if the connection is not open. It is a lazy
+   * thenable, not a Promise: code that ignores it (every ws-style caller) allocates nothing and
+   * can never see an unhandled rejection.
    * @throws Error when CONNECTING (as ws); TypeError for non-binary data; SendBufferFullError
    *   under the `'reject'` policy when no callback is given.
    */
-  send(data: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): void {
+  send(
+    data: SendData,
+    options?: SendOptions | WriteCallback,
+    cb?: WriteCallback,
+  ): PromiseLike<void> {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
@@ -328,9 +339,10 @@ export class WebSocket extends EventEmitter {
     if (this._state !== ReadyState.OPEN || driver === null) {
       if (cb !== undefined)
         process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._state}`));
-      return;
+      return (this._sent ??= new SendCompletion(this));
     }
     driver.send(bytes, isBinary, fin, compress, cb);
+    return (this._sent ??= new SendCompletion(this));
   }
 
   /**
@@ -746,6 +758,28 @@ function byteLength(data: Uint8Array | Uint8Array[]): number {
 }
 
 /** The buffer behind async iteration, with backpressure on the socket. */
+/**
+ * What `send` returns: awaiting it waits until everything sent so far reached the kernel. One
+ * per socket, and no promise exists until someone calls `then`.
+ */
+class SendCompletion implements PromiseLike<void> {
+  constructor(private readonly ws: WebSocket) {}
+
+  then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    return new Promise<void>((resolve, reject) => {
+      const driver = this.ws._driver;
+      if (this.ws.readyState !== ReadyState.OPEN || driver === null) {
+        reject(new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
+        return;
+      }
+      driver.whenWritten((error) => (error ? reject(error) : resolve()));
+    }).then(onFulfilled, onRejected);
+  }
+}
+
 class MessageQueue implements AsyncIterableIterator<WebSocketMessage> {
   paused = false;
   private readonly ws: WebSocket;
