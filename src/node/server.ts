@@ -225,9 +225,7 @@ export class WebSocketServer extends EventEmitter {
     resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.clients = new Set();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    // Servers ping silent peers by default (30 s, then 20 s for any answer), so half-open TCP
-    // connections from vanished clients do not hold memory forever; `keepalive: false` opts out.
-    this.wheel = keepaliveWheel(options.keepalive ?? true);
+    this.wheel = keepaliveWheel(options.keepalive);
     this.deflate =
       options.perMessageDeflate === true
         ? {}
