@@ -64,8 +64,9 @@ export const SERVE_OPTIONS = {
   keepalive: {
     type: 'string',
     value: '<ms>',
-    default: '30000',
-    description: 'ping silent clients after this many ms; 0 turns keepalive off',
+    default: '0',
+    description:
+      'ping clients silent for this many ms and drop them 20 s after an unanswered ping (e.g. 30000); 0 = off',
   },
   'json-log': { type: 'boolean', description: 'log one JSON object per line' },
   stats: {
@@ -157,7 +158,7 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       2 ** 31,
     ),
     deflate: flagValue(values, 'deflate'),
-    keepalive: integerOption('keepalive', stringValue(values, 'keepalive') ?? '30000', 0),
+    keepalive: integerOption('keepalive', stringValue(values, 'keepalive') ?? '0', 0),
     jsonLog: flagValue(values, 'json-log'),
     stats: flagValue(values, 'stats')
       ? integerOption('stats-interval', stringValue(values, 'stats-interval') ?? '5000', 10)
