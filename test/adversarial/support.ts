@@ -10,7 +10,7 @@ import vm from 'node:vm';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import type { EventEmitter } from 'node:events';
+import { delay, once } from '../node/util.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import type { RejectionInfo, ServerOptions } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
@@ -29,26 +29,8 @@ export const Op = {
   Pong: 0xa,
 } as const;
 
-export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Resolves with the event's arguments; rejects after `ms`. */
-export function once<T extends unknown[] = unknown[]>(
-  emitter: EventEmitter,
-  event: string,
-  ms = 5000,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`timed out waiting for '${event}'`));
-    }, ms);
-    const listener = (...args: unknown[]): void => {
-      clearTimeout(timer);
-      resolve(args as T);
-    };
-    emitter.once(event, listener);
-  });
-}
+// Bounded waits shared with the Node adapter tests.
+export { delay, once };
 
 /** Polls `check` every 10 ms until true; throws after `ms`. */
 export async function waitFor(check: () => boolean, ms = 5000, what = 'condition'): Promise<void> {

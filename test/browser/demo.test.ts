@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { killQuietly, spawnServe, withTimeout } from '../cli/harness.js';
+import { CHROMIUM_ARGS } from '../interop/browser.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
@@ -41,16 +42,7 @@ test(
         executablePath: CHROMIUM,
         headless: true,
         viewport: { width: 900, height: 680 },
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
+        args: [...CHROMIUM_ARGS],
         timeout: 60_000,
       });
       const url = `http://127.0.0.1:${server.port}/`;
