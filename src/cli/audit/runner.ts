@@ -68,6 +68,11 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
       note: 'the server could not be reached for this check',
     };
   }
+  return resultOf(check, verdict, Math.round(performance.now() - start));
+}
+
+/** A check's description joined with what it found. */
+function resultOf(check: Check, verdict: Verdict, durationMs: number): CheckResult {
   return {
     id: check.id,
     group: check.group,
@@ -76,7 +81,7 @@ async function runOne(check: Check, context: CheckContext): Promise<CheckResult>
     bounds: check.bounds,
     why: check.why,
     ...verdict,
-    durationMs: Math.round(performance.now() - start),
+    durationMs,
   };
 }
 
@@ -103,37 +108,30 @@ export async function runChecks(
     if (!baseline && !selected) continue;
     if (dead !== null) {
       if (selected) {
-        report({
-          id: check.id,
-          group: check.group,
-          title: check.title,
-          rfc: check.rfc,
-          bounds: check.bounds,
-          why: check.why,
-          status: Status.Skip,
-          sent: '',
-          received: '',
-          note: `not run: ${dead}`,
-          durationMs: 0,
-        });
+        report(
+          resultOf(
+            check,
+            { status: Status.Skip, sent: '', received: '', note: `not run: ${dead}` },
+            0,
+          ),
+        );
       }
       continue;
     }
     if (check.needsUpgrade && !context.profile.upgrades) {
       if (selected) {
-        report({
-          id: check.id,
-          group: check.group,
-          title: check.title,
-          rfc: check.rfc,
-          bounds: check.bounds,
-          why: check.why,
-          status: Status.Skip,
-          sent: '',
-          received: 'baseline handshake refused',
-          note: 'needs an established connection',
-          durationMs: 0,
-        });
+        report(
+          resultOf(
+            check,
+            {
+              status: Status.Skip,
+              sent: '',
+              received: 'baseline handshake refused',
+              note: 'needs an established connection',
+            },
+            0,
+          ),
+        );
       }
       continue;
     }
