@@ -10,8 +10,14 @@
  * buffer in one `write` at the end of the read; small sends outside a read are collected until
  * the end of the current tick, so a burst of sends is batched too. Large payloads and writes
  * with a callback are written at once (after the batch, in order, as one `writev`).
+ *
+ * Small frames are encoded by the engine straight into one process-wide output buffer (see
+ * `OutputArena`), so a small echo costs one copy of its payload and no allocation. One driver
+ * at a time appends to the arena; the others collect their frames as before.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { encodeFrameInto, headerSize } from '../protocol/frame.js';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
@@ -114,6 +120,21 @@ function callAll(callbacks: WriteCallback[], error?: Error | null): void {
   for (const cb of callbacks) cb(error ?? null);
 }
 
+/**
+ * The shared output buffer small frames are encoded into. Single-threaded use: one driver (the
+ * `owner`) appends at `used` from its `arenaStart`; its flush writes that region with one
+ * `socket.write` and gives up ownership. The region then belongs to the socket until written:
+ * when the write completed synchronously (a plain `net.Socket` whose `writableLength` is back at
+ * 0, so libuv copied it into the kernel), the region is reused at once; otherwise the arena
+ * moves on past it and, once full, is replaced (the old one lives until its writes finish).
+ */
+const ARENA_SIZE = 256 * 1024;
+const arena = {
+  buffer: Buffer.allocUnsafeSlow(ARENA_SIZE),
+  used: 0,
+  owner: null as SocketDriver | null,
+};
+
 /** Pumps one socket to and from one `Connection`. See the module comment. */
 export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   readonly socket: Duplex;
@@ -138,6 +159,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private corked = false;
   private batch: Uint8Array[] | null = null;
   private batchBytes = 0;
+  /** Where this driver's frames start in the arena, while it owns it. */
+  private arenaStart = 0;
+  /** Whether a completed synchronous write proves the socket no longer needs the bytes. */
+  private readonly reusesWrites: boolean;
   private holdWrites = false;
   private held: Uint8Array | null = null;
   private deferred: WriteCallback[] | null = null;
@@ -161,6 +186,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject';
     this.maxControl = options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW;
     this.wheel = options.keepalive ?? null;
+    // Only a plain TCP/IPC socket copies the bytes into the kernel during a synchronous write;
+    // TLS or a user stream (PassThrough ...) may keep a reference to the chunk.
+    this.reusesWrites = Object.getPrototypeOf(socket) === Socket.prototype;
     this.conn = new Connection(
       {
         role: options.role,
@@ -220,6 +248,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
    */
   get bufferedAmount(): number {
     let amount = this.socket.writableLength + this.conn.pendingBytes + this.batchBytes;
+    if (arena.owner === this) amount += arena.used - this.arenaStart;
     if (this.held !== null) amount += this.held.length;
     if (this.pendingPong !== null) amount += this.pendingPong.length + 2;
     return amount;
@@ -389,6 +418,38 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.writeOut(bytes, undefined);
   }
 
+  writeFrame(
+    fin: boolean,
+    rsv: number,
+    opcode: number,
+    payload: Uint8Array,
+    mask: Uint8Array | null,
+  ): boolean {
+    const length = payload.length;
+    // Writes with a callback or a barrier need their own boundaries: the general path.
+    if (length > BATCH_LIMIT || this.holdWrites || this.deferred !== null) return false;
+    // Frames collected the general way are written after the arena region: once there is one,
+    // the rest of the batch goes that way too, so that order is kept.
+    if (this.batch !== null) return false;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) return false;
+    const size = headerSize(length, mask !== null) + length;
+    if (arena.owner !== this) {
+      if (arena.owner !== null) return false;
+      this.claimArena(size);
+      if (!this.corked) {
+        this.corked = true;
+        process.nextTick(uncorkTick, this);
+      }
+    } else if (ARENA_SIZE - arena.used < size) {
+      // Region full: write it, continue in a fresh region.
+      this.flush();
+      this.claimArena(size);
+    }
+    arena.used = encodeFrameInto(arena.buffer, arena.used, fin, rsv, opcode, payload, mask);
+    return true;
+  }
+
   onReadPause(paused: boolean): void {
     this.setPaused(PauseReason.Engine, paused);
   }
@@ -410,8 +471,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
       // Transport lost, terminated, or timed out: nothing more to say.
-      this.batch = null;
-      this.batchBytes = 0;
+      this.dropBatch();
       socket.destroy();
       return;
     }
@@ -438,9 +498,12 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       return;
     }
     this.corked = true;
-    this.conn.receiveData(chunk);
-    this.corked = false;
-    this.flush();
+    try {
+      this.conn.receiveData(chunk);
+    } finally {
+      this.corked = false;
+      this.flush();
+    }
   }
 
   /** @internal */
@@ -529,7 +592,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       this.batchBytes += bytes.length;
       return;
     }
-    if (this.batchBytes === 0) {
+    if (this.batchBytes === 0 && arena.owner !== this) {
       socket.write(bytes, cb);
       return;
     }
@@ -540,8 +603,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     socket.uncork();
   }
 
-  /** Writes the collected small frames as one buffer. */
+  /** Writes the collected small frames: the arena region first (it is older), then the rest. */
   private flush(): void {
+    if (arena.owner === this) this.flushArena();
     const batch = this.batch;
     if (batch === null) return;
     const size = this.batchBytes;
@@ -550,6 +614,43 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
     socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, size));
+  }
+
+  /** Takes the arena with room for `size` bytes, replacing it when full. */
+  private claimArena(size: number): void {
+    if (ARENA_SIZE - arena.used < size) {
+      arena.buffer = Buffer.allocUnsafeSlow(ARENA_SIZE);
+      arena.used = 0;
+    }
+    arena.owner = this;
+    this.arenaStart = arena.used;
+  }
+
+  private flushArena(): void {
+    arena.owner = null;
+    const start = this.arenaStart;
+    const end = arena.used;
+    const socket = this.socket;
+    if (socket.destroyed || socket.writableEnded) {
+      arena.used = start;
+      return;
+    }
+    const buffer = arena.buffer;
+    socket.write(buffer.subarray(start, end));
+    // Written synchronously and completely: the kernel has the bytes; reuse the region.
+    if (this.reusesWrites && socket.writableLength === 0 && arena.buffer === buffer) {
+      if (arena.used === end) arena.used = start;
+    }
+  }
+
+  /** Forgets unwritten small frames (the connection is being torn down). */
+  private dropBatch(): void {
+    if (arena.owner === this) {
+      arena.owner = null;
+      arena.used = this.arenaStart;
+    }
+    this.batch = null;
+    this.batchBytes = 0;
   }
 
   private releaseHeld(cb: WriteCallback | undefined): void {
@@ -601,8 +702,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   private failBufferFull(): void {
     if (this.conn.state !== 'closed') this.conn.fail('SEND_BUFFER_FULL');
-    this.batch = null;
-    this.batchBytes = 0;
+    this.dropBatch();
     // The socket is backed up: the Close frame would wait behind the backlog. Drop it all.
     this.socket.destroy();
   }

@@ -53,6 +53,19 @@ export interface ConnectionHandler {
   /** Bytes to write to the transport, in order. Ownership passes to the adapter. */
   onWrite(bytes: Uint8Array): void;
   /**
+   * Optional fast path for output: encode this frame straight into the adapter's own output
+   * buffer (with `encodeFrameInto`), saving the engine's allocation and the adapter's copy.
+   * Return `false` to decline; the engine then encodes the frame and calls `onWrite`. The
+   * payload must be read before returning: the caller may reuse it afterwards.
+   */
+  writeFrame?(
+    fin: boolean,
+    rsv: number,
+    opcode: number,
+    payload: Uint8Array,
+    mask: Uint8Array | null,
+  ): boolean;
+  /**
    * The WebSocket connection is closed (state is now `closed`). The adapter then ends the
    * transport: a server closes TCP at once (§7.1.1); a client waits (briefly) for the server to
    * close it, and closes it itself on failure or timeout.
@@ -577,6 +590,7 @@ export class Connection implements FrameSink {
 
   private writeFrame(opcode: number, rsv: number, fin: boolean, payload: Uint8Array): void {
     const mask = this.maskPool === null ? null : this.maskPool.next();
+    if (this.handler.writeFrame?.(fin, rsv, opcode, payload, mask) === true) return;
     const out = encodeFrame(fin, rsv, opcode, payload, mask, this.platform.alloc);
     if (out instanceof Uint8Array) {
       this.handler.onWrite(out);

@@ -126,9 +126,9 @@ export class FrameParser {
       const available = length - offset;
       const take = available < this.remaining ? available : this.remaining;
       const keyOffset = this.received & 3;
-      if (this.masked) this.unmask(chunk, offset, take, keyOffset);
-      const whole = this.received === 0 && take === this.remaining;
       const piece = chunk.subarray(offset, offset + take);
+      if (this.masked) this.unmask(piece, take, keyOffset);
+      const whole = this.received === 0 && take === this.remaining;
       offset += take;
       this.received += take;
       this.remaining -= take;
@@ -215,7 +215,8 @@ export class FrameParser {
     return Next.Continue;
   }
 
-  private unmask(chunk: Uint8Array, offset: number, length: number, keyOffset: number): void {
+  /** Unmasks `piece` (the whole view, `length` bytes) in place; `keyOffset` rotates the key. */
+  private unmask(piece: Uint8Array, length: number, keyOffset: number): void {
     const native = this.nativeUnmask;
     if (native !== undefined && length >= NATIVE_UNMASK_MIN) {
       const shift = (keyOffset & 3) * 8;
@@ -225,10 +226,10 @@ export class FrameParser {
       KEY_SCRATCH[1] = (k >>> 16) & 0xff;
       KEY_SCRATCH[2] = (k >>> 8) & 0xff;
       KEY_SCRATCH[3] = k & 0xff;
-      native(chunk.subarray(offset, offset + length), KEY_SCRATCH);
+      native(piece, KEY_SCRATCH);
       return;
     }
-    unmaskWithKey32(chunk, offset, length, this.maskKey, keyOffset);
+    unmaskWithKey32(piece, 0, length, this.maskKey, keyOffset);
   }
 
   private finishEmpty(): Next {

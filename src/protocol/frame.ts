@@ -35,8 +35,28 @@ export function headerSize(length: number, masked: boolean): number {
  * Uses the minimal length encoding (§5.2: "the minimal number of bytes MUST be used").
  */
 export function writeHeader(target: Uint8Array, offset: number, header: FrameHeader): number {
-  const { length, mask } = header;
-  target[offset] = (header.fin ? 0x80 : 0) | ((header.rsv & 7) << 4) | (header.opcode & 0x0f);
+  return writeHeaderFields(
+    target,
+    offset,
+    header.fin,
+    header.rsv,
+    header.opcode,
+    header.length,
+    header.mask,
+  );
+}
+
+/** `writeHeader` with the fields as arguments (no header object on the hot path). */
+export function writeHeaderFields(
+  target: Uint8Array,
+  offset: number,
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  length: number,
+  mask: Uint8Array | null,
+): number {
+  target[offset] = (fin ? 0x80 : 0) | ((rsv & 7) << 4) | (opcode & 0x0f);
   const maskBit = mask === null ? 0 : 0x80;
   if (length <= 125) {
     target[offset + 1] = maskBit | length;
@@ -71,6 +91,27 @@ export function writeHeader(target: Uint8Array, offset: number, header: FrameHea
 }
 
 /**
+ * Encodes a whole frame (header, then the payload copied, masked when `mask` is given) into
+ * `target` at `offset` and returns the offset after it. The caller guarantees the room
+ * (`headerSize(length, masked) + length` bytes). `payload` is only read.
+ */
+export function encodeFrameInto(
+  target: Uint8Array,
+  offset: number,
+  fin: boolean,
+  rsv: number,
+  opcode: number,
+  payload: Uint8Array,
+  mask: Uint8Array | null,
+): number {
+  const length = payload.length;
+  offset = writeHeaderFields(target, offset, fin, rsv, opcode, length, mask);
+  if (mask !== null) maskInto(payload, 0, target, offset, length, mask, 0);
+  else if (length > 0) target.set(payload, offset);
+  return offset + length;
+}
+
+/**
  * Encodes one frame and returns the bytes to write, in order: one buffer when the payload was
  * copied behind the header (always when masking, since the caller's memory is never mutated;
  * and for payloads up to `COPY_THRESHOLD`), otherwise `[header, payload]` with the payload
@@ -86,19 +127,12 @@ export function encodeFrame(
 ): Uint8Array | [Uint8Array, Uint8Array] {
   const length = payload.length;
   const size = headerSize(length, mask !== null);
-  if (mask !== null) {
+  if (mask !== null || length <= COPY_THRESHOLD) {
     const out = alloc(size + length);
-    const offset = writeHeader(out, 0, { fin, rsv, opcode, length, mask });
-    maskInto(payload, 0, out, offset, length, mask, 0);
-    return out;
-  }
-  if (length <= COPY_THRESHOLD) {
-    const out = alloc(size + length);
-    const offset = writeHeader(out, 0, { fin, rsv, opcode, length, mask });
-    out.set(payload, offset);
+    encodeFrameInto(out, 0, fin, rsv, opcode, payload, mask);
     return out;
   }
   const header = alloc(size);
-  writeHeader(header, 0, { fin, rsv, opcode, length, mask });
+  writeHeaderFields(header, 0, fin, rsv, opcode, length, null);
   return [header, payload];
 }
