@@ -98,6 +98,14 @@ export function formatTable(results: CellResult[]): string {
         .filter((x): x is number => x !== undefined);
       if (calls.length > 0)
         errors += ` (call ${median(calls).toFixed(1)} ms, server CPU ${median(cpu).toFixed(1)} ms)`;
+      const heap = result.samples
+        .map((x) => x.extra?.heapPerConnection)
+        .filter((x): x is number => x !== undefined);
+      const early = result.samples
+        .map((x) => x.extra?.rssRightAfter)
+        .filter((x): x is number => x !== undefined);
+      if (early.length > 0)
+        errors += ` (JS heap ${median(heap).toFixed(0)} B; right after connecting ${median(early).toFixed(0)} B)`;
       const value = `${fmt(s.value, result.unit === 'ms' || result.unit === 'B/conn' ? 1 : 0)} ${result.unit}${errors}`;
       lines.push(
         `| ${result.workload} | ${result.cell} | ${result.server} | ${value} | ${fmt(s.mbPerSec, 1)} | ` +

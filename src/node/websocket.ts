@@ -112,6 +112,26 @@ type Wrapped = ((...args: any[]) => void) & {
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /** Views `bytes` as a Buffer without copying. */
+/**
+ * The listener table of a new WebSocket. EventEmitter starts with a null-prototype object, which
+ * V8 keeps in dictionary mode (a hash table of a few hundred bytes); a literal with the usual
+ * events declared up front stays a small fast-mode object, as Node's own streams do. The
+ * prototype is still null, so an event named like an Object.prototype member is safe.
+ */
+function newEventTable(): object {
+  return Object.setPrototypeOf(
+    {
+      message: undefined,
+      close: undefined,
+      error: undefined,
+      open: undefined,
+      ping: undefined,
+      pong: undefined,
+    },
+    null,
+  ) as object;
+}
+
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes)
     ? bytes
@@ -200,6 +220,7 @@ export class WebSocket extends EventEmitter {
     options?: WebSocketOptions,
   ) {
     super();
+    (this as unknown as { _events: object })._events = newEventTable();
     if (url === undefined || url === null) {
       this._url = '';
       this._options = undefined;
@@ -217,6 +238,12 @@ export class WebSocket extends EventEmitter {
       protocols as string | string[] | undefined,
       (options ?? {}) as ClientOptions,
     );
+  }
+
+  /** The events with listeners (the pre-declared, empty slots of the table are left out). */
+  override eventNames(): (string | symbol)[] {
+    const table = (this as unknown as { _events: Record<string | symbol, unknown> })._events;
+    return super.eventNames().filter((name) => table[name] !== undefined);
   }
 
   /**
