@@ -104,6 +104,9 @@ function socketOnClose(this: DrivenSocket): void {
 function socketOnDrain(this: DrivenSocket): void {
   this[kDriver]?.handleDrain();
 }
+function destroyWhenFlushed(this: Duplex): void {
+  this.destroy();
+}
 function uncorkTick(driver: SocketDriver): void {
   driver.uncorkNow();
 }
@@ -483,8 +486,17 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       // §7.1.1: the server closes the TCP connection first; a client that failed the
       // connection closes it as well (§7.1.7).
       if (!socket.writableEnded) socket.end();
+      if (this.role === 'server' && info.wasClean) {
+        // Both Close frames are exchanged: the peer has nothing more to send. Release the
+        // socket as soon as our bytes (and the FIN) are flushed; the kernel completes the TCP
+        // close. Waiting for the peer's FIN (or reset) would only wake us up again, and a
+        // reset costs an error object per connection. After a failure we keep reading
+        // instead, so that our Close frame is not lost to a reset from a peer still sending.
+        if (socket.writableFinished) socket.destroy();
+        else socket.on('finish', destroyWhenFlushed);
+      }
     }
-    // Client after a clean close: wait for the server's FIN. Either way, bounded.
+    // Otherwise wait for the peer's FIN (a client waits for the server's). Either way, bounded.
     this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
   }
 

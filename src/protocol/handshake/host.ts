@@ -65,7 +65,8 @@ export function parseAuthority(text: string): Authority | undefined {
     return { host: `[${formatIPv6(groups)}]`, kind: 'ipv6', port };
   }
   const v4 = parseIPv4(hostPart);
-  if (v4 !== undefined) return { host: v4.join('.'), kind: 'ipv4', port };
+  // Strict dotted-decimal (no leading zeros) is already canonical.
+  if (v4 !== undefined) return { host: hostPart, kind: 'ipv4', port };
   const name = hostPart.toLowerCase();
   if (!isRegName(name)) return undefined;
   return { host: name, kind: 'name', port };
@@ -124,7 +125,7 @@ export function checkHost(value: string, policy: HostPolicy): Authority {
   }
   const listen = policy.listenAddress;
   const restricted =
-    policy.allowedHosts !== undefined || (listen !== undefined && isLoopbackOrPrivate(listen));
+    policy.allowedHosts !== undefined || (listen !== undefined && listenFacts(listen).private);
   if (!restricted || isHostAllowed(authority, policy)) return authority;
   throw new HandshakeError(
     'HOST_NOT_ALLOWED',
@@ -141,7 +142,7 @@ function isHostAllowed(authority: Authority, policy: HostPolicy): boolean {
   }
   const listen = policy.listenAddress;
   if (listen !== undefined && authority.kind !== 'name') {
-    const listenAuthority = listenAddressAuthority(listen);
+    const listenAuthority = listenFacts(listen).authority;
     if (listenAuthority !== undefined && listenAuthority.host === host) return true;
     // A server listening on `localhost` may be reached through either loopback literal.
     if (listen.toLowerCase() === 'localhost' && (host === '127.0.0.1' || host === '[::1]'))
@@ -151,6 +152,24 @@ function isHostAllowed(authority: Authority, policy: HostPolicy): boolean {
     if (matchesHostEntry(authority, entry)) return true;
   }
   return false;
+}
+
+/** What the host check needs to know about a listen address, computed once per address. */
+interface ListenFacts {
+  readonly private: boolean;
+  readonly authority: Authority | undefined;
+}
+const listenCache = new Map<string, ListenFacts>();
+
+function listenFacts(listen: string): ListenFacts {
+  let facts = listenCache.get(listen);
+  if (facts === undefined) {
+    facts = { private: isLoopbackOrPrivate(listen), authority: listenAddressAuthority(listen) };
+    // A process listens on a handful of addresses; the bound only guards against misuse.
+    if (listenCache.size >= 64) listenCache.clear();
+    listenCache.set(listen, facts);
+  }
+  return facts;
 }
 
 /** Parses a listen address (bare or bracketed IPv6, optional zone) as an authority. */

@@ -7,22 +7,28 @@
 
 /** Parses `a.b.c.d` (each 0-255, no leading zeros) into four numbers, or undefined. */
 export function parseIPv4(text: string): number[] | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  const out: number[] = [];
-  for (const part of parts) {
-    if (part.length === 0 || part.length > 3) return undefined;
-    if (part.length > 1 && part.charCodeAt(0) === 0x30) return undefined;
-    let value = 0;
-    for (let i = 0; i < part.length; i++) {
-      const c = part.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return undefined;
-      value = value * 10 + (c - 0x30);
+  // One pass over the characters (no split): this runs on every handshake's Host header.
+  const length = text.length;
+  if (length < 7 || length > 15) return undefined;
+  const out = [0, 0, 0, 0];
+  let part = 0;
+  let digits = 0;
+  let value = 0;
+  for (let i = 0; i <= length; i++) {
+    const c = i === length ? 0x2e : text.charCodeAt(i);
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || part > 3) return undefined;
+      out[part++] = value;
+      digits = 0;
+      value = 0;
+      continue;
     }
-    if (value > 255) return undefined;
-    out.push(value);
+    if (c < 0x30 || c > 0x39) return undefined;
+    if (digits === 1 && value === 0) return undefined; // leading zero
+    if (++digits > 3) return undefined;
+    value = value * 10 + (c - 0x30);
   }
-  return out;
+  return part === 4 ? out : undefined;
 }
 
 /**

@@ -72,10 +72,68 @@ export function toRejection(error: HandshakeError): UpgradeRejection {
   };
 }
 
-/** All values of header `name` (lower-case), in order. */
-function all(headers: RequestHead['headers'], name: string): string[] {
-  const out: string[] = [];
-  for (const [n, v] of headers) if (n === name) out.push(v);
+/** The values (in order) of every header the handshake looks at. */
+interface HandshakeHeaders {
+  host: string[];
+  upgrade: string[];
+  connection: string[];
+  key: string[];
+  version: string[];
+  contentLength: string[];
+  transferEncoding: string[];
+  protocol: string[];
+  extensions: string[];
+  origin: string[];
+}
+
+/** Sorts the request's headers into the ones the checks need, in one pass over the list. */
+function collectHeaders(headers: RequestHead['headers']): HandshakeHeaders {
+  const out: HandshakeHeaders = {
+    host: [],
+    upgrade: [],
+    connection: [],
+    key: [],
+    version: [],
+    contentLength: [],
+    transferEncoding: [],
+    protocol: [],
+    extensions: [],
+    origin: [],
+  };
+  for (const [name, value] of headers) {
+    switch (name) {
+      case 'host':
+        out.host.push(value);
+        break;
+      case 'upgrade':
+        out.upgrade.push(value);
+        break;
+      case 'connection':
+        out.connection.push(value);
+        break;
+      case 'sec-websocket-key':
+        out.key.push(value);
+        break;
+      case 'sec-websocket-version':
+        out.version.push(value);
+        break;
+      case 'content-length':
+        out.contentLength.push(value);
+        break;
+      case 'transfer-encoding':
+        out.transferEncoding.push(value);
+        break;
+      case 'sec-websocket-protocol':
+        out.protocol.push(value);
+        break;
+      case 'sec-websocket-extensions':
+        out.extensions.push(value);
+        break;
+      case 'origin':
+        out.origin.push(value);
+        break;
+    }
+  }
   return out;
 }
 
@@ -144,7 +202,7 @@ function withStatus(error: HandshakeError, status: number): HandshakeError {
 }
 
 function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): UpgradeAccepted {
-  const headers = request.headers;
+  const headers = collectHeaders(request.headers);
   // Item 1: "An HTTP/1.1 or higher GET request".
   if (request.method !== 'GET') {
     throw refuse(405, 'METHOD_NOT_ALLOWED', 'the WebSocket handshake must use GET', [
@@ -156,18 +214,18 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   }
 
   // Item 2: a Host header. Duplicates are refused (RFC 7230 §5.4: 400 for more than one).
-  const hosts = all(headers, 'host');
+  const hosts = headers.host;
   if (hosts.length === 0) throw refuse(400, 'MISSING_HOST', 'missing Host header');
   if (hosts.length > 1) throw refuse(400, 'DUPLICATE_HOST', 'more than one Host header');
   const hostValue = hosts[0];
 
   // Item 3: Upgrade containing the (case-insensitive) token "websocket".
-  const upgrade = all(headers, 'upgrade').flatMap(splitList);
+  const upgrade = headers.upgrade.flatMap(splitList);
   if (!upgrade.some((token) => token.toLowerCase() === 'websocket')) {
     throw refuse(426, 'MISSING_UPGRADE', 'Upgrade header must include websocket', UPGRADE_REQUIRED);
   }
   // Item 4: Connection containing the (case-insensitive) token "Upgrade".
-  const connection = all(headers, 'connection').flatMap(splitList);
+  const connection = headers.connection.flatMap(splitList);
   if (!connection.some((token) => token.toLowerCase() === 'upgrade')) {
     throw refuse(
       426,
@@ -178,7 +236,7 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   }
 
   // Item 5: exactly one Sec-WebSocket-Key, base64 of 16 bytes.
-  const keys = all(headers, 'sec-websocket-key');
+  const keys = headers.key;
   if (keys.length === 0) throw refuse(400, 'MISSING_KEY', 'missing Sec-WebSocket-Key header');
   if (keys.length > 1) throw refuse(400, 'DUPLICATE_KEY', 'more than one Sec-WebSocket-Key header');
   const key = keys[0];
@@ -187,7 +245,7 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   }
 
   // Item 6 and §4.4: version 13 only; otherwise 426 with the versions we speak.
-  const versions = all(headers, 'sec-websocket-version');
+  const versions = headers.version;
   if (versions.length !== 1 || versions[0] !== '13') {
     throw refuse(
       426,
@@ -200,7 +258,7 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   }
 
   // A GET carrying a body could smuggle frames or a second request (checklist H4).
-  const lengths = all(headers, 'content-length');
+  const lengths = headers.contentLength;
   if (lengths.length > 1 || (lengths.length === 1 && lengths[0] !== '0')) {
     throw refuse(
       400,
@@ -208,7 +266,7 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
       'the handshake request must not have a body (Content-Length)',
     );
   }
-  if (all(headers, 'transfer-encoding').length > 0) {
+  if (headers.transferEncoding.length > 0) {
     throw refuse(
       400,
       'UNEXPECTED_BODY',
@@ -217,14 +275,14 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   }
 
   // Items 9, 10: optional lists; several headers are one list (RFC 7230 §3.2.2).
-  const protocolValues = all(headers, 'sec-websocket-protocol');
+  const protocolValues = headers.protocol;
   const protocols =
     protocolValues.length === 0 ? [] : parseProtocolHeader(protocolValues.join(','));
-  const extensionValues = all(headers, 'sec-websocket-extensions');
+  const extensionValues = headers.extensions;
   const extensions =
     extensionValues.length === 0 ? [] : parseExtensionHeader(extensionValues.join(','));
 
-  const origins = all(headers, 'origin');
+  const origins = headers.origin;
   if (origins.length > 1) throw refuse(400, 'DUPLICATE_ORIGIN', 'more than one Origin header');
 
   // §10.2 and DNS rebinding: the Host must name this server when it listens privately.

@@ -273,6 +273,25 @@ describe('IP literals', () => {
     }
   });
 
+  test('IPv4 parsing agrees with the RFC 3986 dec-octet grammar on arbitrary text', () => {
+    // dec-octet = DIGIT / %x31-39 DIGIT / "1" 2DIGIT / "2" %x30-34 DIGIT / "25" %x30-35
+    const decOctet = '(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9][0-9]|[0-9])';
+    const grammar = new RegExp(`^${decOctet}\\.${decOctet}\\.${decOctet}\\.${decOctet}$`);
+    const octet = fc.oneof(
+      fc.integer({ min: 0, max: 300 }).map(String),
+      fc.constantFrom('', '0', '00', '01', '007', '255', '256', '1000', 'x', '-1', ' 1'),
+    );
+    const dotted = fc.array(octet, { minLength: 1, maxLength: 6 }).map((parts) => parts.join('.'));
+    fc.assert(
+      fc.property(fc.oneof(dotted, fc.string({ maxLength: 20 })), (text) => {
+        const parsed = parseIPv4(text);
+        if (!grammar.test(text)) return parsed === undefined;
+        return parsed !== undefined && parsed.join('.') === text;
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   test('IPv6 parsing and RFC 5952 formatting', () => {
     const cases: Array<[string, string]> = [
       ['::', '::'],
