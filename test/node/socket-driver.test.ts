@@ -2,7 +2,19 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/node/websocket.js';
 import { SendBufferFullError } from '../../src/node/socket-driver.js';
-import { delay, once, parseFrames, rawUpgrade, startServer, stopServer, waitFor } from './util.js';
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { encodeFrame } from '../../src/protocol/frame.js';
+import {
+  delay,
+  once,
+  parseFrames,
+  rawUpgrade,
+  startServer,
+  stopServer,
+  upgradeRequest,
+  waitFor,
+} from './util.js';
 
 /** A server whose first connection is handed to `onConnection`. */
 async function serverWith(options: Parameters<typeof startServer>[0] = {}) {
@@ -179,6 +191,42 @@ describe('transport edge cases', () => {
     assert.equal(frames[0].opcode, 8);
     assert.equal(frames[0].payload.readUInt16BE(0), 1000);
     raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('after a clean close the server releases the socket without waiting for the peer', async () => {
+    // The peer sends its Close, gets ours and the FIN, but never closes its own side
+    // (allowHalfOpen): the server must not hold the connection until the peer's FIN or the
+    // 30 s close timeout.
+    const { wss, port, connected } = await serverWith({ closeTimeout: 30000 });
+    const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    socket.on('error', () => {});
+    let received = Buffer.alloc(0);
+    let ended = false;
+    socket.on('data', (chunk: Buffer) => (received = Buffer.concat([received, chunk])));
+    socket.on('end', () => (ended = true));
+    await once(socket, 'connect');
+    socket.write(upgradeRequest(port));
+    const ws = await connected;
+    await waitFor(() => received.includes('\r\n\r\n'), 3000, 'the 101 response');
+    const closed = once<[number]>(ws, 'close', 3000);
+    socket.write(
+      encodeFrame(
+        true,
+        0,
+        0x8,
+        Buffer.from([0x03, 0xe8]),
+        randomBytes(4),
+        Buffer.allocUnsafe,
+      ) as Buffer,
+    );
+    const [code] = await closed;
+    assert.equal(code, 1000);
+    await waitFor(() => ended, 3000, "the server's FIN");
+    const head = received.indexOf('\r\n\r\n') + 4;
+    assert.equal(parseFrames(received.subarray(head))[0].opcode, 8);
+    assert.equal(socket.writableEnded, false, 'the peer never closed its side');
+    socket.destroy();
     await stopServer(wss);
   });
 });
