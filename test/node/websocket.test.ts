@@ -221,6 +221,32 @@ describe('WebSocket object surface (ws-compatible)', () => {
   });
 });
 
+describe('listener table', () => {
+  test('behaves as EventEmitter: eventNames, once, removal, events named like Object members', () => {
+    const ws = new WebSocket(null);
+    assert.deepEqual(ws.eventNames(), []);
+    const calls: string[] = [];
+    const onMessage = (): void => void calls.push('message');
+    ws.on('message', onMessage);
+    ws.once('close', () => calls.push('close'));
+    ws.on('toString', () => calls.push('toString'));
+    ws.on('constructor', () => calls.push('constructor'));
+    assert.deepEqual(ws.eventNames().sort(), ['close', 'constructor', 'message', 'toString']);
+    ws.emit('message');
+    ws.emit('close');
+    ws.emit('close');
+    ws.emit('toString');
+    ws.emit('constructor');
+    assert.deepEqual(calls, ['message', 'close', 'toString', 'constructor']);
+    assert.equal(ws.listenerCount('close'), 0);
+    assert.equal(ws.listenerCount('hasOwnProperty'), 0);
+    ws.off('message', onMessage);
+    assert.deepEqual(ws.eventNames().sort(), ['constructor', 'toString']);
+    ws.removeAllListeners();
+    assert.deepEqual(ws.eventNames(), []);
+  });
+});
+
 describe('WHATWG members', () => {
   test('onopen/onmessage/onclose deliver event objects; text data is a string', async () => {
     const { wss, url } = await startServer();
