@@ -9,11 +9,21 @@ import type { Platform } from '../protocol/platform.js';
  * word-at-a-time loop masks at several GB/s; with it, large messages cost less CPU.
  * Set `IRONSOCK_NO_NATIVE=1` to ignore it.
  */
-function loadNativeUnmask(): ((data: Uint8Array, key: Uint8Array) => void) | undefined {
+type NativeUnmask = (data: Uint8Array, key: Uint8Array) => void;
+type NativeMask = (
+  source: Uint8Array,
+  key: Uint8Array,
+  target: Uint8Array,
+  offset: number,
+  length: number,
+) => void;
+
+function loadNative(): { unmask: NativeUnmask; mask: NativeMask | undefined } | undefined {
   if (process.env.IRONSOCK_NO_NATIVE === '1') return undefined;
   try {
     const addon = createRequire(import.meta.url)('bufferutil') as {
-      unmask?: (data: Buffer, key: Buffer) => void;
+      unmask?: NativeUnmask;
+      mask?: NativeMask;
     };
     const unmask = addon.unmask;
     if (typeof unmask !== 'function') return undefined;
@@ -21,13 +31,21 @@ function loadNativeUnmask(): ((data: Uint8Array, key: Uint8Array) => void) | und
     const probe = Buffer.from([1, 2, 3, 4]);
     unmask(probe, Buffer.from([1, 2, 3, 4]));
     if (probe.readUInt32BE(0) !== 0) return undefined;
-    return unmask as (data: Uint8Array, key: Uint8Array) => void;
+    let mask = typeof addon.mask === 'function' ? addon.mask : undefined;
+    if (mask !== undefined) {
+      const out = Buffer.from([9, 9, 9, 9, 9, 9]);
+      mask(Buffer.from([1, 2, 3, 4]), Buffer.from([1, 2, 3, 4]), out, 1, 4);
+      if (out.readUInt32BE(1) !== 0 || out[0] !== 9 || out[5] !== 9) mask = undefined;
+    }
+    return { unmask, mask };
   } catch {
     return undefined;
   }
 }
 
-const nativeUnmask = loadNativeUnmask();
+const native = loadNative();
+const nativeUnmask = native?.unmask;
+const nativeMask = native?.mask;
 
 /** The Node platform for the core: CSPRNG from `node:crypto`, pooled allocation, native UTF-8 check. */
 export const nodePlatform: Platform = {
@@ -38,6 +56,7 @@ export const nodePlatform: Platform = {
   alloc: (size) => Buffer.allocUnsafe(size),
   isUtf8: (bytes) => isUtf8(bytes),
   ...(nativeUnmask === undefined ? {} : { unmask: nativeUnmask }),
+  ...(nativeMask === undefined ? {} : { mask: nativeMask }),
 };
 
 /** Whether the optional native masking add-on is in use (reported by `ironsock bench`). */

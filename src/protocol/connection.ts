@@ -166,7 +166,7 @@ export class Connection implements FrameSink {
     this.autoPong = options.autoPong ?? true;
     this.skipUtf8 = options.unsafeSkipUtf8Validation ?? false;
     this.nativeIsUtf8 = options.platform.isUtf8;
-    this.parser = new FrameParser(this, options.platform.unmask);
+    this.parser = new FrameParser(this, options.platform.unmask, options.platform.mask);
     // §5.3: a client masks every frame with a fresh, unpredictable key.
     this.maskPool = this.isServer ? null : maskPoolFor(options.platform);
   }
@@ -294,18 +294,18 @@ export class Connection implements FrameSink {
     // delivered without a second copy; but only when its first piece is at least about half of
     // it, so a declared length alone never makes us allocate much more than has arrived.
     let buffer = this.frameBuffer;
-    if (
-      buffer === null &&
-      this.frameFin &&
-      this.messageFrames === 1 &&
-      this.collectedBytes() === 0 &&
-      this.frameLength <= 2 * (piece.length + DIRECT_BUFFER_SLACK)
-    ) {
+    if (buffer === null && this.wantsFrameBuffer(piece.length)) {
       buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
       this.frameFilled = 0;
     }
     if (buffer !== null) {
-      buffer.set(piece, this.frameFilled);
+      // The parser may have unmasked the piece into place already (payloadTarget).
+      if (
+        piece.buffer !== buffer.buffer ||
+        piece.byteOffset !== buffer.byteOffset + this.frameFilled
+      ) {
+        buffer.set(piece, this.frameFilled);
+      }
       this.frameFilled += piece.length;
       if (!last) return Next.Continue;
       this.frameBuffer = null;
@@ -314,6 +314,32 @@ export class Connection implements FrameSink {
     this.assembler.add(piece, this.limits.maxPayload);
     if (last && this.frameFin) return this.finishMessage();
     return Next.Continue;
+  }
+
+  /** @internal FrameSink: the frame's own buffer, where the next `length` bytes go, if any. */
+  payloadTarget(length: number): Uint8Array | null {
+    if (this.messageCompressed || this._state === 'closed') return null;
+    let buffer = this.frameBuffer;
+    if (buffer === null) {
+      if (!this.wantsFrameBuffer(length)) return null;
+      buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
+      this.frameFilled = 0;
+    }
+    return buffer.subarray(this.frameFilled, this.frameFilled + length);
+  }
+
+  /**
+   * A single-frame message split across reads is collected in one buffer of its exact size,
+   * delivered without a second copy; but only when its first piece is at least about half of
+   * it, so a declared length alone never makes us allocate much more than has arrived.
+   */
+  private wantsFrameBuffer(firstPiece: number): boolean {
+    return (
+      this.frameFin &&
+      this.messageFrames === 1 &&
+      this.collectedBytes() === 0 &&
+      this.frameLength <= 2 * (firstPiece + DIRECT_BUFFER_SLACK)
+    );
   }
 
   /** @internal FrameSink */

@@ -5,7 +5,7 @@
  * copies a data payload. Only control payloads (at most 125 bytes, §5.5) are gathered when split.
  */
 import { isControlOpcode } from './codes.js';
-import { unmaskWithKey32 } from './mask.js';
+import { maskInto, unmaskWithKey32 } from './mask.js';
 
 /** What the sink tells the parser after each callback. */
 export const Next = {
@@ -35,6 +35,14 @@ export interface FrameSink {
   onControl(opcode: number, payload: Uint8Array): Next;
   /** The 64-bit length had its most significant bit set (§5.2). */
   onLengthOverflow(): void;
+  /**
+   * Optional: where the next `length` payload bytes of the current data frame belong, when the
+   * sink collects the frame in a buffer of its own. The parser then unmasks them straight from
+   * the input into that view (one pass instead of unmasking in place and copying) and passes
+   * the same view to `onData`. Only asked for masked pieces of at least 4 KiB that are not a
+   * whole frame. Return null to get an ordinary piece.
+   */
+  payloadTarget?(length: number): Uint8Array | null;
 }
 
 const HEADER = 0;
@@ -63,6 +71,13 @@ export class FrameParser {
   constructor(
     private readonly sink: FrameSink,
     private readonly nativeUnmask?: (data: Uint8Array, key: Uint8Array) => void,
+    private readonly nativeMask?: (
+      source: Uint8Array,
+      key: Uint8Array,
+      target: Uint8Array,
+      offset: number,
+      length: number,
+    ) => void,
   ) {}
 
   /** True when the parser stands between frames (no partial frame buffered). */
@@ -126,9 +141,19 @@ export class FrameParser {
       const available = length - offset;
       const take = available < this.remaining ? available : this.remaining;
       const keyOffset = this.received & 3;
-      const piece = chunk.subarray(offset, offset + take);
-      if (this.masked) this.unmask(piece, take, keyOffset);
       const whole = this.received === 0 && take === this.remaining;
+      let piece: Uint8Array | null = null;
+      if (this.masked && !whole && take >= DIRECT_MIN && !isControlOpcode(this.opcode)) {
+        const target = sink.payloadTarget?.(take) ?? null;
+        if (target !== null) {
+          this.unmaskInto(chunk, offset, take, keyOffset, target);
+          piece = target;
+        }
+      }
+      if (piece === null) {
+        piece = chunk.subarray(offset, offset + take);
+        if (this.masked) this.unmask(piece, take, keyOffset);
+      }
       offset += take;
       this.received += take;
       this.remaining -= take;
@@ -232,6 +257,29 @@ export class FrameParser {
     unmaskWithKey32(piece, 0, length, this.maskKey, keyOffset);
   }
 
+  /** Unmasks `length` bytes of `chunk` at `offset` into `target` (from its start). */
+  private unmaskInto(
+    chunk: Uint8Array,
+    offset: number,
+    length: number,
+    keyOffset: number,
+    target: Uint8Array,
+  ): void {
+    const shift = (keyOffset & 3) * 8;
+    const k =
+      shift === 0 ? this.maskKey : (this.maskKey << shift) | (this.maskKey >>> (32 - shift));
+    KEY_SCRATCH[0] = k >>> 24;
+    KEY_SCRATCH[1] = (k >>> 16) & 0xff;
+    KEY_SCRATCH[2] = (k >>> 8) & 0xff;
+    KEY_SCRATCH[3] = k & 0xff;
+    const native = this.nativeMask;
+    if (native !== undefined) {
+      native(chunk.subarray(offset, offset + length), KEY_SCRATCH, target, 0, length);
+      return;
+    }
+    maskInto(chunk, offset, target, 0, length, KEY_SCRATCH, 0);
+  }
+
   private finishEmpty(): Next {
     this.state = HEADER;
     if (isControlOpcode(this.opcode)) return this.sink.onControl(this.opcode, EMPTY);
@@ -244,6 +292,8 @@ const EMPTY = new Uint8Array(0);
 const KEY_SCRATCH = new Uint8Array(4);
 /** Below this the JavaScript loop beats a call into native code. */
 const NATIVE_UNMASK_MIN = 1024;
+/** Pieces at least this long may be unmasked straight into the sink's buffer. */
+const DIRECT_MIN = 4096;
 
 /** Header size implied by the second header byte (mask bit and 7-bit length). */
 function headerSizeOf(b1: number): number {

@@ -20,6 +20,18 @@ export interface Platform {
    * has its own word-at-a-time loop; Node uses the `bufferutil` add-on when it is installed.
    */
   unmask?(data: Uint8Array, key: Uint8Array): void;
+  /**
+   * Optional accelerator: writes `source` XOR the 4-byte `key` repeated into `target` at
+   * `offset` (`length` bytes), one pass instead of a copy and an in-place unmask. Node: the
+   * `bufferutil` add-on's `mask` when it is installed.
+   */
+  mask?(
+    source: Uint8Array,
+    key: Uint8Array,
+    target: Uint8Array,
+    offset: number,
+    length: number,
+  ): void;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientFrame, harness, concat } from '../helpers/engine.js';
+import { clientFrame, harness, concat, testPlatform } from '../helpers/engine.js';
 import { ExtensionError, type Extension } from '../../src/protocol/index.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -427,5 +427,52 @@ describe('memory: split single-frame messages', () => {
     h.feed(frame.subarray(15));
     const msg = h.events[0];
     assert.ok(msg.type === 'message' && msg.data.length === 1024 * 1024);
+  });
+});
+
+describe('§5.3 split frames unmasked straight into their own buffer', () => {
+  const payload = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
+  // A JavaScript stand-in for the native out-of-place mask (bufferutil's `mask`).
+  const withMask = (calls: number[]) => ({
+    ...testPlatform(),
+    mask(source: Uint8Array, key: Uint8Array, target: Uint8Array, offset: number, length: number) {
+      calls.push(length);
+      for (let i = 0; i < length; i++) target[offset + i] = source[i] ^ key[i & 3];
+    },
+  });
+
+  for (const native of [false, true]) {
+    test(`a 64 KiB binary frame split at odd offsets arrives whole, in one buffer (${native ? 'platform mask' : 'JavaScript'})`, () => {
+      const calls: number[] = [];
+      const h = harness({ role: 'server', ...(native ? { platform: withMask(calls) } : {}) });
+      const data = payload(65536);
+      const frame = clientFrame(2, data, { mask: [0x11, 0x22, 0x33, 0x44] });
+      // 14-byte header; pieces of 40001, 5003 (key offset 1, then 0) and the rest.
+      h.feed(frame, [14 + 40001, 14 + 45004]);
+      const [event] = h.events;
+      assert.equal(event.type, 'message');
+      if (event.type !== 'message') return;
+      assert.equal(event.parts, 1);
+      assert.deepEqual(event.data, data);
+      if (native) assert.deepEqual(calls, [40001, 5003, 65536 - 45004]);
+    });
+  }
+
+  test('a text frame split inside a multi-byte character is validated and delivered whole', () => {
+    const text = 'é€𝄞'.repeat(3000); // 2-, 3- and 4-byte sequences
+    const bytes = new TextEncoder().encode(text);
+    const h = harness({ role: 'server' });
+    const frame = clientFrame(1, bytes);
+    h.feed(frame, [10 + 14001, 10 + 19003]);
+    assert.deepEqual(h.messages(), [text]);
+  });
+
+  test('invalid UTF-8 in a piece unmasked into place still fails with 1007', () => {
+    const bytes = new TextEncoder().encode('a'.repeat(20000));
+    bytes[15000] = 0xff;
+    const h = harness({ role: 'server' });
+    h.feed(clientFrame(1, bytes), [10 + 12000]);
+    assert.equal(h.closeEvent()?.code, 1007);
+    assert.equal(h.messages().length, 0);
   });
 });
