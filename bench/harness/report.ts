@@ -29,14 +29,22 @@ export interface Summary {
   errors: number;
 }
 
+/** The median of `f` over the samples that have it, or undefined. */
+function medianOf(samples: Sample[], f: (s: Sample) => number | undefined): number | undefined {
+  const values = samples.map(f).filter((v): v is number => v !== undefined);
+  return values.length === 0 ? undefined : median(values);
+}
+
+/** The median of one `extra` field (broadcast call time, heap per connection ...). */
+function extraMedian(result: CellResult, key: string): number | undefined {
+  return medianOf(result.samples, (s) => s.extra?.[key]);
+}
+
 /** Medians of every field over the samples. */
 export function summarize(result: CellResult): Summary | null {
   const samples = result.samples;
   if (samples.length === 0) return null;
-  const pick = (f: (s: Sample) => number | undefined): number | undefined => {
-    const values = samples.map(f).filter((v): v is number => v !== undefined);
-    return values.length === 0 ? undefined : median(values);
-  };
+  const pick = (f: (s: Sample) => number | undefined): number | undefined => medianOf(samples, f);
   return {
     value: median(samples.map((s) => s.value)),
     mbPerSec: pick((s) => s.mbPerSec),
@@ -90,22 +98,12 @@ export function formatTable(results: CellResult[]): string {
         continue;
       }
       let errors = s.errors > 0 ? ` (${s.errors} err)` : '';
-      const calls = result.samples
-        .map((x) => x.extra?.sendCallMs)
-        .filter((x): x is number => x !== undefined);
-      const cpu = result.samples
-        .map((x) => x.extra?.serverCpuMs)
-        .filter((x): x is number => x !== undefined);
-      if (calls.length > 0)
-        errors += ` (call ${median(calls).toFixed(1)} ms, server CPU ${median(cpu).toFixed(1)} ms)`;
-      const heap = result.samples
-        .map((x) => x.extra?.heapPerConnection)
-        .filter((x): x is number => x !== undefined);
-      const early = result.samples
-        .map((x) => x.extra?.rssRightAfter)
-        .filter((x): x is number => x !== undefined);
-      if (early.length > 0)
-        errors += ` (JS heap ${median(heap).toFixed(0)} B; right after connecting ${median(early).toFixed(0)} B)`;
+      const calls = extraMedian(result, 'sendCallMs');
+      if (calls !== undefined)
+        errors += ` (call ${calls.toFixed(1)} ms, server CPU ${extraMedian(result, 'serverCpuMs')?.toFixed(1)} ms)`;
+      const early = extraMedian(result, 'rssRightAfter');
+      if (early !== undefined)
+        errors += ` (JS heap ${extraMedian(result, 'heapPerConnection')?.toFixed(0)} B; right after connecting ${early.toFixed(0)} B)`;
       const value = `${fmt(s.value, result.unit === 'ms' || result.unit === 'B/conn' ? 1 : 0)} ${result.unit}${errors}`;
       lines.push(
         `| ${result.workload} | ${result.cell} | ${result.server} | ${value} | ${fmt(s.mbPerSec, 1)} | ` +

@@ -244,14 +244,7 @@ export class FrameParser {
   private unmask(piece: Uint8Array, length: number, keyOffset: number): void {
     const native = this.nativeUnmask;
     if (native !== undefined && length >= NATIVE_UNMASK_MIN) {
-      const shift = (keyOffset & 3) * 8;
-      const k =
-        shift === 0 ? this.maskKey : (this.maskKey << shift) | (this.maskKey >>> (32 - shift));
-      KEY_SCRATCH[0] = k >>> 24;
-      KEY_SCRATCH[1] = (k >>> 16) & 0xff;
-      KEY_SCRATCH[2] = (k >>> 8) & 0xff;
-      KEY_SCRATCH[3] = k & 0xff;
-      native(piece, KEY_SCRATCH);
+      native(piece, this.keyBytes(keyOffset));
       return;
     }
     unmaskWithKey32(piece, 0, length, this.maskKey, keyOffset);
@@ -265,6 +258,17 @@ export class FrameParser {
     keyOffset: number,
     target: Uint8Array,
   ): void {
+    const key = this.keyBytes(keyOffset);
+    const native = this.nativeMask;
+    if (native !== undefined) {
+      native(chunk.subarray(offset, offset + length), key, target, 0, length);
+      return;
+    }
+    maskInto(chunk, offset, target, 0, length, key, 0);
+  }
+
+  /** The masking key as 4 bytes (a shared scratch, valid until the next call), rotated by `keyOffset`. */
+  private keyBytes(keyOffset: number): Uint8Array {
     const shift = (keyOffset & 3) * 8;
     const k =
       shift === 0 ? this.maskKey : (this.maskKey << shift) | (this.maskKey >>> (32 - shift));
@@ -272,12 +276,7 @@ export class FrameParser {
     KEY_SCRATCH[1] = (k >>> 16) & 0xff;
     KEY_SCRATCH[2] = (k >>> 8) & 0xff;
     KEY_SCRATCH[3] = k & 0xff;
-    const native = this.nativeMask;
-    if (native !== undefined) {
-      native(chunk.subarray(offset, offset + length), KEY_SCRATCH, target, 0, length);
-      return;
-    }
-    maskInto(chunk, offset, target, 0, length, KEY_SCRATCH, 0);
+    return KEY_SCRATCH;
   }
 
   private finishEmpty(): Next {
