@@ -148,6 +148,8 @@ function xorWords(
 export class MaskKeyPool {
   private readonly pool: Uint8Array;
   private offset: number;
+  /** The key handed out last: one 4-byte array reused, so a frame costs no allocation. */
+  private readonly key = new Uint8Array(4);
   constructor(
     private readonly fill: (bytes: Uint8Array) => void,
     size = 4096,
@@ -155,14 +157,23 @@ export class MaskKeyPool {
     this.pool = new Uint8Array(size);
     this.offset = size;
   }
-  /** Returns a view of the next 4 fresh random bytes (valid until the next call that refills). */
+  /**
+   * Returns the next 4 fresh random bytes in an array that the next call overwrites: use it
+   * at once (the encoder copies it into the frame header and masks with it synchronously).
+   */
   next(): Uint8Array {
     if (this.offset === this.pool.length) {
       this.fill(this.pool);
       this.offset = 0;
     }
-    const key = this.pool.subarray(this.offset, this.offset + 4);
-    this.offset += 4;
+    const pool = this.pool;
+    const key = this.key;
+    const at = this.offset;
+    key[0] = pool[at];
+    key[1] = pool[at + 1];
+    key[2] = pool[at + 2];
+    key[3] = pool[at + 3];
+    this.offset = at + 4;
     return key;
   }
 }
