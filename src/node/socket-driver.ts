@@ -11,8 +11,8 @@
  * the end of the current tick, so a burst of sends is batched too. Large payloads and writes
  * with a callback are written at once (after the batch, in order, as one `writev`).
  *
- * Small frames are encoded by the engine straight into one process-wide output buffer (see
- * `OutputArena`), so a small echo costs one copy of its payload and no allocation. One driver
+ * Small frames are encoded by the engine straight into one process-wide output buffer (the
+ * `arena` below), so a small echo costs one copy of its payload and no allocation. One driver
  * at a time appends to the arena; the others collect their frames as before.
  */
 import { Socket } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * The driver's shared output arena (socket-driver.ts): small frames are encoded by the engine
+ * The driver's shared output arena (`arena` in socket-driver.ts): small frames are encoded by the engine
  * straight into one process-wide buffer, and a region is reused as soon as a plain TCP socket
  * has written it synchronously. These tests hold it to the two promises that makes: frames leave
  * in call order whatever path each one takes, and no connection ever sees another's bytes.
