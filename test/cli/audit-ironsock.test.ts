@@ -8,6 +8,33 @@ import { auditCommand } from '../../src/cli/audit.js';
 import type { AuditJson } from '../../src/cli/audit/report.js';
 import { WebSocketServer } from '../../src/index.js';
 
+/** Runs `ironsock audit <args> --json ws://127.0.0.1:<port>/` against `server`; exit code and stdout. */
+async function auditServer(
+  server: WebSocketServer,
+  args: string[],
+): Promise<{ code: number; text: string }> {
+  const address = server.address();
+  assert.ok(typeof address === 'object' && address !== null);
+  const stdout = new PassThrough();
+  const chunks: Buffer[] = [];
+  stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const code = await auditCommand([...args, '--json', `ws://127.0.0.1:${address.port}/`], {
+    stdin: new PassThrough(),
+    stdout,
+    stderr: new PassThrough(),
+    env: {},
+    isTTY: false,
+    signal: new AbortController().signal,
+  });
+  return { code, text: Buffer.concat(chunks).toString() };
+}
+
+/** Stops `server` and whatever clients it still has. */
+async function stop(server: WebSocketServer): Promise<void> {
+  for (const client of server.clients) client.terminate();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+}
+
 describe('audit of an ironsock WebSocketServer', () => {
   let server: WebSocketServer;
   let report: AuditJson;
@@ -22,42 +49,21 @@ describe('audit of an ironsock WebSocketServer', () => {
       ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
     });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
-    const address = server.address();
-    assert.ok(typeof address === 'object' && address !== null);
-    const stdout = new PassThrough();
-    const chunks: Buffer[] = [];
-    stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-    exitCode = await auditCommand(
-      [
-        '--timeout',
-        '1500',
-        '--slowloris',
-        '2',
-        '--idle',
-        '1',
-        '--pings',
-        '2000',
-        '--fragments',
-        '2000',
-        '--json',
-        `ws://127.0.0.1:${address.port}/`,
-      ],
-      {
-        stdin: new PassThrough(),
-        stdout,
-        stderr: new PassThrough(),
-        env: {},
-        isTTY: false,
-        signal: new AbortController().signal,
-      },
-    );
-    text = Buffer.concat(chunks).toString();
+    ({ code: exitCode, text } = await auditServer(server, [
+      '--timeout',
+      '1500',
+      '--slowloris',
+      '2',
+      '--idle',
+      '1',
+      '--pings',
+      '2000',
+      '--fragments',
+      '2000',
+    ]));
     report = JSON.parse(text) as AuditJson;
   });
-  after(async () => {
-    for (const client of server.clients) client.terminate();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
+  after(() => stop(server));
 
   test('no check FAILs and the exit code is 0', () => {
     const failed = report.results
@@ -86,30 +92,13 @@ describe('audit of an ironsock server that does not echo', () => {
     server.on('connection', (ws) => ws.on('error', () => {}));
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     try {
-      const address = server.address();
-      assert.ok(typeof address === 'object' && address !== null);
-      const stdout = new PassThrough();
-      const chunks: Buffer[] = [];
-      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-      const code = await auditCommand(
-        [
-          '--timeout',
-          '1500',
-          '--only',
-          'echo,framing,huge-length',
-          '--json',
-          `ws://127.0.0.1:${address.port}/`,
-        ],
-        {
-          stdin: new PassThrough(),
-          stdout,
-          stderr: new PassThrough(),
-          env: {},
-          isTTY: false,
-          signal: new AbortController().signal,
-        },
-      );
-      const result = JSON.parse(Buffer.concat(chunks).toString()) as AuditJson;
+      const { code, text } = await auditServer(server, [
+        '--timeout',
+        '1500',
+        '--only',
+        'echo,framing,huge-length',
+      ]);
+      const result = JSON.parse(text) as AuditJson;
       assert.equal(result.profile.echoes, false);
       assert.match(result.results.find((r) => r.id === 'echo')?.note ?? '', /not an echo server/);
       assert.deepEqual(
@@ -118,8 +107,7 @@ describe('audit of an ironsock server that does not echo', () => {
       );
       assert.equal(code, 0);
     } finally {
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop(server);
     }
   });
 });
@@ -133,38 +121,20 @@ describe('audit of an ironsock server with permessage-deflate enabled (RFC 7692 
     });
     await new Promise<void>((resolve) => server.once('listening', () => resolve()));
     try {
-      const address = server.address();
-      assert.ok(typeof address === 'object' && address !== null);
-      const stdout = new PassThrough();
-      const chunks: Buffer[] = [];
-      stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
-      const code = await auditCommand(
-        [
-          '--timeout',
-          '1000',
-          '--only',
-          'deflate-bomb',
-          '--bomb-mib',
-          '8',
-          '--json',
-          `ws://127.0.0.1:${address.port}/`,
-        ],
-        {
-          stdin: new PassThrough(),
-          stdout,
-          stderr: new PassThrough(),
-          env: {},
-          isTTY: false,
-          signal: new AbortController().signal,
-        },
-      );
-      const result = JSON.parse(Buffer.concat(chunks).toString()) as AuditJson;
+      const { code, text } = await auditServer(server, [
+        '--timeout',
+        '1000',
+        '--only',
+        'deflate-bomb',
+        '--bomb-mib',
+        '8',
+      ]);
+      const result = JSON.parse(text) as AuditJson;
       assert.equal(result.results[0].status, 'PASS');
       assert.match(result.results[0].received, /Close 1009/);
       assert.equal(code, 0);
     } finally {
-      for (const client of server.clients) client.terminate();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stop(server);
     }
   });
 });
