@@ -290,9 +290,7 @@ export class Connection implements FrameSink {
     }
     // §8.1: validate as the bytes arrive, so an invalid sequence fails before the rest comes.
     if (text && !this.utf8.push(piece)) return this.fail('INVALID_UTF8');
-    // A single-frame message split across reads is collected in one buffer of its exact size,
-    // delivered without a second copy; but only when its first piece is at least about half of
-    // it, so a declared length alone never makes us allocate much more than has arrived.
+    // A split single-frame message may get a buffer of its exact size (wantsFrameBuffer).
     let buffer = this.frameBuffer;
     if (buffer === null && this.wantsFrameBuffer(piece.length)) {
       buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
