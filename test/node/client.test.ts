@@ -374,7 +374,11 @@ describe('RFC 6455 §4.1 response checks (checklist K1, K2)', () => {
     ['missing Sec-WebSocket-Accept', (q) => switching(q, { 'Sec-WebSocket-Accept': null })],
     [
       'Accept computed for another key',
-      (q) => switching(q, { 'Sec-WebSocket-Accept': acceptFor(q.key.replace(/^./, 'x')) }),
+      // Another valid key: change the first character (to 'x', or 'y' if it already is 'x').
+      (q) =>
+        switching(q, {
+          'Sec-WebSocket-Accept': acceptFor((q.key[0] === 'x' ? 'y' : 'x') + q.key.slice(1)),
+        }),
     ],
     ['missing Upgrade', (q) => switching(q, { Upgrade: null })],
     ['Upgrade: h2c', (q) => switching(q, { Upgrade: 'h2c' })],
