@@ -162,7 +162,6 @@ export interface ClientHandshakeResult {
  * The `WebSocket` methods the client handshake drives. `setSocket` must attach its own `data`,
  * `error` and `close` listeners synchronously (the handshake's listeners are removed just before
  * the call, and the socket is left flowing). `emit` is used for `redirect` and `upgrade`.
- * @internal
  */
 export interface ClientHandshakeTarget {
   setSocket(socket: Duplex, head: Buffer, result: ClientHandshakeResult): void;

@@ -562,7 +562,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     const deferred = this.deferred;
     if (deferred !== null) {
       this.deferred = null;
-      callAll(deferred, notOpenError());
+      // Callbacks are deferred only while the compressor holds data (ws's wording for this).
+      callAll(deferred, new Error('The socket was closed while data was being compressed'));
     }
     const info = this.closeInfo ?? { code: 1006, reason: '', wasClean: false };
     this.sink.driverClosed(info);

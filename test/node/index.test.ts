@@ -20,6 +20,7 @@ test('src/index.ts exports exactly the curated names', () => {
     'WebSocket',
     'WebSocketServer',
     'createWebSocketStream',
+    'default',
   ]);
 });
 
