@@ -7,7 +7,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, type CloseInfo } from '../../src/protocol/index.js';
-import { clientFrame, concat, harness, testPlatform } from '../helpers/engine.js';
+import { chunkingOracle, clientFrame, concat, harness, testPlatform } from '../helpers/engine.js';
+
+// Every input of this file is re-fed whole, byte by byte and in random pieces (helpers/engine.ts).
+chunkingOracle();
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -6,7 +6,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Connection, type Extension } from '../../src/protocol/index.js';
-import { clientFrame, concat, harness, testPlatform } from '../helpers/engine.js';
+import { chunkingOracle, clientFrame, concat, harness, testPlatform } from '../helpers/engine.js';
+
+// Every input of this file is re-fed whole, byte by byte and in random pieces (helpers/engine.ts).
+chunkingOracle();
 
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
