@@ -16,10 +16,14 @@ test('src/index.ts exports exactly the curated names', () => {
     'ProtocolError',
     'ReadyState',
     'SendBufferFullError',
+    'TopicHub',
     'UsageError',
     'WebSocket',
     'WebSocketServer',
+    'clusterAdapter',
+    'clusterRelay',
     'createWebSocketStream',
+    'memoryBus',
   ]);
 });
 
