@@ -84,3 +84,10 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = DEFAULT_CLOSE_TIMEOUT_MS;
  */
 export const ITERATOR_HIGH_WATER_MESSAGES = 16;
 export const ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * `Retry-After` (seconds) of the 503 answered to handshakes that arrive while `close()` waits
+ * for the clients. Short: during a rolling deploy the replacement is usually up within seconds,
+ * and a load balancer that retries elsewhere does not wait at all.
+ */
+export const RETRY_AFTER_CLOSING_S = 1;
