@@ -86,6 +86,13 @@ export const ITERATOR_HIGH_WATER_MESSAGES = 16;
 export const ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;
 
 /**
+ * `Retry-After` (seconds) of the 503 answered to handshakes that arrive while `close()` waits
+ * for the clients. Short: during a rolling deploy the replacement is usually up within seconds,
+ * and a load balancer that retries elsewhere does not wait at all.
+ */
+export const RETRY_AFTER_CLOSING_S = 1;
+
+/**
  * Pub/sub: longest topic name accepted by `subscribe`/`publish`, in UTF-8 bytes. Default 256.
  * Blunts clients that pick their own topic names (a chat room from a URL) and fill memory or
  * the bus with huge keys: every topic is a map key here and a channel name on Redis or NATS.

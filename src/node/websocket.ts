@@ -23,6 +23,7 @@ import type { WriteCallback } from './socket-driver.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
 import { keepaliveWheel } from './keepalive.js';
+import { checkClientOptions } from './server-options.js';
 import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
 import { CloseEvent, ErrorEvent, MessageEvent, WsEvent } from './events.js';
 import type { TopicHub } from '../pubsub/hub.js';
@@ -232,6 +233,7 @@ export class WebSocket extends EventEmitter {
       options = protocols;
       protocols = undefined;
     }
+    checkClientOptions(options);
     this._url = typeof url === 'string' ? url : url.href;
     this._options = options;
     this._handshake = startClientHandshake(
