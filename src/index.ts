@@ -39,3 +39,11 @@ export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './node
 export type { ClientOptions, HandshakeResponse } from './node/client.js';
 export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
 export type { CloseInfo } from './protocol/connection.js';
+export { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
+export type {
+  WebSocketCloseInfo,
+  WebSocketOpenInfo,
+  WebSocketStreamChunk,
+  WebSocketStreamInput,
+  WebSocketStreamOptions,
+} from './node/websocket-stream.js';
