@@ -18,7 +18,9 @@ test('src/index.ts exports exactly the curated names', () => {
     'SendBufferFullError',
     'UsageError',
     'WebSocket',
+    'WebSocketError',
     'WebSocketServer',
+    'WebSocketStream',
     'createWebSocketStream',
   ]);
 });
