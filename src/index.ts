@@ -39,6 +39,14 @@ export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './node
 export type { ClientOptions, HandshakeResponse } from './node/client.js';
 export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
 export type { CloseInfo } from './protocol/connection.js';
+export { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
+export type {
+  WebSocketCloseInfo,
+  WebSocketOpenInfo,
+  WebSocketStreamChunk,
+  WebSocketStreamInput,
+  WebSocketStreamOptions,
+} from './node/websocket-stream.js';
 export { TopicHub } from './pubsub/hub.js';
 export type { OverflowInfo, PubSubOptions, PubSubStats, PublishOptions } from './pubsub/hub.js';
 export type { BusOptions, BusStateInfo, BusStats, GapInfo } from './pubsub/bus.js';

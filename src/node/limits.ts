@@ -86,6 +86,14 @@ export const ITERATOR_HIGH_WATER_MESSAGES = 16;
 export const ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;
 
 /**
+ * Bytes of received messages a `WebSocketStream` queues for its `readable` before the socket stops
+ * being read (a text message counts its length). Default 64 KiB.
+ * Blunts peers that send faster than the application reads: the excess waits in the peer's
+ * buffers and the TCP window, not in our memory.
+ */
+export const DEFAULT_STREAM_READABLE_HIGH_WATER_MARK = 64 * 1024;
+
+/**
  * `Retry-After` (seconds) of the 503 answered to handshakes that arrive while `close()` waits
  * for the clients. Short: during a rolling deploy the replacement is usually up within seconds,
  * and a load balancer that retries elsewhere does not wait at all.
