@@ -8,8 +8,8 @@
  * - a lost connection closed with 1001 (going away), 1005 (no code), 1006 (dropped), 1011
  *   (server error), 1012 (service restart), 1013 (try again later) or 1014 (bad gateway);
  * - an opening handshake that failed on the network (refused, reset, DNS, timeout, the server
- *   closing before answering), or that the server answered with HTTP 408, 425, 429, 500, 502,
- *   503 or 504.
+ *   or the proxy unreachable or closing before answering), or that the server (or the proxy's
+ *   CONNECT) answered with HTTP 408, 425, 429, 500, 502, 503 or 504.
  * What is never retried: a close the application asked for (`close()`/`terminate()`); 1000 (the
  * server ended the session on purpose); 1002, 1003, 1007, 1008, 1009, 1010 (the server refused
  * what we did: retrying repeats it); 1015 and other TLS failures (a certificate does not fix
@@ -152,7 +152,7 @@ export class ReconnectError extends Error {
 const RETRIED_CLOSE_CODES = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1014]);
 const RETRIED_STATUSES = new Set([408, 425, 429, 500, 502, 503, 504]);
 /** Handshake error codes that mean the network or the server's availability, not a refusal. */
-const RETRIED_HANDSHAKE_CODES = new Set(['HANDSHAKE_TIMEOUT', 'CONNECTION_CLOSED']);
+const RETRIED_HANDSHAKE_CODES = new Set(['HANDSHAKE_TIMEOUT', 'CONNECTION_CLOSED', 'PROXY_FAILED']);
 
 /** The HTTP status of a refused handshake, from ironsock's error or ws's message. */
 function statusOf(error: Error | undefined): number | undefined {

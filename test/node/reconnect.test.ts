@@ -109,6 +109,7 @@ describe('backoff schedule and policy', () => {
       'ECONNRESET',
       'ETIMEDOUT',
       'EAI_AGAIN',
+      'PROXY_FAILED',
       'HANDSHAKE_TIMEOUT',
     ]) {
       assert.equal(shouldReconnect(failed({ error: withCode(code) })), true, code);
