@@ -185,7 +185,13 @@ export function validateExtendedConnect<R = readonly H2Field[]>(
           : error,
       );
     }
-    return { ok: false, status: 500, code: 'INTERNAL_ERROR', reason: 'internal error', headers: [] };
+    return {
+      ok: false,
+      status: 500,
+      code: 'INTERNAL_ERROR',
+      reason: 'internal error',
+      headers: [],
+    };
   }
 }
 
@@ -238,8 +244,7 @@ function check<R>(
   }
   const protocols =
     h.subprotocols.length === 0 ? [] : parseProtocolHeader(h.subprotocols.join(','));
-  const extensions =
-    h.extensions.length === 0 ? [] : parseExtensionHeader(h.extensions.join(','));
+  const extensions = h.extensions.length === 0 ? [] : parseExtensionHeader(h.extensions.join(','));
   if (h.origin.length > 1) throw refuse(400, 'DUPLICATE_ORIGIN', 'more than one origin field');
   // Exactly as on HTTP/1.1: DNS-rebinding policy on the authority, then Origin.
   const host = checkHost(authority, policy);

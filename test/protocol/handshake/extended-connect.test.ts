@@ -71,7 +71,11 @@ test('§4: :method, :protocol, :scheme and :path are required and checked', () =
   assert.equal(code(without(':protocol')), 'MISSING_UPGRADE');
   assert.equal(code(replaced(':protocol', 'h2c')), 'UNSUPPORTED_PROTOCOL');
   assert.equal(code([...base, [':protocol', 'websocket']]), 'UNSUPPORTED_PROTOCOL');
-  assert.equal(status(replaced(':protocol', 'WebSocket')), 200, 'token compared case-insensitively');
+  assert.equal(
+    status(replaced(':protocol', 'WebSocket')),
+    200,
+    'token compared case-insensitively',
+  );
   assert.equal(code(without(':scheme')), 'INVALID_SCHEME');
   assert.equal(code(replaced(':scheme', 'ftp')), 'INVALID_SCHEME');
   assert.equal(status(replaced(':scheme', 'http'), {}), 200);
@@ -294,9 +298,12 @@ test('the client request carries the pseudo-headers, version 13, offers, and ref
     () => createExtendedConnectRequest({ authority: 'a', path: '/', headers: [['x', 'a\nb']] }),
     { code: 'INVALID_REQUEST_HEADER' },
   );
-  assert.throws(() => createExtendedConnectRequest({ authority: 'a', path: '/', protocols: ['a b'] }), {
-    code: 'INVALID_SUBPROTOCOL',
-  });
+  assert.throws(
+    () => createExtendedConnectRequest({ authority: 'a', path: '/', protocols: ['a b'] }),
+    {
+      code: 'INVALID_SUBPROTOCOL',
+    },
+  );
 });
 
 test('the client checks the answer: 2xx, offered subprotocol and extensions only', () => {
