@@ -567,18 +567,44 @@ export class Http2Attachment {
   }
 }
 
+/** The answer of a standalone server to plain requests: 426 (see `createHttp2Server`). */
+function upgradeRequired(
+  req: Http2ServerRequest | IncomingMessage,
+  res: Http2ServerResponse | ServerResponse,
+): void {
+  const body = 'Upgrade Required\n';
+  if (req.httpVersionMajor >= 2) {
+    (res as Http2ServerResponse).writeHead(426, {
+      'content-length': body.length,
+      'content-type': 'text/plain',
+    });
+  } else {
+    (res as ServerResponse).writeHead(426, {
+      'Content-Length': body.length,
+      'Content-Type': 'text/plain',
+      Connection: 'close',
+      Upgrade: 'websocket',
+    });
+  }
+  res.end(body);
+}
+
 /**
  * Creates the HTTP/2 server of a standalone `WebSocketServer` (`port` + `http2`): TLS with ALPN
  * `h2` and `http/1.1` (`allowHTTP1`), SETTINGS from the options (ENABLE_CONNECT_PROTOCOL is set
  * by the attachment), `headersTimeout`/`requestTimeout` for HTTP/1.1 set to the handshake
- * timeout. Plain requests get 426 (HTTP/1.1, with `Upgrade: websocket`) or 426 without that
- * field over HTTP/2 (connection-specific fields are forbidden there).
+ * timeout. Plain requests go to `handler`; by default they get 426 (HTTP/1.1, with
+ * `Upgrade: websocket`) or 426 without that field over HTTP/2 (connection-specific fields are
+ * forbidden there). `ironsock serve --http2` passes its demo page handler.
  * @throws TypeError without `key`+`cert` or `pfx`.
- * @internal
  */
 export function createHttp2Server(
   options: Http2ServerOptions,
   handshakeTimeout: number,
+  handler: (
+    req: Http2ServerRequest | IncomingMessage,
+    res: Http2ServerResponse | ServerResponse,
+  ) => void = upgradeRequired,
 ): Http2SecureServer {
   if ((options.key === undefined || options.cert === undefined) && options.pfx === undefined) {
     throw new TypeError('The "http2" option needs TLS credentials: key and cert (or pfx)');
@@ -601,23 +627,7 @@ export function createHttp2Server(
         initialWindowSize: initialWindowSize ?? DEFAULT_H2_INITIAL_WINDOW_SIZE,
       },
     },
-    (req: Http2ServerRequest | IncomingMessage, res: Http2ServerResponse | ServerResponse) => {
-      const body = 'Upgrade Required\n';
-      if (req.httpVersionMajor >= 2) {
-        (res as Http2ServerResponse).writeHead(426, {
-          'content-length': body.length,
-          'content-type': 'text/plain',
-        });
-      } else {
-        (res as ServerResponse).writeHead(426, {
-          'Content-Length': body.length,
-          'Content-Type': 'text/plain',
-          Connection: 'close',
-          Upgrade: 'websocket',
-        });
-      }
-      res.end(body);
-    },
+    handler,
   );
   const timed = server as Http2SecureServer & { headersTimeout?: number; requestTimeout?: number };
   timed.headersTimeout = handshakeTimeout;
