@@ -41,3 +41,18 @@ export type { Http2Options, Http2ServerOptions, Http2UpgradeRequest } from './no
 export type { ClientHttp2Mode } from './node/client-http2.js';
 export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
 export type { CloseInfo } from './protocol/connection.js';
+export { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
+export type {
+  WebSocketCloseInfo,
+  WebSocketOpenInfo,
+  WebSocketStreamChunk,
+  WebSocketStreamInput,
+  WebSocketStreamOptions,
+} from './node/websocket-stream.js';
+export { TopicHub } from './pubsub/hub.js';
+export type { OverflowInfo, PubSubOptions, PubSubStats, PublishOptions } from './pubsub/hub.js';
+export type { BusOptions, BusStateInfo, BusStats, GapInfo } from './pubsub/bus.js';
+export type { BusAdapter, BusPosition, BusSink } from './pubsub/adapter.js';
+export { memoryBus } from './pubsub/memory.js';
+export type { MemoryBus } from './pubsub/memory.js';
+export { clusterAdapter, clusterRelay } from './pubsub/cluster.js';

@@ -63,7 +63,13 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Ok;
   }
   const logger = createLogger(io.stdout, settings.jsonLog, stylesFor(io));
-  const handler = createHttpHandler(settings.echo);
+  let shuttingDown = false;
+  const handler = createHttpHandler(
+    settings.echo,
+    () => shuttingDown,
+    (status, code, reason) =>
+      logger.log('warn', 'rejected', 'request refused', { status, code, reason }),
+  );
   // Slowloris: Node enforces headersTimeout only on its connection-checking interval (30 s by
   // default), so check every second to drop a half-sent handshake at 10 s.
   const httpOptions = {
@@ -176,6 +182,9 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
         }, settings.stats);
 
   await waitForAbort(io.signal);
+  // From now on new handshakes and requests get 503 + Retry-After (the library answers
+  // upgrades while close() waits; the HTTP handler answers the rest).
+  shuttingDown = true;
   if (statsTimer !== null) clearInterval(statsTimer);
   logger.log('info', 'shutdown', 'shutting down: closing clients with 1001', {
     clients: wss.clients.size,
@@ -250,13 +259,32 @@ function attachDemo(
   });
 }
 
-/** Logs every handshake the library refuses, with its status, stable code and reason. */
+/** The `serve` flag that allows what a library option allows, for the log's hint. */
+const FLAG_FOR_OPTION: Record<string, (info: RejectionInfo) => string | undefined> = {
+  origins: (info) => (info.origin === undefined ? undefined : `--origin ${info.origin}`),
+  allowedHosts: (info) =>
+    info.host === undefined ? undefined : `--allow-host ${info.host.replace(/:\d+$/, '')}`,
+};
+
+/**
+ * Logs every handshake the library refuses, with its status, stable code and reason; an Origin
+ * or Host refusal also gives the refused value and the flag that would allow it.
+ */
 function logRejections(wss: WebSocketServer, logger: Logger): void {
   wss.on('rejected', (info: RejectionInfo) => {
+    const flag = info.option === undefined ? undefined : FLAG_FOR_OPTION[info.option]?.(info);
+    let reason = info.reason;
+    if (flag !== undefined) {
+      const what = info.option === 'origins' ? `Origin ${info.origin}` : `Host ${info.host}`;
+      reason = `${what} is not allowed: add ${flag} to allow it`;
+    }
     logger.log('warn', 'rejected', 'handshake rejected', {
       status: info.status,
       code: info.code,
-      reason: info.reason,
+      origin: info.origin,
+      host: info.host,
+      reason,
+      allow: flag,
       remote: info.remoteAddress,
     });
   });

@@ -92,6 +92,9 @@ export function wantsHttp2(
   options: ClientOptions & { http2?: unknown; proxy?: unknown },
 ): boolean {
   const mode = options.http2;
+  if (mode !== undefined && mode !== true && mode !== false && mode !== 'auto') {
+    throw new TypeError(`The "http2" option must be 'auto', true or false, got ${String(mode)}`);
+  }
   if (mode !== true && mode !== 'auto') return false;
   if (options.proxy !== undefined && options.proxy !== false && options.proxy !== null)
     return false;
