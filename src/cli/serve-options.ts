@@ -36,6 +36,11 @@ export const SERVE_OPTIONS = {
     description: 'PEM certificate: serve https/wss (needs --tls-key)',
   },
   'tls-key': { type: 'string', value: '<file>', description: 'PEM private key for --tls-cert' },
+  http2: {
+    type: 'boolean',
+    description:
+      'serve HTTP/2 too (needs --tls-cert/--tls-key): the page and its WebSockets (RFC 8441) share one connection; HTTP/1.1 still accepted',
+  },
   origin: {
     type: 'string',
     multiple: true,
@@ -79,6 +84,25 @@ export const SERVE_OPTIONS = {
     default: '5000',
     description: 'period of --stats lines',
   },
+  redis: {
+    type: 'string',
+    value: '<url>',
+    description:
+      'share /chat rooms with other servers over Redis Pub/Sub, e.g. redis://127.0.0.1:6379 (needs the ioredis package)',
+  },
+  nats: {
+    type: 'string',
+    value: '<url>',
+    description:
+      'share /chat rooms over NATS, e.g. nats://127.0.0.1:4222 (needs @nats-io/transport-node)',
+  },
+  workers: {
+    type: 'string',
+    value: '<n>',
+    default: '1',
+    description:
+      'run n processes sharing the port (node:cluster); rooms span them through --redis/--nats, or through the primary over IPC',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies OptionTable;
 
@@ -97,6 +121,9 @@ export function serveHelp(): string {
       '  ironsock serve --port 0',
       '  ironsock serve --echo --host 0.0.0.0 --port 9001 --deflate --max-payload 16777216',
       '  ironsock serve --tls-cert cert.pem --tls-key key.pem --origin https://app.example',
+      '  ironsock serve --http2 --tls-cert cert.pem --tls-key key.pem',
+      '  ironsock serve --port 8080 --redis redis://127.0.0.1:6379   # and --port 8081 on another machine',
+      '  ironsock serve --workers 4',
     ],
   });
 }
@@ -107,6 +134,8 @@ export interface ServeSettings {
   port: number;
   echo: boolean;
   tls: { cert: Buffer; key: Buffer } | null;
+  /** Serve HTTP/2 (and RFC 8441 WebSockets) besides HTTP/1.1; requires `tls`. */
+  http2: boolean;
   origins: string[];
   allowHosts: string[];
   maxPayload: number;
@@ -114,6 +143,10 @@ export interface ServeSettings {
   keepalive: number;
   jsonLog: boolean;
   stats: number;
+  /** Bus to share rooms on: `{kind, url}` for --redis/--nats, or null. */
+  bus: { kind: 'redis' | 'nats'; url: string } | null;
+  /** Processes to run (node:cluster workers) when > 1. */
+  workers: number;
 }
 
 /**
@@ -136,6 +169,12 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       throw new CliUsageError(`cannot read TLS files: ${(error as Error).message}`);
     }
   }
+  const http2 = flagValue(values, 'http2');
+  if (http2 && tls === null) {
+    throw new CliUsageError(
+      '--http2 needs TLS: give --tls-cert and --tls-key (browsers speak HTTP/2 only over TLS)',
+    );
+  }
   const origins = listValue(values, 'origin');
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -144,11 +183,29 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       );
     }
   }
+  const redis = stringValue(values, 'redis');
+  const nats = stringValue(values, 'nats');
+  if (redis !== undefined && nats !== undefined) {
+    throw new CliUsageError('--redis and --nats exclude each other');
+  }
+  let bus: ServeSettings['bus'] = null;
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\/[^\s]+$/.test(redis))
+      throw new CliUsageError(`--redis expects redis://host:port, got '${redis}'`);
+    bus = { kind: 'redis', url: redis };
+  } else if (nats !== undefined) {
+    if (!/^(nats|tls):\/\/[^\s]+$/.test(nats))
+      throw new CliUsageError(`--nats expects nats://host:port, got '${nats}'`);
+    bus = { kind: 'nats', url: nats };
+  }
   return {
+    bus,
+    workers: integerOption('workers', stringValue(values, 'workers') ?? '1', 1, 256),
     host: stringValue(values, 'host') ?? '127.0.0.1',
     port: integerOption('port', stringValue(values, 'port') ?? '8080', 0, 65535),
     echo: flagValue(values, 'echo'),
     tls,
+    http2,
     origins,
     allowHosts: listValue(values, 'allow-host'),
     maxPayload: integerOption(

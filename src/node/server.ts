@@ -32,6 +32,10 @@ import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
+import { checkServerOptions } from './server-options.js';
+import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
+import { TopicHub } from '../pubsub/hub.js';
+import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
 import type { KeepaliveWheel } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -39,8 +43,17 @@ import {
   DEFAULT_MAX_HEAD_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   REJECT_GRACE_MS,
+  RETRY_AFTER_CLOSING_S,
 } from './limits.js';
 import { DEFAULT_MAX_PAYLOAD, resolveLimits } from '../protocol/limits.js';
+import { Http2Attachment, createHttp2Server, isHttp2Server } from './http2-server.js';
+import type {
+  AnyHttp2Server,
+  Http2Host,
+  Http2ServerOptions,
+  Http2UpgradeRequest,
+} from './http2-server.js';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 
 /** What `verifyClient` gets (ws's shape). */
 export interface VerifyClientInfo {
@@ -67,7 +80,18 @@ export interface RejectionInfo {
   status: number;
   /** Stable code, e.g. `ORIGIN_NOT_ALLOWED`, `VERIFY_CLIENT`, `TOO_MANY_CONNECTIONS`. */
   code: string;
+  /**
+   * What went wrong, for the operator: names the option that allows such requests when one
+   * exists (e.g. "Origin http://localhost:5173 is not allowed: add it to the origins option").
+   * The HTTP response body sent to the client stays short and generic.
+   */
   reason: string;
+  /** The refused request's `Origin` header, as sent (absent when it had none). */
+  origin?: string;
+  /** The refused request's `Host` header, for Host refusals (`HOST_NOT_ALLOWED`, ...). */
+  host?: string;
+  /** The server option that allows this kind of request, when one exists (`origins`, ...). */
+  option?: string;
 }
 
 /**
@@ -86,8 +110,24 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   /** Standalone mode: address to listen on (default: Node's, all interfaces). */
   host?: string;
   backlog?: number;
-  /** Attach mode: an existing http/https server whose 'upgrade' requests we handle. */
-  server?: HttpServer | HttpsServer;
+  /**
+   * Attach mode: an existing http/https server whose 'upgrade' requests we handle, or a
+   * `node:http2` server (`http2.createSecureServer({ allowHTTP1: true })`): its extended
+   * CONNECT streams (RFC 8441) become WebSockets too, and SETTINGS_ENABLE_CONNECT_PROTOCOL is
+   * turned on for its new sessions (off again after `close()`). Other streams stay the
+   * application's. Over HTTP/2 the `req` of 'connection', `verifyClient` and `handleProtocols`
+   * is an `Http2ServerRequest` (`httpVersion` '2.0', `method` 'CONNECT', `url` the `:path`).
+   */
+  server?: HttpServer | HttpsServer | AnyHttp2Server;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441). Standalone (`port`): TLS credentials and HTTP/2
+   * limits; an HTTP/2 server is created that also takes HTTP/1.1 upgrades on the same port.
+   * Attach mode with an HTTP/2 server: limits, or `false` to leave its streams alone (the
+   * setting is then never advertised). Ignored for http/https servers. See `Http2ServerOptions`
+   * for the defaults (100 WebSockets per session, 256 concurrent streams, 10 MB session
+   * memory, 64 KiB stream window).
+   */
+  http2?: boolean | Http2ServerOptions;
   /** No server: the application calls `handleUpgrade` itself. */
   noServer?: boolean;
   /** Only accept requests for this path (exact match on the pathname). */
@@ -126,6 +166,11 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   shutdownTimeout?: number;
   /** Standalone: most header lines (`server.maxHeadersCount`). Default 100. */
   maxHeadersCount?: number;
+  /**
+   * Pub/sub topics (`ws.subscribe`, `wss.publish`): limits, and the adapter that carries topics
+   * to other processes or machines. Topics work without it, in this process.
+   */
+  pubsub?: PubSubOptions;
 }
 
 /** The events of `WebSocketServer` and the arguments their listeners get (ws's, plus `rejected`). */
@@ -206,6 +251,25 @@ export interface BroadcastOptions<T extends WebSocket = WebSocket> {
   binary?: boolean;
   /** Only clients for which this returns true. */
   filter?: (client: T) => boolean;
+}
+
+/**
+ * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
+ * server frame (header + a copy of `payload`), written as is to every recipient with the
+ * driver's `writeEncoded`.
+ */
+export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
+  const size = headerSize(payload.length, false);
+  const frame = Buffer.allocUnsafe(size + payload.length);
+  writeHeader(frame, 0, {
+    fin: true,
+    rsv: 0,
+    opcode: isBinary ? Opcode.Binary : Opcode.Text,
+    length: payload.length,
+    mask: null,
+  });
+  frame.set(payload, size);
+  return frame;
 }
 
 const kServer = Symbol('ironsock.server');
@@ -293,23 +357,20 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
   private readonly tuning: ConnectionTuning;
+  private http2Attachment: Http2Attachment | null = null;
+  private hub: TopicHub | null = null;
 
   constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
-    const modes =
-      Number(options.port !== undefined && options.port !== null) +
-      Number(options.server !== undefined && options.server !== null) +
-      Number(options.noServer === true);
-    if (modes !== 1) {
-      throw new TypeError(
-        'One and only one of the "port", "server", or "noServer" options must be specified',
-      );
-    }
+    // Every option, at once (TypeError/RangeError naming it); see server-options.ts.
+    checkServerOptions(options);
     this.options = options;
     // Fail at construction, not at the first request, for options that can never work.
     compileOrigins(options.origins);
     resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.clients = (options.clientTracking === false ? undefined : new Set()) as Set<T>;
+    // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
+    if (options.pubsub?.adapter !== undefined) this.topicHub();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.wheel = keepaliveWheel(options.keepalive);
     this.deflate =
@@ -332,7 +393,18 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       );
     }
 
-    if (options.port !== undefined && options.port !== null) {
+    const h2 =
+      typeof options.http2 === 'object' && options.http2 !== null ? options.http2 : undefined;
+    if (options.http2 !== undefined && h2 === undefined && typeof options.http2 !== 'boolean') {
+      throw new TypeError('The "http2" option must be a boolean or an object of HTTP/2 options');
+    }
+    if (options.port !== undefined && options.port !== null && h2 !== undefined) {
+      // Standalone over TLS with HTTP/2 and HTTP/1.1 on the same port (http2-server.ts).
+      const server = createHttp2Server(h2, this.handshakeTimeout);
+      this.httpServer = server as unknown as HttpsServer;
+      this.ownsServer = true;
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.port !== undefined && options.port !== null) {
       const timeout = this.handshakeTimeout;
       const server = http.createServer(
         {
@@ -341,25 +413,16 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
           requestTimeout: timeout,
           connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeout / 4))),
         },
-        (req, res) => {
-          const body = 'Upgrade Required\n';
-          res.writeHead(426, {
-            'Content-Length': body.length,
-            'Content-Type': 'text/plain',
-            Connection: 'close',
-            Upgrade: 'websocket',
-          });
-          res.end(body);
-        },
+        (req, res) => this.answerPlainRequest(req, res),
       );
       server.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS;
       this.httpServer = server;
       this.ownsServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server !== undefined && options.server !== null) {
-      this.httpServer = options.server;
+      this.httpServer = options.server as HttpServer | HttpsServer;
       this.ownsServer = false;
-      const server = options.server;
+      const server = this.httpServer;
       if (server.headersTimeout === 0 || server.headersTimeout > this.handshakeTimeout) {
         server.headersTimeout = this.handshakeTimeout;
         if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) {
@@ -380,7 +443,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
           this.emit('connection', ws, request),
         );
       });
-      if (!this.ownsServer) {
+      if (isHttp2Server(server)) {
+        if (options.http2 !== false) {
+          this.http2Attachment = new Http2Attachment(this._http2Host(), server, h2);
+        }
+      } else if (!this.ownsServer) {
         // Attach mode: Node checks headersTimeout only every connectionsCheckingInterval (set by
         // the application, 30 s by default), so a slowloris request would live that long. Arm
         // our own deadline from the TCP accept until the first request head arrives (H7).
@@ -451,7 +518,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     // R8: from the first moment, a socket error never reaches the process.
     socket.on('error', ignoreSocketError);
     if (this.state !== 'running') {
-      this.reject(tracked, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      this.rejectClosing(tracked, req);
       return;
     }
     if (this.options.maxHandshakesPerSecond !== undefined && !this.countHandshake(tracked)) {
@@ -580,6 +647,79 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   }
 
   /**
+   * Runs the opening handshake on an HTTP/2 extended CONNECT stream (RFC 8441), for noServer
+   * mode: call it from your HTTP/2 server's 'stream' event for streams with `:method` CONNECT
+   * and a `:protocol` (and advertise `enableConnectProtocol: true` in that server's settings:
+   * only then). `cb(ws, req)` is called on success with an `Http2ServerRequest`; refusals are
+   * answered (`:status` + END_STREAM) and reported ('rejected').
+   * @example
+   * h2server.on('stream', (stream, headers, flags, raw) => {
+   *   if (headers[':protocol'] === 'websocket') wss.handleStream(stream, headers, raw, (ws, req) => wss.emit('connection', ws, req));
+   * });
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    rawHeaders: readonly string[] | undefined,
+    cb: (ws: WebSocket, req: Http2UpgradeRequest) => void,
+  ): void {
+    this.http2Attachment ??= new Http2Attachment(
+      this._http2Host(),
+      null,
+      typeof this.options.http2 === 'object' ? this.options.http2 : {},
+    );
+    this.http2Attachment.handleNodeStream(stream, headers, rawHeaders, undefined, cb);
+  }
+
+  /** @internal What the HTTP/2 adapter (http2-server.ts) shares with the HTTP/1.1 path. */
+  _http2Host(): Http2Host {
+    return {
+      handshakeTimeout: this.handshakeTimeout,
+      deflate: this.deflate,
+      tuning: this.tuning,
+      wheel: this.wheel,
+      handleProtocols: this.options.handleProtocols,
+      verifyClient: this.options.verifyClient,
+      emit: (event, ...args) => this.emit(event, ...args),
+      listenerCount: (event) => this.listenerCount(event),
+      admit: (stream) => {
+        const tracked = stream as TrackedSocket;
+        if (this.state !== 'running') {
+          return { status: 503, code: 'SERVER_CLOSING', reason: 'server is shutting down' };
+        }
+        if (this.options.maxHandshakesPerSecond !== undefined && !this.countHandshake(tracked)) {
+          return {
+            status: 429,
+            code: 'TOO_MANY_HANDSHAKES',
+            reason: 'too many handshakes',
+            headers: [['retry-after', '1']],
+          };
+        }
+        if (!this.takeSlot(tracked)) {
+          return { status: 503, code: 'TOO_MANY_CONNECTIONS', reason: 'too many connections' };
+        }
+        return null;
+      },
+      shouldHandle: (req) => this.shouldHandle(req),
+      policy: (stream, secure) => this.policy(stream as TrackedSocket, secure),
+      reported: (stream, status, code, reason) =>
+        this.emit('rejected', {
+          remoteAddress: (stream as TrackedSocket).remoteAddress,
+          status,
+          code,
+          reason,
+        } satisfies RejectionInfo),
+      running: () => this.state === 'running',
+      adopt: (ws, stream) => {
+        stream.removeListener('close', onTrackedSocketClose);
+        ws._owner = this;
+        this.live.add(ws as T);
+        this.clients?.add(ws as T);
+      },
+    };
+  }
+
+  /**
    * Sends one message to every open client (or those passing `filter`): the frame is encoded
    * once and the same bytes are written to each socket. A client whose outgoing buffer would
    * pass its `maxBufferedAmount` is skipped (and closed 1008 under the `'close'` policy).
@@ -594,16 +734,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     if (typeof data === 'number') data = String(data);
     const payload = toSendBytes(data);
     const isBinary = options.binary ?? typeof data !== 'string';
-    const size = headerSize(payload.length, false);
-    const frame = Buffer.allocUnsafe(size + payload.length);
-    writeHeader(frame, 0, {
-      fin: true,
-      rsv: 0,
-      opcode: isBinary ? Opcode.Binary : Opcode.Text,
-      length: payload.length,
-      mask: null,
-    });
-    frame.set(payload, size);
+    const frame = encodeServerFrame(payload, isBinary);
     const filter = options.filter;
     let count = 0;
     for (const client of this.clients) {
@@ -613,6 +744,38 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
     }
     return count;
+  }
+
+  /**
+   * The pub/sub hub of this server (created on first use): events `'overflow'`, `'gap'`, `'bus'`,
+   * `'error'`; `stats`; `ready()`. See `src/pubsub/hub.ts`.
+   */
+  get pubsub(): TopicHub {
+    return this.topicHub();
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` (`ws.subscribe(topic)`): this process's now, with
+   * one frame encoded once; other nodes' through the pub/sub adapter, batched per event-loop
+   * turn. Order per publisher and topic is kept. Slow subscribers get the server's
+   * `bufferedAmountPolicy` (`'close'`: Close 1008; `'reject'`: skipped) and an `'overflow'` event
+   * on `wss.pubsub`. Returns the number of local subscribers the message was written to.
+   * @throws TypeError for an invalid topic or data; UsageError `TOPIC_TOO_LONG`.
+   * @example wss.publish('room:lobby', JSON.stringify({ text: 'hi' }));
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.topicHub().publish(topic, data, options);
+  }
+
+  /** Number of this process's connections subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.hub === null ? 0 : this.hub.subscriberCount(topic);
+  }
+
+  /** @internal */
+  topicHub(): TopicHub {
+    this.hub ??= new TopicHub(this.options, this.options.pubsub);
+    return this.hub;
   }
 
   /**
@@ -631,9 +794,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     }
     this.state = 'closing';
     if (cb !== undefined) this.once('close', () => cb());
-    for (const [event, listener] of this.listeners_)
-      this.httpServer?.removeListener(event, listener);
-    this.listeners_.length = 0;
+    // The HTTP server's listeners stay until the end: a handshake arriving while we wait for the
+    // clients gets 503 + Retry-After (handleUpgrade), not Node's default handling. The standalone
+    // server listens until then too, so that a client connecting meanwhile reads an answer
+    // instead of a refused connection.
     const waiting = [...this.live];
     let remaining = waiting.length + 1;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -641,8 +805,30 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       if (--remaining > 0) return;
       if (timer !== null) clearTimeout(timer);
       const finish = (): void => {
-        this.state = 'closed';
-        this.emit('close');
+        for (const [event, listener] of this.listeners_) {
+          this.httpServer?.removeListener(event, listener);
+        }
+        this.listeners_.length = 0;
+        // New HTTP/2 sessions no longer hear of RFC 8441 (existing ones cannot unlearn it).
+        this.http2Attachment?.detach();
+        const hub = this.hub;
+        if (hub === null) {
+          this.state = 'closed';
+          this.emit('close');
+          return;
+        }
+        // The pub/sub bus closes last: pending batches leave, the adapter releases what it made.
+        void hub.close().then(
+          () => {
+            this.state = 'closed';
+            this.emit('close');
+          },
+          (error: unknown) => {
+            this.state = 'closed';
+            if (this.listenerCount('error') > 0) this.emit('error', error);
+            this.emit('close');
+          },
+        );
       };
       if (this.ownsServer && this.httpServer !== null) {
         this.httpServer.close(() => finish());
@@ -683,6 +869,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   /** @internal */
   forgetClient(ws: WebSocket): void {
     this.clients?.delete(ws as T);
+    this.hub?.removeClient(ws);
     this.live.delete(ws as T);
     const socket = ws._socket;
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
@@ -785,7 +972,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       return;
     }
     if (this.state !== 'running') {
-      this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      this.rejectClosing(socket, req);
       return;
     }
     let response: string;
@@ -855,12 +1042,13 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     reason: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
   ): void {
-    this.emit('rejected', {
-      remoteAddress: socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
+    this.report(
+      socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
       status,
       code,
       reason,
-    } satisfies RejectionInfo);
+      req,
+    );
     if (!socket.destroyed && socket.writable) {
       let text: string;
       try {
@@ -871,6 +1059,61 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       socket.end(text, 'latin1');
     }
     this.armGrace(socket, REJECT_GRACE_MS);
+  }
+
+  /**
+   * Emits 'rejected' with the refused Origin/Host and the option that allows the request; with
+   * no 'rejected' listener, the first policy refusal of each kind is a process warning instead.
+   */
+  private report(
+    remoteAddress: string | undefined,
+    status: number,
+    code: string,
+    reason: string,
+    req: IncomingMessage | undefined,
+  ): void {
+    const details = refusalDetails(code, reason, req);
+    this.emit('rejected', { remoteAddress, status, code, ...details } satisfies RejectionInfo);
+    warnUnheardRefusal(this, status, code, details);
+  }
+
+  /**
+   * Standalone mode: a request that is not an upgrade (Node routes those to 'request').
+   * 426 + `Upgrade: websocket` (a broken handshake gets the validator's answer, see
+   * `plainRequestAnswer`); 503 + `Retry-After` once `close()` was called.
+   */
+  private answerPlainRequest(req: IncomingMessage, res: http.ServerResponse): void {
+    const answer =
+      this.state === 'running'
+        ? plainRequestAnswer(req)
+        : {
+            status: 503,
+            code: 'SERVER_CLOSING',
+            reason: 'server is shutting down',
+            headers: [['Retry-After', String(RETRY_AFTER_CLOSING_S)]] as Array<[string, string]>,
+            body: 'Service Unavailable',
+          };
+    if (answer.code !== 'UPGRADE_REQUIRED') {
+      this.report(req.socket.remoteAddress, answer.status, answer.code, answer.reason, req);
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(answer.body),
+      Connection: 'close',
+    };
+    for (const [name, value] of answer.headers) headers[name] = value;
+    res.writeHead(answer.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  }
+
+  /**
+   * A handshake during `close()`: 503 + `Retry-After`, so that a client or load balancer retries
+   * (elsewhere, during a rolling deploy) instead of reading 426 as "upgrade", which it just did.
+   */
+  private rejectClosing(socket: TrackedSocket, req: IncomingMessage): void {
+    this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down', [
+      ['Retry-After', String(RETRY_AFTER_CLOSING_S)],
+    ]);
   }
 
   private armGrace(socket: TrackedSocket, ms: number): void {

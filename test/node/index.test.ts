@@ -15,12 +15,22 @@ test('src/index.ts exports exactly the curated names', () => {
     'MessageEvent',
     'ProtocolError',
     'ReadyState',
+    'ReconnectError',
+    'ReconnectErrorCode',
+    'ReconnectingWebSocket',
     'SendBufferFullError',
+    'TopicHub',
     'UsageError',
     'WebSocket',
+    'WebSocketError',
     'WebSocketServer',
+    'WebSocketStream',
+    'clusterAdapter',
+    'clusterRelay',
     'createWebSocketStream',
     'default',
+    'memoryBus',
+    'shouldReconnect',
   ]);
 });
 
