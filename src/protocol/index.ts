@@ -41,6 +41,7 @@ export {
   buildRejectResponse,
   STATUS_REASONS,
   createClientRequest,
+  createClientRequestHead,
   validateServerResponse,
   normalizeOrigin,
   checkOrigin,
@@ -55,6 +56,7 @@ export type {
   UpgradeRejection,
   ClientRequestOptions,
   ClientRequest,
+  ClientRequestHead,
   OriginPolicy,
 } from './handshake/index.js';
 

@@ -18,6 +18,7 @@ test('the handshake entry exports exactly the documented names', () => {
     'compileOrigins',
     'computeAccept',
     'createClientRequest',
+    'createClientRequestHead',
     'formatIPv6',
     'generateKey',
     'isLoopbackOrPrivate',
