@@ -250,6 +250,29 @@ for (const makePeer of [wsPeer, ironsockPeer]) {
       assert.equal(code, 1006);
     });
 
+    test("'unexpected-response': the listener may end it with request.destroy(); close 1006, no error", async () => {
+      const ws = new WebSocket(`${base()}/deny`);
+      const errors: Error[] = [];
+      ws.on('error', (error) => errors.push(error));
+      ws.on('unexpected-response', (request: http.ClientRequest) => request.destroy());
+      const [code] = await once<[number]>(ws, 'close');
+      assert.equal(code, 1006);
+      assert.deepEqual(errors, []);
+    });
+
+    test('finishRequest finishes the upgrade request instead of end()', async () => {
+      const finished: string[] = [];
+      const ws = new WebSocket(`${base()}/fin`, {
+        finishRequest: (request: http.ClientRequest, websocket: unknown) => {
+          finished.push(request.path);
+          assert.equal(websocket, ws);
+          request.end();
+        },
+      });
+      await openEchoClose(ws);
+      assert.deepEqual(finished, ['/fin']);
+    });
+
     test('the ws package as client oracle agrees on the same server (unexpected-response, userinfo)', async () => {
       const oracle = new WS(`ws://u:p@127.0.0.1:${peer.port}/deny`);
       oracle.on('error', () => {});

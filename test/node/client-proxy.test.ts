@@ -10,6 +10,9 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import * as net from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocket } from '../../src/node/websocket.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import { matchesNoProxy, parseProxyUrl, resolveProxy } from '../../src/node/client-proxy.js';
@@ -239,10 +242,17 @@ describe('CONNECT tunnel through a proxy written in the test', () => {
     assert.equal(error.cause?.code, 'ECONNREFUSED');
   });
 
-  test('a proxy answering garbage: PROXY_FAILED, cause carries the HPE_ code', async () => {
+  test('a proxy answering garbage, or a head over 16 KiB: PROXY_FAILED, cause carries the HPE_ code', async () => {
+    let bigHead = false;
     const server = net.createServer((socket) => {
       socket.on('error', () => {});
-      socket.once('data', () => socket.end('garbage\r\n\r\n'));
+      socket.once('data', () =>
+        socket.end(
+          bigHead
+            ? `HTTP/1.1 200 OK\r\nX-Pad: ${'a'.repeat(20 * 1024)}\r\n\r\n`
+            : 'garbage\r\n\r\n',
+        ),
+      );
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
@@ -253,6 +263,14 @@ describe('CONNECT tunnel through a proxy written in the test', () => {
       );
       assert.equal(error.code, 'PROXY_FAILED');
       assert.match(error.cause?.code ?? '', /^HPE_/);
+      bigHead = true;
+      const big = await failure(
+        new WebSocket(`ws://127.0.0.1:${port}/`, {
+          proxy: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+        }),
+      );
+      assert.equal(big.error.code, 'PROXY_FAILED');
+      assert.equal(big.error.cause?.code, 'HPE_HEADER_OVERFLOW');
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
@@ -281,6 +299,53 @@ describe('CONNECT tunnel through a proxy written in the test', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  test('a followed redirect goes through the proxy again; ws+unix: never uses the proxy', async (t) => {
+    const p = await useProxy({ delayMs: 0 });
+    const redirector = http.createServer();
+    redirector.on('upgrade', (_req, socket: net.Socket) =>
+      socket.end(`HTTP/1.1 302 Found\r\nLocation: ws://127.0.0.1:${port}/moved\r\n\r\n`),
+    );
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const from = (redirector.address() as net.AddressInfo).port;
+      const ws = new WebSocket(`ws://127.0.0.1:${from}/`, { proxy: p.url, followRedirects: true });
+      await echo(ws);
+      assert.deepEqual(
+        p.connects.map((connect) => connect.target),
+        [`127.0.0.1:${from}`, `127.0.0.1:${port}`],
+      );
+      if (process.platform === 'win32') {
+        t.diagnostic('no Unix domain sockets on Windows');
+        return;
+      }
+      const dir = await mkdtemp(join(tmpdir(), 'ironsock-proxy-unix-'));
+      const unix = new WebSocketServer({ noServer: true });
+      const local = http.createServer();
+      local.on('upgrade', (req, socket, head) =>
+        unix.handleUpgrade(req, socket, head, (client: WebSocket) =>
+          client.on('message', (data: Buffer) => client.send(data)),
+        ),
+      );
+      await new Promise<void>((resolve) => local.listen(join(dir, 's.sock'), resolve));
+      try {
+        await echo(
+          new WebSocket(`ws+unix:${join(dir, 's.sock')}:/`, {
+            proxy: 'http://127.0.0.1:9',
+          }),
+        );
+        assert.equal(p.connects.length, 2);
+      } finally {
+        local.closeAllConnections();
+        await new Promise<void>((resolve) => local.close(() => resolve()));
+        await rm(dir, { recursive: true, force: true });
+      }
+    } finally {
+      redirector.closeAllConnections();
+      await new Promise<void>((resolve) => redirector.close(() => resolve()));
+      await done();
     }
   });
 

@@ -464,6 +464,11 @@ describe('RFC 6455 §4.1 response checks (checklist K1, K2)', () => {
         assert.equal(outcome.ok, false, `${name} was accepted`);
         await new Promise((resolve) => setTimeout(resolve, 20));
         assert.deepEqual(r.calls, { set: 0, fail: 1 });
+        // 'upgrade' is only emitted for a 101 that passed every check.
+        assert.deepEqual(
+          r.events.filter(([event]) => event === 'upgrade'),
+          [],
+        );
         // The client destroyed its socket: the server sees the close.
         await server.requests[0].closed;
       } finally {
