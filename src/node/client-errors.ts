@@ -29,6 +29,8 @@ export const ClientErrorCode = {
   PROXY_REFUSED: 'PROXY_REFUSED',
   /** The proxy could not be reached, answered garbage, or closed before answering (`cause`). */
   PROXY_FAILED: 'PROXY_FAILED',
+  /** `http2: true` and the server does not offer WebSockets over HTTP/2 (RFC 8441). */
+  HTTP2_UNSUPPORTED: 'HTTP2_UNSUPPORTED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

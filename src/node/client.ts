@@ -58,6 +58,7 @@ import {
   type ProxyOption,
   type ProxyTarget,
 } from './client-proxy.js';
+import { startHttp2ClientHandshake, wantsHttp2, type ClientHttp2Mode } from './client-http2.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 
@@ -189,6 +190,14 @@ export interface ClientOptions extends ClientTlsOptions {
    * connections; give the proxy to the agent instead). `ws+unix:` URLs never use a proxy.
    */
   proxy?: ProxyOption;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441) for `wss:` URLs. `'auto'`: use HTTP/2 when the server
+   * selects ALPN `h2` and advertises SETTINGS_ENABLE_CONNECT_PROTOCOL, sharing one connection
+   * per origin between sockets; otherwise fall back to HTTP/1.1 on a fresh connection.
+   * `true`: HTTP/2 or fail (`HTTP2_UNSUPPORTED`). `false` (default, as `ws`): HTTP/1.1 only.
+   * Over HTTP/2 redirects are not followed. See client-http2.ts.
+   */
+  http2?: ClientHttp2Mode;
 }
 
 /** Node's response type, as given to `unexpected-response` and `upgrade` listeners. */
@@ -317,6 +326,12 @@ export function startClientHandshake(
   protocols: string | readonly string[] | undefined,
   options: ClientOptions = {},
 ): ClientHandshake {
+  // RFC 8441 (client-http2.ts); 'auto' falls back to this function with HTTP/1.1.
+  if (wantsHttp2(url, options)) {
+    return startHttp2ClientHandshake(ws, url, protocols, options, () =>
+      startClientHandshake(ws, url, protocols, { ...options, http2: false }),
+    );
+  }
   const first = parseClientUrl(url);
   const protocolList = normalizeProtocols(protocols);
   const timeoutMs = positiveInteger(

@@ -46,6 +46,12 @@ export {
   normalizeOrigin,
   checkOrigin,
   compileOrigins,
+  // WebSockets over HTTP/2 (RFC 8441).
+  isExtendedConnect,
+  validateExtendedConnect,
+  buildExtendedConnectAccept,
+  createExtendedConnectRequest,
+  validateExtendedConnectResponse,
 } from './handshake/index.js';
 export type {
   RequestHead,
@@ -58,6 +64,9 @@ export type {
   ClientRequest,
   ClientRequestHead,
   OriginPolicy,
+  H2Field,
+  ExtendedConnectDecision,
+  ExtendedConnectAccepted,
 } from './handshake/index.js';
 
 // permessage-deflate negotiation (RFC 7692 §7); the codec itself is injected (see Extension).
