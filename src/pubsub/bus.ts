@@ -96,6 +96,9 @@ export interface BusStats {
 /** What the bus tells its owner (the hub). */
 export interface BusOwner {
   deliver(topic: string, payload: Buffer, isBinary: boolean): void;
+  /** A batch of `deliver` calls begins / ends (the owner may hold writes back meanwhile). */
+  batchStart(): void;
+  batchEnd(): void;
   gap(info: GapInfo): void;
   state(info: BusStateInfo): void;
   error(error: Error): void;
@@ -402,9 +405,15 @@ export class Bus {
     this.stats.batchesReceived++;
     this.stats.messagesReceived += header.count - skip;
     let index = 0;
-    const ok = forEachMessage(message, header, (topic, payload, isBinary) => {
-      if (index++ >= skip) this.owner.deliver(topic, payload, isBinary);
-    });
+    this.owner.batchStart();
+    let ok = false;
+    try {
+      ok = forEachMessage(message, header, (topic, payload, isBinary) => {
+        if (index++ >= skip) this.owner.deliver(topic, payload, isBinary);
+      });
+    } finally {
+      this.owner.batchEnd();
+    }
     if (!ok) this.stats.malformed++;
   }
 
