@@ -101,6 +101,8 @@ export function formatTable(results: CellResult[]): string {
       const calls = extraMedian(result, 'sendCallMs');
       if (calls !== undefined)
         errors += ` (call ${calls.toFixed(1)} ms, server CPU ${extraMedian(result, 'serverCpuMs')?.toFixed(1)} ms)`;
+      const perCpu = extraMedian(result, 'perCpuSecond');
+      if (perCpu !== undefined) errors += ` (${fmt(perCpu)} per CPU-second of the receiver)`;
       const early = extraMedian(result, 'rssRightAfter');
       if (early !== undefined)
         errors += ` (JS heap ${extraMedian(result, 'heapPerConnection')?.toFixed(0)} B; right after connecting ${early.toFixed(0)} B)`;
@@ -222,6 +224,12 @@ export function checkTargets(results: CellResult[]): Check[] {
       target: `pub/sub bus ${r.cell}: ironsock ≥ 500k messages/s delivered`,
       actual: value === undefined ? 'not measured' : `${(value / 1000).toFixed(0)}k/s`,
       pass: value === undefined ? null : value >= 500_000,
+    });
+    const perCpu = extraMedian(r, 'perCpuSecond');
+    checks.push({
+      target: `pub/sub bus ${r.cell}: receiver CPU allows ≥ 500k messages/s (per CPU-second)`,
+      actual: perCpu === undefined ? 'not measured' : `${(perCpu / 1000).toFixed(0)}k`,
+      pass: perCpu === undefined ? null : perCpu >= 500_000,
     });
     const ws = get('pub/sub bus', r.cell, 'ws + Redis fan-out');
     if (ws !== undefined)
