@@ -64,6 +64,7 @@ const PROTOCOL_NAMES = [
   'compileOrigins',
   'computeAccept',
   'createClientRequest',
+  'createClientRequestHead',
   'createDeflateOffer',
   'createExtendedConnectRequest',
   'encodeFrame',
