@@ -49,6 +49,20 @@ export type {
   WebSocketStreamInput,
   WebSocketStreamOptions,
 } from './node/websocket-stream.js';
+export {
+  ReconnectError,
+  ReconnectErrorCode,
+  ReconnectingWebSocket,
+  shouldReconnect,
+} from './node/reconnect.js';
+export type {
+  LastClose,
+  ReconnectOptions,
+  ReconnectedInfo,
+  ReconnectingInfo,
+  ReconnectingWebSocketEvents,
+  ReconnectingWebSocketOptions,
+} from './node/reconnect.js';
 export { TopicHub } from './pubsub/hub.js';
 export type { OverflowInfo, PubSubOptions, PubSubStats, PublishOptions } from './pubsub/hub.js';
 export type { BusOptions, BusStateInfo, BusStats, GapInfo } from './pubsub/bus.js';

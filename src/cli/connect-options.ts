@@ -10,6 +10,7 @@ import {
 import { INPUT_COMMANDS, type BinaryFormat } from './connect-format.js';
 import { formatHelp } from './help.js';
 import { escapeUntrusted } from './terminal.js';
+import { parseProxyUrl } from '../node/client-proxy.js';
 
 /** Options of `ironsock connect`, with the defaults shown by `--help`. */
 export const CONNECT_OPTIONS = {
@@ -28,6 +29,12 @@ export const CONNECT_OPTIONS = {
     description: 'offer a subprotocol (Sec-WebSocket-Protocol)',
   },
   origin: { type: 'string', short: 'o', value: '<origin>', description: 'send this Origin header' },
+  proxy: {
+    type: 'string',
+    value: '<url>|env',
+    description:
+      'tunnel through an HTTP proxy (CONNECT); env reads HTTPS_PROXY/HTTP_PROXY/NO_PROXY',
+  },
   'no-check': {
     type: 'boolean',
     description: "do NOT verify the server's TLS certificate (insecure; prints a warning)",
@@ -57,6 +64,23 @@ export const CONNECT_OPTIONS = {
     default: '1048576',
     description: 'largest message accepted, in bytes',
   },
+  reconnect: {
+    type: 'boolean',
+    description:
+      'reconnect after a lost connection (1001, 1006, 1011-1014, HTTP 429/5xx), with backoff',
+  },
+  'reconnect-attempts': {
+    type: 'string',
+    value: '<n>',
+    default: '10',
+    description: 'with --reconnect: failed attempts in a row before giving up',
+  },
+  'reconnect-delay': {
+    type: 'string',
+    value: '<ms>',
+    default: '1000',
+    description: 'with --reconnect: first delay, doubled per attempt up to 30 s, ±20 % jitter',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies OptionTable;
 
@@ -76,6 +100,8 @@ export function connectHelp(): string {
       '  ironsock connect ws://127.0.0.1:8080/chat',
       '  echo hello | ironsock connect ws://127.0.0.1:8080/echo --once',
       "  ironsock connect wss://example.test/socket -H 'Authorization: Bearer x' -s chat.v1",
+      '  ironsock connect wss://example.test/socket --proxy http://proxy.internal:3128',
+      '  ironsock connect ws://127.0.0.1:8080/feed --reconnect --reconnect-attempts 20',
     ],
   });
 }
@@ -86,6 +112,8 @@ export interface ConnectSettings {
   headers: Record<string, string>;
   subprotocols: string[];
   origin: string | undefined;
+  /** `--proxy`: a proxy URL or 'env'; undefined for a direct connection. */
+  proxy: string | undefined;
   noCheck: boolean;
   deflate: boolean;
   once: boolean;
@@ -93,6 +121,8 @@ export interface ConnectSettings {
   binaryAs: BinaryFormat;
   timeout: number;
   maxPayload: number;
+  /** Reconnection settings, or null without --reconnect. */
+  reconnect: { attempts: number; minDelay: number } | null;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -126,6 +156,7 @@ export function readConnectSettings(args: string[]): ConnectSettings | 'help' {
     headers,
     subprotocols: listValue(values, 'subprotocol'),
     origin: stringValue(values, 'origin'),
+    proxy: proxyValue(stringValue(values, 'proxy')),
     noCheck: flagValue(values, 'no-check'),
     deflate: flagValue(values, 'deflate'),
     once: flagValue(values, 'once'),
@@ -138,5 +169,31 @@ export function readConnectSettings(args: string[]): ConnectSettings | 'help' {
       1,
       2 ** 31,
     ),
+    reconnect: flagValue(values, 'reconnect')
+      ? {
+          attempts: integerOption(
+            'reconnect-attempts',
+            stringValue(values, 'reconnect-attempts') ?? '10',
+            1,
+          ),
+          minDelay: integerOption(
+            'reconnect-delay',
+            stringValue(values, 'reconnect-delay') ?? '1000',
+            0,
+            30_000,
+          ),
+        }
+      : null,
   };
+}
+
+/** Checks `--proxy` (a URL or `env`) before connecting, so a typo is a usage error. */
+function proxyValue(value: string | undefined): string | undefined {
+  if (value === undefined || value === 'env') return value;
+  try {
+    parseProxyUrl(value, '--proxy');
+  } catch (error) {
+    throw new CliUsageError(escapeUntrusted((error as Error).message));
+  }
+  return value;
 }

@@ -1,5 +1,6 @@
 import { createInterface, type Interface } from 'node:readline';
-import { WebSocket } from '../index.js';
+import { ReconnectingWebSocket, WebSocket } from '../index.js';
+import type { ReconnectedInfo, ReconnectingInfo } from '../index.js';
 import { CliUsageError, ExitCode } from './args.js';
 import { describeCloseCode, isNormalClose } from './close-codes.js';
 import {
@@ -20,12 +21,33 @@ const MAX_IN_FLIGHT = 256 * 1024;
 const MAX_QUEUED_LINES = 1000;
 const OPEN = 1;
 
-/** The response a refused handshake reports (ironsock's plain object or ws's IncomingMessage). */
+/** What the session needs of its socket: a `WebSocket`, or a `ReconnectingWebSocket` with --reconnect. */
+interface CliSocket {
+  readonly readyState: number;
+  readonly protocol: string;
+  readonly extensions: string;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  send(
+    data: string | Buffer,
+    options: { binary: boolean },
+    cb: (error?: Error | null) => void,
+  ): unknown;
+  ping(data?: string | Buffer): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
+
+/** The response a refused handshake reports: Node's IncomingMessage (as ws gives it). */
 interface RefusalResponse {
   statusCode?: number;
   statusMessage?: string;
-  body?: Uint8Array;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'close' | 'end', listener: () => void): unknown;
+  destroy(): unknown;
 }
+
+/** Bytes of a refusal's body kept to print (the first 300 characters are shown). */
+const MAX_REFUSAL_BODY = 4096;
 
 /**
  * `ironsock connect <url>`: see {@link connectHelp}. Resolves with 0 after a 1000/1001
@@ -57,7 +79,7 @@ class ConnectSession {
   private readonly styles: Styles;
   /** A person at a terminal: prompt, line editing and `/help` hints (stdin and stdout TTYs). */
   private readonly interactive: boolean;
-  private ws: WebSocket | null = null;
+  private ws: CliSocket | null = null;
   private rl: Interface | null = null;
   private readonly queue: Array<{ data: string | Buffer; binary: boolean }> = [];
   private inFlight = 0;
@@ -67,6 +89,8 @@ class ConnectSession {
   private gotMessage = false;
   private finished = false;
   private refused = false;
+  /** Settles once a refusal was printed (the close may come first while its body is read). */
+  private refusalPrinted: Promise<void> | null = null;
   private opened = false;
   private replyTimer: ReturnType<typeof setTimeout> | null = null;
   private resolve: (code: number) => void = () => {};
@@ -92,18 +116,27 @@ class ConnectSession {
         ),
       );
     }
-    let ws: WebSocket;
+    let ws: CliSocket;
     try {
-      ws = new WebSocket(settings.url, settings.subprotocols, {
+      const options = {
         headers: settings.headers,
         ...(settings.origin === undefined ? {} : { origin: settings.origin }),
+        ...(settings.proxy === undefined ? {} : { proxy: settings.proxy }),
         rejectUnauthorized: !settings.noCheck,
         perMessageDeflate: settings.deflate,
         maxPayload: settings.maxPayload,
         // pump() already bounds what is in flight; one long stdin line must still fit.
         maxBufferedAmount: Number.POSITIVE_INFINITY,
         handshakeTimeout: settings.timeout,
-      });
+      };
+      ws =
+        settings.reconnect === null
+          ? new WebSocket(settings.url, settings.subprotocols, options)
+          : new ReconnectingWebSocket(settings.url, settings.subprotocols, {
+              ...options,
+              // Lines wait in this session's own queue while disconnected (see onLine).
+              reconnect: { ...settings.reconnect, maxQueuedMessages: 0 },
+            });
     } catch (error) {
       io.stderr.write(`ironsock connect: ${escapeUntrusted((error as Error).message)}\n`);
       return Promise.resolve(ExitCode.Usage);
@@ -115,10 +148,11 @@ class ConnectSession {
     );
     ws.on('ping', (data: unknown) => this.onControl('ping', toBuffer(data)));
     ws.on('pong', (data: unknown) => this.onControl('pong', toBuffer(data)));
-    ws.on('unexpected-response', (first: unknown, second: unknown) => {
-      // ironsock passes the response; ws passes (request, response).
-      this.onRefused((second ?? first) as RefusalResponse);
+    ws.on('unexpected-response', (_request: unknown, response: unknown) => {
+      this.readRefusal(response as RefusalResponse);
     });
+    ws.on('reconnecting', (info: ReconnectingInfo) => this.onReconnecting(info));
+    ws.on('reconnected', (info: ReconnectedInfo) => this.onReconnected(info));
     ws.on('error', (error: Error) => this.onError(error));
     ws.on('close', (code: number, reason: unknown) => this.onClose(code, toBuffer(reason)));
     this.readStdin();
@@ -155,8 +189,14 @@ class ConnectSession {
   // ---- socket events ------------------------------------------------------------------------
 
   private onOpen(): void {
+    const ws = this.ws as CliSocket;
+    if (this.opened) {
+      // Open again after --reconnect: 'reconnected' said so; send what waited.
+      for (const line of this.beforeOpen.splice(0)) this.onLine(line);
+      this.pump();
+      return;
+    }
     this.opened = true;
-    const ws = this.ws as WebSocket;
     const protocol = ws.protocol;
     const extensions = ws.extensions;
     const details = [
@@ -225,14 +265,38 @@ class ConnectSession {
     });
   }
 
-  private onRefused(response: RefusalResponse): void {
+  /** Reads the first bytes of a refusal's body, then reports it (the library bounds the wait). */
+  private readRefusal(response: RefusalResponse): void {
     this.refused = true;
+    const parts: Buffer[] = [];
+    let size = 0;
+    let reported = false;
+    let printed!: () => void;
+    this.refusalPrinted = new Promise<void>((resolve) => (printed = resolve));
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      this.onRefused(response, Buffer.concat(parts, size));
+      printed();
+    };
+    response.on('data', (chunk: Buffer) => {
+      if (reported) return;
+      const room = MAX_REFUSAL_BODY - size;
+      parts.push(chunk.subarray(0, room));
+      size += Math.min(room, chunk.length);
+      if (size >= MAX_REFUSAL_BODY) {
+        report();
+        response.destroy();
+      }
+    });
+    response.once('end', report);
+    response.once('close', report);
+  }
+
+  private onRefused(response: RefusalResponse, bodyBytes: Buffer): void {
     const status = response.statusCode ?? 0;
     const reason = response.statusMessage ?? '';
-    const body =
-      response.body instanceof Uint8Array
-        ? Buffer.from(response.body).toString('utf8').trim().slice(0, 300)
-        : '';
+    const body = bodyBytes.toString('utf8').trim().slice(0, 300);
     this.printStatus(
       this.styles.red(
         `handshake refused: HTTP ${status}${reason === '' ? '' : ` ${escapeUntrusted(reason)}`}` +
@@ -274,7 +338,30 @@ class ConnectSession {
         reason: reason.toString('utf8'),
       });
     }
-    this.finish(exit);
+    if (this.refusalPrinted !== null) void this.refusalPrinted.then(() => this.finish(exit));
+    else this.finish(exit);
+  }
+
+  private onReconnecting({ attempt, delay, lastClose }: ReconnectingInfo): void {
+    const attempts = this.settings.reconnect?.attempts ?? 0;
+    const what = lastClose.opened
+      ? `connection lost: ${lastClose.code} (${describeCloseCode(lastClose.code)})`
+      : `cannot connect${lastClose.statusCode === undefined ? '' : ` (HTTP ${lastClose.statusCode})`}`;
+    this.printStatus(
+      this.styles.yellow(
+        `${what}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`,
+      ),
+      { event: 'reconnecting', attempt, delay, code: lastClose.code, reason: lastClose.reason },
+    );
+  }
+
+  private onReconnected({ attempt }: ReconnectedInfo): void {
+    this.printStatus(
+      this.styles.green(
+        `reconnected to ${escapeUntrusted(this.settings.url)} (attempt ${attempt})`,
+      ),
+      { event: 'reconnected', attempt, url: this.settings.url },
+    );
   }
 
   // ---- input --------------------------------------------------------------------------------
@@ -304,7 +391,7 @@ class ConnectSession {
       return;
     }
     const input = parseInputLine(line);
-    const ws = this.ws as WebSocket;
+    const ws = this.ws as CliSocket;
     try {
       switch (input.kind) {
         case 'text':
@@ -357,8 +444,18 @@ class ConnectSession {
       const { data, binary } = this.queue.shift() as { data: string | Buffer; binary: boolean };
       const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
       this.inFlight += size;
-      ws.send(data, { binary }, () => {
+      ws.send(data, { binary }, (error) => {
         this.inFlight -= size;
+        // Only a lost connection fails a send here; with --reconnect the session goes on.
+        if (error && this.settings.reconnect !== null && !this.finished) {
+          this.printStatus(
+            this.styles.yellow(`not sent (connection lost): ${escapeUntrusted(error.message)}`),
+            {
+              event: 'unsent',
+              message: error.message,
+            },
+          );
+        }
         this.pump();
       });
     }

@@ -139,6 +139,26 @@ export const DEFAULT_BUS_PROBE_TIMEOUT_MS = 3000;
 export const DEFAULT_BUS_NODE_EXPIRY_MS = 10 * 60_000;
 
 /**
+ * ReconnectingWebSocket backoff: failed attempts in a row before giving up (10), the first delay
+ * (1 s), the longest delay (30 s), the growth factor (2) and the random spread (±20 %).
+ * The spread keeps many clients dropped at once (a server restart) from coming back in step.
+ */
+export const DEFAULT_RECONNECT_ATTEMPTS = 10;
+export const DEFAULT_RECONNECT_MIN_DELAY_MS = 1000;
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
+export const DEFAULT_RECONNECT_FACTOR = 2;
+export const DEFAULT_RECONNECT_JITTER = 0.2;
+
+/**
+ * ReconnectingWebSocket: messages, and bytes, kept for sending while disconnected. Defaults
+ * 1024 / 1 MiB; a send beyond either is rejected at once (QUEUE_FULL).
+ * Blunts an application that keeps sending into a connection that is down: without a bound the
+ * queue grows for as long as the server stays away.
+ */
+export const DEFAULT_RECONNECT_QUEUE_MESSAGES = 1024;
+export const DEFAULT_RECONNECT_QUEUE_BYTES = 1024 * 1024;
+
+/**
  * WebSockets over HTTP/2 (RFC 8441). Most WebSockets open at once on one HTTP/2 session (one
  * TCP/TLS connection); the next extended CONNECT on it is refused with 503. Default 100.
  * Blunts one connection multiplying its footprint: each WebSocket on it may hold up to
