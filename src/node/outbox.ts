@@ -205,7 +205,7 @@ export class Outbox {
       return;
     }
     this.closeRegion();
-    (this.items as (Uint8Array | WriteCallback)[]).push(cb);
+    (this.items ??= []).push(cb);
     this.schedule();
   }
 
@@ -332,16 +332,15 @@ export class Outbox {
 
   /** Turns the open region into a closed entry (something follows it, or another writer moved on). */
   private closeRegion(): void {
-    const items = (this.items ??= []);
     const block = this.regionBlock;
     if (block === null) return;
     this.regionBlock = null;
-    items.push(block.buffer.subarray(this.regionStart, this.regionEnd));
+    (this.items ??= []).push(block.buffer.subarray(this.regionStart, this.regionEnd));
   }
 
   private push(bytes: Uint8Array): void {
     this.closeRegion();
-    (this.items as (Uint8Array | WriteCallback)[]).push(bytes);
+    (this.items ??= []).push(bytes);
     this.size += bytes.length;
   }
 
