@@ -346,3 +346,42 @@ describe('arena poisoning', () => {
     server.close();
   });
 });
+
+describe('ownership of a sent buffer (WebSocket.send doc comment)', () => {
+  test('small, compressed and client payloads are copied before send returns; large server payloads are not', async () => {
+    const { wss, url } = await startServer({ perMessageDeflate: { threshold: 1024 } });
+    const serverSide = once<[WebSocket]>(wss, 'connection');
+    const client = new WebSocket(url, { perMessageDeflate: true });
+    await once(client, 'open');
+    const [ws] = await serverSide;
+    const got: Buffer[] = [];
+    client.on('message', (data: Buffer) => got.push(Buffer.from(data)));
+    const toServer: Buffer[] = [];
+    ws.on('message', (data: Buffer) => toServer.push(Buffer.from(data)));
+
+    const large = Buffer.alloc(20 * 1024, 3);
+    ws.send(large, { compress: false });
+    large.fill(4); // before the flush at the end of the tick: the peer sees this
+    const small = Buffer.alloc(1000, 1);
+    ws.send(small, { compress: false });
+    small.fill(9); // reused at once: the copy was taken
+    const compressed = Buffer.alloc(50 * 1024, 2);
+    ws.send(compressed);
+    compressed.fill(9);
+    const behind = Buffer.alloc(20 * 1024, 6); // behind the compressor: copied into its queue
+    ws.send(behind, { compress: false });
+    behind.fill(9);
+    const fromClient = Buffer.alloc(40 * 1024, 5);
+    client.send(fromClient, { compress: false });
+    fromClient.fill(9);
+
+    await waitFor(() => got.length === 4 && toServer.length === 1);
+    assert.ok(got[0].equals(Buffer.alloc(20 * 1024, 4)), 'written by reference, without a copy');
+    assert.ok(got[1].equals(Buffer.alloc(1000, 1)));
+    assert.ok(got[2].equals(Buffer.alloc(50 * 1024, 2)));
+    assert.ok(got[3].equals(Buffer.alloc(20 * 1024, 6)));
+    assert.ok(toServer[0].equals(Buffer.alloc(40 * 1024, 5)));
+    client.terminate();
+    await stopServer(wss);
+  });
+});
