@@ -103,6 +103,21 @@ function echoCells(
   return cells;
 }
 
+/**
+ * The CPU part of a progress line. A broadcast sample has no CPU share (its rounds are short
+ * bursts separated by pauses), only the server's CPU time per round: print that instead of NaN.
+ */
+function cpuNote(sample: Sample): string {
+  const loadgen = `loadgen ${Math.round(sample.loadgenCpu * 100)}%`;
+  if (Number.isFinite(sample.serverCpu)) {
+    return `server ${Math.round(sample.serverCpu * 100)}%, ${loadgen}`;
+  }
+  const cpuMs = Number(sample.extra?.serverCpuMs);
+  return Number.isFinite(cpuMs)
+    ? `server CPU ${cpuMs.toFixed(1)} ms per round, ${loadgen}`
+    : loadgen;
+}
+
 function makePlan(mode: Plan['name']): Plan {
   if (mode === 'smoke') {
     return {
@@ -351,9 +366,7 @@ async function main(): Promise<number> {
         try {
           const sample = await run(server, spec);
           record(result, sample);
-          log(
-            `  ${spec.name}: ${sample.value.toFixed(1)} ${unit} (server ${Math.round(sample.serverCpu * 100)}%, loadgen ${Math.round(sample.loadgenCpu * 100)}%)`,
-          );
+          log(`  ${spec.name}: ${sample.value.toFixed(1)} ${unit} (${cpuNote(sample)})`);
         } catch (error) {
           recordError(result, error);
           if (!server.alive) running.delete(spec.name);

@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
 let dir = 'dist';
@@ -39,6 +40,10 @@ const result = spawnSync(
     // A hung test fails after this long instead of hanging the run.
     `--test-timeout=${process.env.TEST_TIMEOUT ?? '180000'}`,
     '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    // Then the tests that did not run, grouped by the reason they give (skip-report.js).
+    `--test-reporter=${fileURLToPath(new URL('./skip-report.js', import.meta.url))}`,
+    '--test-reporter-destination=stdout',
     ...files,
   ],
   { stdio: 'inherit' },

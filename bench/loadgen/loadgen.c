@@ -67,6 +67,9 @@ typedef struct {
   uint8_t op;
   uint8_t fin;
   uint8_t got_close;
+  uint8_t pong_pending; /* a ping arrived: answer with a pong between our own frames */
+  uint8_t ctl_len;
+  uint8_t ctl[125]; /* payload of the control frame being read (a ping's is echoed) */
   uint64_t raw_acc;
   uint64_t *ts; /* ring of send times for in-flight messages */
   int ts_head, ts_count;
@@ -243,6 +246,10 @@ static int feed(conn_t *c, const uint8_t *p, size_t n, uint64_t t) {
   while (i < n) {
     if (c->payload_left > 0) {
       uint64_t take = n - i < c->payload_left ? n - i : c->payload_left;
+      if (c->op >= 8 && c->ctl_len + take <= sizeof c->ctl) {
+        memcpy(c->ctl + c->ctl_len, p + i, take);
+        c->ctl_len += (uint8_t)take;
+      }
       c->payload_left -= take;
       i += take;
       if (c->payload_left > 0) break;
@@ -263,12 +270,18 @@ static int feed(conn_t *c, const uint8_t *p, size_t n, uint64_t t) {
       c->fin = c->hdr[0] & 0x80;
       c->hdr_len = 0;
       c->payload_left = len;
+      if (c->op >= 8) c->ctl_len = 0;
       if (c->op < 8) c->msg_bytes += len;
       if (len > 0) continue;
     }
     /* frame complete */
     if (c->op == 8) {
       c->got_close = 1;
+    } else if (c->op == 9) {
+      /* §5.5.2: a Ping is answered with a Pong carrying the same payload (servers ping idle
+       * connections to keep proxies open and find dead peers; one pending pong is enough,
+       * §5.5.3). Written by send_pong() from do_write. */
+      c->pong_pending = 1;
     } else if (c->op < 8 && c->fin) {
       uint64_t len = c->msg_bytes;
       c->msg_bytes = 0;
@@ -278,7 +291,27 @@ static int feed(conn_t *c, const uint8_t *p, size_t n, uint64_t t) {
   return 0;
 }
 
+/* Writes the pending Pong, only between two of our own frames (send_pos 0): inside a partly
+ * written frame it would corrupt the stream. */
+static void send_pong(conn_t *c) {
+  if (!c->pong_pending || c->send_pos != 0 || c->fd < 0) return;
+  uint8_t f[6 + sizeof c->ctl];
+  size_t n = c->ctl_len;
+  f[0] = 0x8a;
+  f[1] = (uint8_t)(0x80 | n);
+  memcpy(f + 2, MASK, 4);
+  for (size_t j = 0; j < n; j++) f[6 + j] = c->ctl[j] ^ MASK[j & 3];
+  ssize_t w = write(c->fd, f, 6 + n);
+  if (w < 0 && errno == EAGAIN) return;
+  if (w != (ssize_t)(6 + n)) {
+    fail(c, "pong write failed");
+    return;
+  }
+  c->pong_pending = 0;
+}
+
 static void do_write(conn_t *c) {
+  send_pong(c);
   while (c->to_send > 0 && c->fd >= 0) {
     uint64_t n = c->to_send < (1u << 20) ? c->to_send : (1u << 20);
     ssize_t r = write(c->fd, batch + c->send_pos, n);
@@ -290,6 +323,7 @@ static void do_write(conn_t *c) {
     c->to_send -= (uint64_t)r;
     c->send_pos = (c->send_pos + (uint64_t)r) % frame_len;
   }
+  send_pong(c);
 }
 
 static int check_response(conn_t *c, int head_len) {

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEMO_PAGE, DEMO_SCRIPT, DEMO_STYLE } from './demo-page.js';
+import { plainRequestAnswer } from '../node/refusals.js';
+import { RETRY_AFTER_CLOSING_S } from '../node/limits.js';
 
 function sha256(text: string): string {
   return `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
@@ -27,21 +29,56 @@ const COMMON_HEADERS = {
   'cache-control': 'no-store',
 } as const;
 
+/** What the plain-HTTP side reports to the server's log (refusals of broken handshakes). */
+export type PlainRequestReport = (status: number, code: string, reason: string) => void;
+
+/** The paths of the demo server that speak only WebSocket. */
+const WEBSOCKET_PATHS = new Set(['/echo', '/chat']);
+
 /**
- * The plain-HTTP side of `ironsock serve`. `GET /` (and `HEAD /`) answers the demo page,
- * or, in echo mode, a one-line text explaining that every path echoes; other paths get 404,
- * other methods 405 with `Allow: GET, HEAD`. WebSocket upgrades never reach this handler.
+ * The plain-HTTP side of `ironsock serve`. In demo mode `GET /` (and `HEAD /`) answers the demo
+ * page; other methods there get 405 with `Allow: GET, HEAD`, unknown paths 404. A WebSocket
+ * endpoint (`/echo` and `/chat`, every path with `--echo`) answers a plain request with
+ * `426 Upgrade Required` + `Upgrade: websocket`, and a broken handshake (say `Upgrade:
+ * websocket` without `Connection: upgrade`) with the validator's status (see
+ * `plainRequestAnswer`), reported through `report`. Once `closing()` is true every request gets
+ * `503` + `Retry-After`. WebSocket upgrades never reach this handler.
  */
 export function createHttpHandler(
   echoOnly: boolean,
+  closing: () => boolean = () => false,
+  report: PlainRequestReport = () => {},
 ): (request: IncomingMessage, response: ServerResponse) => void {
   const page = Buffer.from(DEMO_PAGE, 'utf8');
-  const echoText = Buffer.from(
-    'ironsock echo server: open a WebSocket connection to any path; every message is echoed.\n',
-  );
   return (request, response) => {
     const method = request.method ?? 'GET';
     const path = (request.url ?? '/').split('?', 1)[0];
+    if (closing()) {
+      const body = Buffer.from('server is shutting down\n');
+      response.writeHead(503, {
+        ...COMMON_HEADERS,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': body.length,
+        'retry-after': String(RETRY_AFTER_CLOSING_S),
+        connection: 'close',
+      });
+      response.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (echoOnly || WEBSOCKET_PATHS.has(path)) {
+      const answer = plainRequestAnswer(request);
+      if (answer.code !== 'UPGRADE_REQUIRED') report(answer.status, answer.code, answer.reason);
+      const body = Buffer.from(answer.body);
+      const headers: Record<string, string | number> = {
+        ...COMMON_HEADERS,
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': body.length,
+      };
+      for (const [name, value] of answer.headers) headers[name.toLowerCase()] = value;
+      response.writeHead(answer.status, headers);
+      response.end(method === 'HEAD' ? undefined : body);
+      return;
+    }
     if (method !== 'GET' && method !== 'HEAD') {
       response.writeHead(405, { ...COMMON_HEADERS, allow: 'GET, HEAD', 'content-length': 0 });
       response.end();
@@ -57,17 +94,13 @@ export function createHttpHandler(
       response.end(method === 'HEAD' ? undefined : body);
       return;
     }
-    const body = echoOnly ? echoText : page;
-    const headers: Record<string, string | number> = {
+    response.writeHead(200, {
       ...COMMON_HEADERS,
-      'content-type': echoOnly ? 'text/plain; charset=utf-8' : 'text/html; charset=utf-8',
-      'content-length': body.length,
-    };
-    if (!echoOnly) {
-      headers['content-security-policy'] = DEMO_CSP;
-      headers['x-frame-options'] = 'DENY';
-    }
-    response.writeHead(200, headers);
-    response.end(method === 'HEAD' ? undefined : body);
+      'content-type': 'text/html; charset=utf-8',
+      'content-length': page.length,
+      'content-security-policy': DEMO_CSP,
+      'x-frame-options': 'DENY',
+    });
+    response.end(method === 'HEAD' ? undefined : page);
   };
 }

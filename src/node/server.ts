@@ -32,6 +32,10 @@ import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
+import { checkServerOptions } from './server-options.js';
+import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
+import { TopicHub } from '../pubsub/hub.js';
+import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
 import type { KeepaliveWheel } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -39,6 +43,7 @@ import {
   DEFAULT_MAX_HEAD_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   REJECT_GRACE_MS,
+  RETRY_AFTER_CLOSING_S,
 } from './limits.js';
 import { DEFAULT_MAX_PAYLOAD, resolveLimits } from '../protocol/limits.js';
 
@@ -67,7 +72,18 @@ export interface RejectionInfo {
   status: number;
   /** Stable code, e.g. `ORIGIN_NOT_ALLOWED`, `VERIFY_CLIENT`, `TOO_MANY_CONNECTIONS`. */
   code: string;
+  /**
+   * What went wrong, for the operator: names the option that allows such requests when one
+   * exists (e.g. "Origin http://localhost:5173 is not allowed: add it to the origins option").
+   * The HTTP response body sent to the client stays short and generic.
+   */
   reason: string;
+  /** The refused request's `Origin` header, as sent (absent when it had none). */
+  origin?: string;
+  /** The refused request's `Host` header, for Host refusals (`HOST_NOT_ALLOWED`, ...). */
+  host?: string;
+  /** The server option that allows this kind of request, when one exists (`origins`, ...). */
+  option?: string;
 }
 
 /**
@@ -121,6 +137,11 @@ export interface ServerOptions
   shutdownTimeout?: number;
   /** Standalone: most header lines (`server.maxHeadersCount`). Default 100. */
   maxHeadersCount?: number;
+  /**
+   * Pub/sub topics (`ws.subscribe`, `wss.publish`): limits, and the adapter that carries topics
+   * to other processes or machines. Topics work without it, in this process.
+   */
+  pubsub?: PubSubOptions;
 }
 
 /** Options of `broadcast`. */
@@ -129,6 +150,25 @@ export interface BroadcastOptions {
   binary?: boolean;
   /** Only clients for which this returns true. */
   filter?: (client: WebSocket) => boolean;
+}
+
+/**
+ * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
+ * server frame (header + a copy of `payload`), written as is to every recipient with the
+ * driver's `writeEncoded`.
+ */
+export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
+  const size = headerSize(payload.length, false);
+  const frame = Buffer.allocUnsafe(size + payload.length);
+  writeHeader(frame, 0, {
+    fin: true,
+    rsv: 0,
+    opcode: isBinary ? Opcode.Binary : Opcode.Text,
+    length: payload.length,
+    mask: null,
+  });
+  frame.set(payload, size);
+  return frame;
 }
 
 const kServer = Symbol('ironsock.server');
@@ -207,23 +247,19 @@ export class WebSocketServer extends EventEmitter {
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
   private readonly tuning: ConnectionTuning;
+  private hub: TopicHub | null = null;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
-    const modes =
-      Number(options.port !== undefined && options.port !== null) +
-      Number(options.server !== undefined && options.server !== null) +
-      Number(options.noServer === true);
-    if (modes !== 1) {
-      throw new TypeError(
-        'One and only one of the "port", "server", or "noServer" options must be specified',
-      );
-    }
+    // Every option, at once (TypeError/RangeError naming it); see server-options.ts.
+    checkServerOptions(options);
     this.options = options;
     // Fail at construction, not at the first request, for options that can never work.
     compileOrigins(options.origins);
     resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.clients = new Set();
+    // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
+    if (options.pubsub?.adapter !== undefined) this.topicHub();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.wheel = keepaliveWheel(options.keepalive);
     this.deflate =
@@ -255,16 +291,7 @@ export class WebSocketServer extends EventEmitter {
           requestTimeout: timeout,
           connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(timeout / 4))),
         },
-        (req, res) => {
-          const body = 'Upgrade Required\n';
-          res.writeHead(426, {
-            'Content-Length': body.length,
-            'Content-Type': 'text/plain',
-            Connection: 'close',
-            Upgrade: 'websocket',
-          });
-          res.end(body);
-        },
+        (req, res) => this.answerPlainRequest(req, res),
       );
       server.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS;
       this.httpServer = server;
@@ -364,7 +391,7 @@ export class WebSocketServer extends EventEmitter {
     // R8: from the first moment, a socket error never reaches the process.
     socket.on('error', ignoreSocketError);
     if (this.state !== 'running') {
-      this.reject(tracked, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      this.rejectClosing(tracked, req);
       return;
     }
     if (this.options.maxHandshakesPerSecond !== undefined && !this.countHandshake(tracked)) {
@@ -502,16 +529,7 @@ export class WebSocketServer extends EventEmitter {
   broadcast(data: SendData, options: BroadcastOptions = {}): number {
     const payload = toSendBytes(data);
     const isBinary = options.binary ?? typeof data !== 'string';
-    const size = headerSize(payload.length, false);
-    const frame = Buffer.allocUnsafe(size + payload.length);
-    writeHeader(frame, 0, {
-      fin: true,
-      rsv: 0,
-      opcode: isBinary ? Opcode.Binary : Opcode.Text,
-      length: payload.length,
-      mask: null,
-    });
-    frame.set(payload, size);
+    const frame = encodeServerFrame(payload, isBinary);
     const filter = options.filter;
     let count = 0;
     for (const client of this.clients) {
@@ -521,6 +539,38 @@ export class WebSocketServer extends EventEmitter {
       if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
     }
     return count;
+  }
+
+  /**
+   * The pub/sub hub of this server (created on first use): events `'overflow'`, `'gap'`, `'bus'`,
+   * `'error'`; `stats`; `ready()`. See `src/pubsub/hub.ts`.
+   */
+  get pubsub(): TopicHub {
+    return this.topicHub();
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` (`ws.subscribe(topic)`): this process's now, with
+   * one frame encoded once; other nodes' through the pub/sub adapter, batched per event-loop
+   * turn. Order per publisher and topic is kept. Slow subscribers get the server's
+   * `bufferedAmountPolicy` (`'close'`: Close 1008; `'reject'`: skipped) and an `'overflow'` event
+   * on `wss.pubsub`. Returns the number of local subscribers the message was written to.
+   * @throws TypeError for an invalid topic or data; UsageError `TOPIC_TOO_LONG`.
+   * @example wss.publish('room:lobby', JSON.stringify({ text: 'hi' }));
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.topicHub().publish(topic, data, options);
+  }
+
+  /** Number of this process's connections subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.hub === null ? 0 : this.hub.subscriberCount(topic);
+  }
+
+  /** @internal */
+  topicHub(): TopicHub {
+    this.hub ??= new TopicHub(this.options, this.options.pubsub);
+    return this.hub;
   }
 
   /**
@@ -539,9 +589,10 @@ export class WebSocketServer extends EventEmitter {
     }
     this.state = 'closing';
     if (cb !== undefined) this.once('close', () => cb());
-    for (const [event, listener] of this.listeners_)
-      this.httpServer?.removeListener(event, listener);
-    this.listeners_.length = 0;
+    // The HTTP server's listeners stay until the end: a handshake arriving while we wait for the
+    // clients gets 503 + Retry-After (handleUpgrade), not Node's default handling. The standalone
+    // server listens until then too, so that a client connecting meanwhile reads an answer
+    // instead of a refused connection.
     const waiting = [...this.live];
     let remaining = waiting.length + 1;
     let timer: ReturnType<typeof setTimeout> | null = null;
@@ -549,8 +600,28 @@ export class WebSocketServer extends EventEmitter {
       if (--remaining > 0) return;
       if (timer !== null) clearTimeout(timer);
       const finish = (): void => {
-        this.state = 'closed';
-        this.emit('close');
+        for (const [event, listener] of this.listeners_) {
+          this.httpServer?.removeListener(event, listener);
+        }
+        this.listeners_.length = 0;
+        const hub = this.hub;
+        if (hub === null) {
+          this.state = 'closed';
+          this.emit('close');
+          return;
+        }
+        // The pub/sub bus closes last: pending batches leave, the adapter releases what it made.
+        void hub.close().then(
+          () => {
+            this.state = 'closed';
+            this.emit('close');
+          },
+          (error: unknown) => {
+            this.state = 'closed';
+            if (this.listenerCount('error') > 0) this.emit('error', error);
+            this.emit('close');
+          },
+        );
       };
       if (this.ownsServer && this.httpServer !== null) {
         this.httpServer.close(() => finish());
@@ -591,6 +662,7 @@ export class WebSocketServer extends EventEmitter {
   /** @internal */
   forgetClient(ws: WebSocket): void {
     this.clients.delete(ws);
+    this.hub?.removeClient(ws);
     this.live.delete(ws);
     const socket = ws._socket;
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
@@ -692,7 +764,7 @@ export class WebSocketServer extends EventEmitter {
       return;
     }
     if (this.state !== 'running') {
-      this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down');
+      this.rejectClosing(socket, req);
       return;
     }
     let response: string;
@@ -758,12 +830,13 @@ export class WebSocketServer extends EventEmitter {
     reason: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
   ): void {
-    this.emit('rejected', {
-      remoteAddress: socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
+    this.report(
+      socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
       status,
       code,
       reason,
-    } satisfies RejectionInfo);
+      req,
+    );
     if (!socket.destroyed && socket.writable) {
       let text: string;
       try {
@@ -774,6 +847,61 @@ export class WebSocketServer extends EventEmitter {
       socket.end(text, 'latin1');
     }
     this.armGrace(socket, REJECT_GRACE_MS);
+  }
+
+  /**
+   * Emits 'rejected' with the refused Origin/Host and the option that allows the request; with
+   * no 'rejected' listener, the first policy refusal of each kind is a process warning instead.
+   */
+  private report(
+    remoteAddress: string | undefined,
+    status: number,
+    code: string,
+    reason: string,
+    req: IncomingMessage | undefined,
+  ): void {
+    const details = refusalDetails(code, reason, req);
+    this.emit('rejected', { remoteAddress, status, code, ...details } satisfies RejectionInfo);
+    warnUnheardRefusal(this, status, code, details);
+  }
+
+  /**
+   * Standalone mode: a request that is not an upgrade (Node routes those to 'request').
+   * 426 + `Upgrade: websocket` (a broken handshake gets the validator's answer, see
+   * `plainRequestAnswer`); 503 + `Retry-After` once `close()` was called.
+   */
+  private answerPlainRequest(req: IncomingMessage, res: http.ServerResponse): void {
+    const answer =
+      this.state === 'running'
+        ? plainRequestAnswer(req)
+        : {
+            status: 503,
+            code: 'SERVER_CLOSING',
+            reason: 'server is shutting down',
+            headers: [['Retry-After', String(RETRY_AFTER_CLOSING_S)]] as Array<[string, string]>,
+            body: 'Service Unavailable',
+          };
+    if (answer.code !== 'UPGRADE_REQUIRED') {
+      this.report(req.socket.remoteAddress, answer.status, answer.code, answer.reason, req);
+    }
+    const headers: Record<string, string | number> = {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(answer.body),
+      Connection: 'close',
+    };
+    for (const [name, value] of answer.headers) headers[name] = value;
+    res.writeHead(answer.status, headers);
+    res.end(req.method === 'HEAD' ? undefined : answer.body);
+  }
+
+  /**
+   * A handshake during `close()`: 503 + `Retry-After`, so that a client or load balancer retries
+   * (elsewhere, during a rolling deploy) instead of reading 426 as "upgrade", which it just did.
+   */
+  private rejectClosing(socket: TrackedSocket, req: IncomingMessage): void {
+    this.reject(socket, req, 503, 'SERVER_CLOSING', 'server is shutting down', [
+      ['Retry-After', String(RETRY_AFTER_CLOSING_S)],
+    ]);
   }
 
   private armGrace(socket: TrackedSocket, ms: number): void {

@@ -24,4 +24,6 @@ test('npm run bench -- --smoke runs the harness end to end', { timeout: 180_000 
   assert.equal(result.status, 0, `bench --smoke failed:\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /\| workload \|/, 'prints the results table');
   assert.match(result.stdout, /ironsock/);
+  // A figure that cannot be computed is printed as '-' or left out, never as NaN.
+  assert.doesNotMatch(`${result.stdout}\n${result.stderr}`, /NaN/);
 });

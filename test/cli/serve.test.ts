@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
@@ -64,6 +65,32 @@ function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
   });
 }
 
+/** Sends raw bytes and returns everything received until the server closes (or 5 s). */
+async function rawRequest(port: number, request: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.setEncoding('latin1');
+  socket.on('error', () => {});
+  let received = '';
+  socket.on('data', (chunk: string) => {
+    received += chunk;
+  });
+  socket.write(request);
+  await withTimeout(
+    new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (received.includes('\r\n\r\n') || socket.destroyed) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 10);
+    }),
+    5_000,
+    'a response',
+  );
+  socket.destroy();
+  return received;
+}
+
 describe('ironsock serve', { timeout: 60_000 }, () => {
   test('prints one status line naming the URLs, with the real port for --port 0', async () => {
     const { fake, port, exit } = await startServe([]);
@@ -120,7 +147,16 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     const { fake, port, exit } = await startServe([]);
     const alice = await openClient(`ws://127.0.0.1:${port}/chat?name=alice`);
     const aliceWelcome = JSON.parse((await nextMessage(alice)).data.toString());
-    assert.deepEqual(aliceWelcome, { type: 'welcome', name: 'alice', count: 1 });
+    const server = `${hostname()}#`;
+    assert.equal(typeof aliceWelcome.server, 'string');
+    assert.ok(aliceWelcome.server.startsWith(server), 'events name the server');
+    assert.deepEqual(aliceWelcome, {
+      type: 'welcome',
+      name: 'alice',
+      room: 'lobby',
+      server: aliceWelcome.server,
+      count: 1,
+    });
     const aliceSeesJoin = nextMessage(alice);
     const bob = await openClient(`ws://127.0.0.1:${port}/chat`);
     const bobWelcome = JSON.parse((await nextMessage(bob)).data.toString());
@@ -129,6 +165,8 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     assert.deepEqual(JSON.parse((await aliceSeesJoin).data.toString()), {
       type: 'join',
       name: bobWelcome.name,
+      room: 'lobby',
+      server: aliceWelcome.server,
       count: 2,
     });
     const bobSees = nextMessage(bob);
@@ -145,6 +183,8 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     assert.deepEqual(JSON.parse((await leave).data.toString()), {
       type: 'leave',
       name: bobWelcome.name,
+      room: 'lobby',
+      server: aliceWelcome.server,
       count: 1,
     });
     const aliceClosed = closed(alice);
@@ -277,8 +317,9 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
         ws.on('open', () => reject(new Error('evil origin was accepted')));
       });
       assert.equal(refused, 403);
+      // The log line gives the refused Origin and the flag that allows it (issue #13).
       await fake.waitForStdout(
-        /handshake rejected status=403 code=ORIGIN_NOT_ALLOWED reason="[^"]+"/,
+        /handshake rejected status=403 code=ORIGIN_NOT_ALLOWED origin=https:\/\/evil\.example reason="Origin https:\/\/evil\.example is not allowed: add --origin https:\/\/evil\.example to allow it" allow="--origin https:\/\/evil\.example"/,
       );
       const allowed = await openClient(`ws://127.0.0.1:${port}/echo`, {
         origin: 'https://app.example',
@@ -314,6 +355,97 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
       assert.equal(status, 403);
     } finally {
       fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('a refused Host is logged with the --allow-host flag that allows it', async () => {
+    const { fake, port, exit } = await startServe([]);
+    try {
+      const status = await new Promise<number>((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${port}/echo`, {
+          headers: { host: 'rebound.example:8080' },
+        });
+        ws.on('unexpected-response', (_request, response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+          ws.terminate();
+        });
+        ws.on('error', () => {});
+        ws.on('open', () => resolve(101));
+      });
+      assert.equal(status, 403);
+      await fake.waitForStdout(
+        /handshake rejected status=403 code=HOST_NOT_ALLOWED host=rebound\.example:8080 reason="Host rebound\.example:8080 is not allowed: add --allow-host rebound\.example to allow it"/,
+      );
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('plain requests to WebSocket endpoints get 426 + Upgrade: websocket; the demo page stays', async () => {
+    const demo = await startServe([]);
+    const echo = await startServe(['--echo']);
+    try {
+      for (const url of [
+        `http://127.0.0.1:${demo.port}/echo`,
+        `http://127.0.0.1:${demo.port}/chat?name=a`,
+        `http://127.0.0.1:${echo.port}/`,
+        `http://127.0.0.1:${echo.port}/anything`,
+      ]) {
+        const res = await fetch(url);
+        assert.equal(res.status, 426, url);
+        assert.equal(res.headers.get('upgrade'), 'websocket', url);
+        assert.equal(await res.text(), 'Upgrade Required');
+      }
+      const page = await fetch(`http://127.0.0.1:${demo.port}/`);
+      assert.equal(page.status, 200);
+      await page.arrayBuffer();
+      // Upgrade: websocket without the upgrade token in Connection (a proxy that drops
+      // hop-by-hop headers): the handshake validator's 426, logged with the usual cause.
+      const broken = await rawRequest(
+        echo.port,
+        'GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: keep-alive\r\n' +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      assert.match(broken, /^HTTP\/1\.1 426 Upgrade Required\r\n/);
+      assert.match(broken, /\r\nupgrade: websocket\r\n/i);
+      await echo.fake.waitForStdout(/request refused status=426 code=MISSING_CONNECTION_UPGRADE/);
+    } finally {
+      demo.fake.abort();
+      echo.fake.abort();
+      assert.equal(await withTimeout(demo.exit, 15_000, 'serve shutdown'), 0);
+      assert.equal(await withTimeout(echo.exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test('during shutdown new handshakes and requests get 503 + Retry-After', async () => {
+    const { fake, port, exit } = await startServe(['--echo']);
+    // A client that never answers the Close 1001 keeps the shutdown waiting.
+    const silent = connect(port, '127.0.0.1');
+    silent.on('error', () => {});
+    silent.write(
+      `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+    );
+    await withTimeout(once(silent, 'data'), 10_000, '101');
+    try {
+      fake.abort();
+      await fake.waitForStdout(/shutting down/);
+      const late = await rawRequest(
+        port,
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      assert.match(late, /^HTTP\/1\.1 503 Service Unavailable\r\n/);
+      assert.match(late, /\r\nRetry-After: 1\r\n/i);
+      const plain = await fetch(`http://127.0.0.1:${port}/`);
+      assert.equal(plain.status, 503);
+      assert.equal(plain.headers.get('retry-after'), '1');
+      await plain.arrayBuffer();
+    } finally {
+      silent.destroy();
       assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
     }
   });
