@@ -102,6 +102,9 @@ function destroyWhenFlushed(this: Duplex): void {
 function closeTimerFired(driver: SocketDriver): void {
   driver.handleCloseTimeout();
 }
+function resumeEngine(driver: SocketDriver): void {
+  driver.resumeEngine();
+}
 function startDriver(driver: SocketDriver, head: Uint8Array | undefined): void {
   driver.startReading(head);
 }
@@ -199,8 +202,11 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.started = true;
     if (head !== undefined && head.length > 0) this.handleData(head);
     this.socket.on('data', socketOnData);
-    if (this.pauseFlags === 0 || this.conn.state === 'closed') this.socket.resume();
-    else this.socket.pause();
+    if ((this.pauseFlags & PauseReason.Engine) === 0 || this.conn.state === 'closed') {
+      this.socket.resume();
+    } else {
+      this.socket.pause();
+    }
   }
 
   /**
@@ -216,14 +222,32 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     return this.pauseFlags !== 0;
   }
 
-  /** Sets or clears one pause reason (`PauseReason`) and pauses/resumes the socket accordingly. */
+  /**
+   * Sets or clears one pause reason (`PauseReason`). The consumer's reasons (all but `Engine`)
+   * pause the engine between messages (`Connection.pause`): no message is delivered, control
+   * frames ahead of the next data frame are still processed, and the engine reports `Engine`
+   * once it holds a data frame. Only `Engine` pauses the socket. Resuming the engine waits for
+   * the next tick, so no message is delivered from inside `resume()`.
+   */
   setPaused(reason: number, paused: boolean): void {
     const before = this.pauseFlags;
-    this.pauseFlags = paused ? before | reason : before & ~reason;
-    if (!this.started || this.socketClosed || (before === 0) === (this.pauseFlags === 0)) return;
+    const after = (this.pauseFlags = paused ? before | reason : before & ~reason);
+    // ---- engine pause (consumer reasons) ----
+    if (reason !== PauseReason.Engine) {
+      if ((after & ~PauseReason.Engine) !== 0) this.conn.pause();
+      else if ((before & ~PauseReason.Engine) !== 0) process.nextTick(resumeEngine, this);
+      return;
+    }
+    // ---- socket pause (the engine holds input) ----
+    if (!this.started || this.socketClosed || before === after) return;
     if (this.conn.state === 'closed') return;
-    if (this.pauseFlags === 0) this.socket.resume();
-    else this.socket.pause();
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** @internal */
+  resumeEngine(): void {
+    if ((this.pauseFlags & ~PauseReason.Engine) === 0) this.conn.resume();
   }
 
   /**
@@ -319,11 +343,12 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   onPing(payload: Uint8Array): void {
     if (!this.countControl()) return;
-    if (this.autoPong && this.conn.state === 'open') {
+    if (this.autoPong && this.conn.state !== 'closed') {
       // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
-      // exactly one pong (the newest) until it drains.
+      // exactly one pong (the newest) until it drains. §5.5.2: pings are answered after our
+      // own Close too, until the peer's arrives (answerPing).
       if (this.socket.writableNeedDrain) this.outbox.setPong(payload);
-      else this.conn.pong(payload);
+      else this.conn.answerPing(payload);
     }
     try {
       this.sink.driverPing(payload);
@@ -440,7 +465,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   /** @internal */
   handleDrain(): void {
     const pong = this.outbox.takePong();
-    if (pong !== null && this.conn.state === 'open') this.conn.pong(pong);
+    if (pong !== null) this.conn.answerPing(pong);
   }
 
   /** @internal */
