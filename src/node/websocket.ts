@@ -477,6 +477,14 @@ export class WebSocket extends EventEmitter {
    * `'close'` and by async iteration ending, not by every pending send. So the loop
    * `for await (const { data } of ws) await ws.send(data)` ends quietly when a peer sends and
    * closes at once. Use the callback or `sendAsync` to learn that a given message was dropped.
+   *
+   * Who owns `data`: ironsock never modifies it. An uncompressed payload over 16 KiB sent by a
+   * server is written from `data` itself, without a copy: do not modify it until the callback
+   * has run (or the awaited send resolved). Every other payload is copied before `send`
+   * returns, and the caller may reuse it at once: smaller ones into the output buffer, client
+   * frames while masking, a message to be compressed (the compressor reads the copy), and any
+   * message sent while an earlier one is still being compressed (it waits as a copy). A `Blob`
+   * is read first; sends after it wait (as references) until it has been sent.
    * @throws Error when CONNECTING (as ws); TypeError for data that is not text, bytes, a Blob
    *   or a number; SendBufferFullError under the `'reject'` policy when no callback is given.
    */
