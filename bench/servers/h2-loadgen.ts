@@ -97,6 +97,7 @@ async function openH2(): Promise<Duplex[]> {
     settings: { enablePush: false, initialWindowSize: 1 << 20 },
   });
   session.on('error', () => errors++);
+  session.once('localSettings', () => session.setLocalWindowSize(16 << 20));
   await new Promise((resolve) => session.once('remoteSettings', resolve));
   return Promise.all(
     Array.from(
