@@ -13,7 +13,8 @@
  *                                   http2: echo over TLS as HTTP/1.1 upgrades vs RFC 8441 streams)
  *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers (also: ironsock-js,
  *                                   ironsock without the optional bufferutil addon)
- *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>])
+ *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>]),
+ *                                   for the http2 workload too
  *   --profile                       run ironsock under `node --cpu-prof` on 16 B and 64 KiB × 100
  *                                   (or --cells) and print the top functions by self time
  *
@@ -302,7 +303,10 @@ function log(line: string): void {
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const plan = makePlan(options.mode);
-  if (options.cells !== null) plan.echo = options.cells;
+  if (options.cells !== null) {
+    plan.echo = options.cells;
+    plan.http2 = options.cells;
+  }
   const started = Date.now();
   const placement = detectPlacement(cpus().length);
   const notes = [...placement.notes];
