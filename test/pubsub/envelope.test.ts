@@ -82,7 +82,7 @@ describe('envelope', () => {
 });
 
 /** A bus on a hand-driven adapter: the test plays the network. */
-function drivenBus(): {
+function drivenBus(options: { nodeExpiry?: number } = {}): {
   bus: Bus;
   deliver(message: Uint8Array): void;
   delivered: string[];
@@ -114,7 +114,7 @@ function drivenBus(): {
         throw error;
       },
     },
-    { nodeId: 'me', probeInterval: 0 },
+    { nodeId: 'me', probeInterval: 0, ...options },
   );
   bus.addTopic('t');
   return { bus, deliver: (m) => sink!.message(bus.channelOf('t'), m), delivered, gaps };
@@ -144,6 +144,21 @@ describe('bus receiving rules', () => {
     assert.deepEqual(delivered.slice(-2), ['restarted', 'next'], 'numbering restarted');
     deliver(Buffer.from('not an envelope'));
     assert.equal(bus.stats.malformed, 1);
+    assert.equal(bus.footprint.received, 1, 'one (node, channel) numbering kept');
     await bus.close();
   });
+});
+
+test('numbering state of a silent node is forgotten after nodeExpiry', async () => {
+  const { bus, deliver, delivered, gaps } = drivenBus({ nodeExpiry: 20 });
+  await bus.ready();
+  deliver(batch('other', 1, ['1']));
+  assert.equal(bus.footprint.received, 1);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  bus.sweepNow();
+  assert.equal(bus.footprint.received, 0);
+  deliver(batch('other', 9, ['9']));
+  assert.deepEqual(delivered, ['1', '9']);
+  assert.deepEqual(gaps, [], 'after expiry a node starts a new baseline');
+  await bus.close();
 });
