@@ -23,7 +23,8 @@ test('derived limits follow maxPayload unless given', () => {
     fragmentOverhead: 32,
   });
   assert.equal(resolveLimits({ maxPayload: 1000, maxFrameSize: 10 }).maxFrameSize, 10);
-  assert.equal(resolveLimits({ maxPayload: 0 }).maxPayload, 0);
+  // 0 is ws's "no limit": an explicit opt-out.
+  assert.equal(resolveLimits({ maxPayload: 0 }).maxPayload, Number.MAX_SAFE_INTEGER);
 });
 
 test('maxPayload must be a non-negative safe integer', () => {
