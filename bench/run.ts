@@ -69,6 +69,13 @@ const ALL_SERVERS: ServerSpec[] = [
   { name: 'raw-net', file: 'raw-net', raw: true },
   // Opt-in (--servers): ironsock without the optional bufferutil addon, as installed with no extras.
   { name: 'ironsock-js', file: 'ironsock-echo', raw: false, env: { IRONSOCK_NO_NATIVE: '1' } },
+  // Opt-in (--servers): ironsock with keepalive off, to measure what the default keepalive costs.
+  {
+    name: 'ironsock-nokeepalive',
+    file: 'ironsock-echo',
+    raw: false,
+    env: { IRONSOCK_KEEPALIVE: '0' },
+  },
 ];
 const DEFAULT_SERVERS = ['ironsock', 'ws', 'minimal-ws', 'raw-net'];
 

@@ -134,3 +134,52 @@ describe('keepalive over real sockets', () => {
     await stopServer(wss);
   });
 });
+
+describe('server keepalive is on by default (30 s / 20 s)', () => {
+  test('a default server watches its connections; keepalive: false does not', async () => {
+    const wheel = keepaliveWheel(true);
+    assert.ok(wheel !== null);
+    assert.equal(wheel.interval, 30_000);
+    assert.equal(wheel.timeout, 20_000);
+    const base = wheel.size;
+    const on = await startServer();
+    const off = await startServer({ keepalive: false });
+    const a = await wsClient(on.url);
+    await waitFor(() => wheel.size === base + 1, 2000, 'the connection joins the default wheel');
+    const b = await wsClient(off.url);
+    await waitFor(() => off.wss.clients.size === 1);
+    await delay(50);
+    assert.equal(wheel.size, base + 1, 'keepalive: false keeps the connection out of the wheel');
+    a.close();
+    b.close();
+    await Promise.all([once(a, 'close'), once(b, 'close')]);
+    await waitFor(() => wheel.size === base, 2000, 'a closed connection leaves the wheel');
+    await stopServer(on.wss);
+    await stopServer(off.wss);
+  });
+
+  test('after 30 s of silence a client is pinged; without any answer 20 s later it is dropped (1006)', async () => {
+    const wheel = keepaliveWheel(true)!;
+    const { wss, port, url } = await startServer();
+    const serverClosed = new Promise<number>((resolve) =>
+      wss.on('connection', (ws: WebSocket) => ws.on('close', (code: number) => resolve(code))),
+    );
+    const answering = await wsClient(url); // ws answers pings (autoPong)
+    const pinged = once(answering, 'ping');
+    const silent = await rawUpgrade(port); // reads but never answers
+    await waitFor(() => wss.clients.size === 2);
+    // Drive the shared wheel with a clock 30 s ahead instead of waiting (same code path as its timer).
+    const t0 = Date.now();
+    wheel.tick(t0 + 30_000);
+    await pinged;
+    await waitFor(() => parseFrames(silent.frames).some((f) => f.opcode === 9), 2000, 'ping');
+    await delay(50); // the ws client's pong arrives: it counts as alive at the next sweep
+    wheel.tick(t0 + 30_000 + 20_000);
+    assert.equal(await serverClosed, 1006);
+    await waitFor(() => silent.closed, 2000, 'the silent socket is closed');
+    assert.equal(answering.readyState, answering.OPEN, 'the client that answered stays open');
+    answering.close();
+    await once(answering, 'close');
+    await stopServer(wss);
+  });
+});
