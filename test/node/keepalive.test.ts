@@ -90,6 +90,38 @@ describe('keepalive wheel (R5)', () => {
   });
 });
 
+describe('keepalive wheel clock', () => {
+  test('wheel times are small integers (no boxed heap number per connection)', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    assert.ok(Number.isInteger(t.kaLastSeen) && t.kaLastSeen >= 0 && t.kaLastSeen < 2 ** 29);
+    wheel.delete(t);
+  });
+
+  test('after 2^29 ms of uptime the epoch moves forward and members keep their timing', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const silent = target();
+    const busy = target();
+    wheel.add(silent);
+    wheel.add(busy);
+    busy.kaActive = true;
+    // A sweep at wheel time 2^29 + 500 (6.2 days): the clock is rebased to 2^28.
+    wheel.tick(2 ** 29 + 500);
+    assert.equal(busy.kaLastSeen, 2 ** 28, 'the busy member was seen at the rebased now');
+    assert.equal(silent.pings, 1, 'the silent member is pinged');
+    assert.equal(silent.kaPingAt, 2 ** 28);
+    wheel.tick(2 ** 28 + 499);
+    assert.equal(silent.expired, false);
+    wheel.tick(2 ** 28 + 500);
+    assert.equal(silent.expired, true, 'and expires one timeout after the ping');
+    assert.equal(busy.pings, 0);
+    wheel.tick(2 ** 28 + 1000);
+    assert.equal(busy.pings, 1, 'the busy member, silent since, is pinged one interval later');
+    wheel.delete(busy);
+  });
+});
+
 describe('keepalive over real sockets', () => {
   test('a silent peer (no pongs) is terminated with local 1006 within interval + timeout', async () => {
     const { wss, port } = await startServer({ keepalive: { interval: 100, timeout: 100 } });
@@ -169,7 +201,7 @@ describe('server keepalive is on by default (30 s / 20 s)', () => {
     const silent = await rawUpgrade(port); // reads but never answers
     await waitFor(() => wss.clients.size === 2);
     // Drive the shared wheel with a clock 30 s ahead instead of waiting (same code path as its timer).
-    const t0 = Date.now();
+    const t0 = wheel.clock();
     wheel.tick(t0 + 30_000);
     await pinged;
     await waitFor(() => parseFrames(silent.frames).some((f) => f.opcode === 9), 2000, 'ping');
