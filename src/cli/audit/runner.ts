@@ -1,6 +1,8 @@
 /**
- * Runs the selected checks in order against one server, with a health check after every probe
- * that could hurt it. Results are handed out one by one (for streaming output) and returned.
+ * Runs the selected checks in order against one server, with a liveness check (a fresh TCP
+ * connection and upgrade, plus an echo from an echo server) after every probe: a server that
+ * stops accepting connections is caught at the probe that stopped it, which then FAILs, and
+ * every later check is SKIP with that reason. Results are handed out one by one and returned.
  */
 import { Status, type Check, type CheckContext, type CheckResult, type Verdict } from './check.js';
 import { GROUPS, ALL_CHECKS, BASELINE_CHECKS } from './registry.js';
@@ -25,7 +27,11 @@ export interface Health {
   detail: string;
 }
 
-/** A fresh connection still gets a 101 (and an echo, from an echo server). */
+/**
+ * A fresh connection still gets a 101 (and an echo, from an echo server). When the baseline
+ * handshake was refused (the server does not upgrade the audit's requests), any HTTP answer
+ * shows it is alive.
+ */
 export async function checkHealth(context: CheckContext): Promise<Health> {
   let probe: Probe;
   try {
@@ -34,6 +40,11 @@ export async function checkHealth(context: CheckContext): Promise<Health> {
     return { ok: false, detail: (error as Error).message };
   }
   try {
+    if (!context.profile.upgrades) {
+      return probe.outcome.response !== null
+        ? { ok: true, detail: `answered ${probe.outcome.response.status}` }
+        : { ok: false, detail: 'no response to a fresh handshake' };
+    }
     if (!probe.outcome.upgraded) {
       return {
         ok: false,
@@ -136,17 +147,22 @@ export async function runChecks(
       continue;
     }
     const result = await runOne(check, context);
-    if (check.risky && context.profile.upgrades) {
-      let health = await checkHealth(context);
-      if (!health.ok) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        health = await checkHealth(context);
-      }
-      if (!health.ok) {
-        result.status = Status.Fail;
-        result.note = `${result.note ? `${result.note}; ` : ''}after this probe a fresh client failed: ${health.detail}`;
-        dead = `the server stopped answering after ${check.id}`;
-      }
+    // Liveness after every probe, not only the heavy ones: a default ws server without an
+    // 'error' listener dies on the first malformed frame, and the probe that killed it may itself
+    // have seen a plausible close. One retry after 500 ms lets a restarting server recover.
+    let health = await checkHealth(context);
+    if (!health.ok) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      health = await checkHealth(context);
+    }
+    if (!health.ok) {
+      result.status = Status.Fail;
+      result.stoppedServer = true;
+      result.note = `${result.note ? `${result.note}; ` : ''}the server stopped accepting connections after this probe (a crash or a denial of service): a fresh client failed: ${health.detail}`;
+      dead = `the server stopped accepting connections after ${check.id}`;
+      // Reported even when not selected (a baseline check): the worst finding is never hidden.
+      report(result);
+      continue;
     }
     if (selected) report(result);
   }
