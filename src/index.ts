@@ -39,3 +39,18 @@ export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './node
 export type { ClientOptions, HandshakeResponse } from './node/client.js';
 export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
 export type { CloseInfo } from './protocol/connection.js';
+export { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
+export type {
+  WebSocketCloseInfo,
+  WebSocketOpenInfo,
+  WebSocketStreamChunk,
+  WebSocketStreamInput,
+  WebSocketStreamOptions,
+} from './node/websocket-stream.js';
+export { TopicHub } from './pubsub/hub.js';
+export type { OverflowInfo, PubSubOptions, PubSubStats, PublishOptions } from './pubsub/hub.js';
+export type { BusOptions, BusStateInfo, BusStats, GapInfo } from './pubsub/bus.js';
+export type { BusAdapter, BusPosition, BusSink } from './pubsub/adapter.js';
+export { memoryBus } from './pubsub/memory.js';
+export type { MemoryBus } from './pubsub/memory.js';
+export { clusterAdapter, clusterRelay } from './pubsub/cluster.js';

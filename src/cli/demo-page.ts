@@ -1,8 +1,9 @@
 /**
  * The demo page served by `ironsock serve` at `GET /`: one self-contained HTML document
  * (inline CSS and JS, no framework, no build step, no external requests). A visitor picks
- * Echo or Chat, connects to `/echo` or `/chat` on the same origin, sends messages and sees
- * the replies; chat messages reach every open tab. Peer text is only ever inserted with
+ * Echo or Chat, connects to `/echo` or `/chat?room=NAME` on the same origin, sends messages and
+ * sees the replies; chat messages reach every tab in the same room, on this server and on every
+ * server sharing its bus (each member is shown with the server it is connected to). Peer text is only ever inserted with
  * `textContent`, never as HTML.
  *
  * The script and style are exported separately so the server can pin them by hash in its
@@ -72,7 +73,12 @@ const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
 let ws = null;
 
 function mode() { return document.querySelector('input[name=mode]:checked').value; }
-function endpoint() { return scheme + '//' + location.host + '/' + mode(); }
+function room() { return ($('room').value || 'lobby').trim(); }
+function endpoint() {
+  const base = scheme + '//' + location.host + '/' + mode();
+  return mode() === 'chat' ? base + '?room=' + encodeURIComponent(room()) : base;
+}
+function at(event) { return event.server ? ' @ ' + event.server : ''; }
 function setStatus(state, text) { statusEl.dataset.state = state; statusText.textContent = text; }
 function add(kind, text, from) {
   const empty = log.querySelector('.empty');
@@ -95,10 +101,11 @@ function refresh() {
 function onChat(text) {
   let event;
   try { event = JSON.parse(text); } catch { add('in', text); return; }
-  if (event.type === 'welcome') add('sys', 'You are ' + event.name + ' · ' + event.count + ' online');
-  else if (event.type === 'join') add('sys', event.name + ' joined · ' + event.count + ' online');
-  else if (event.type === 'leave') add('sys', event.name + ' left · ' + event.count + ' online');
-  else if (event.type === 'message' && !event.self) add('in', String(event.text), String(event.from));
+  const where = event.room ? ' in #' + event.room : '';
+  if (event.type === 'welcome') add('sys', 'You are ' + event.name + where + at(event) + ' · ' + event.count + ' here');
+  else if (event.type === 'join') add('sys', event.name + ' joined' + at(event) + ' · ' + event.count + ' on that server');
+  else if (event.type === 'leave') add('sys', event.name + ' left' + at(event) + ' · ' + event.count + ' on that server');
+  else if (event.type === 'message' && !event.self) add('in', String(event.text), String(event.from) + at(event));
 }
 function connect() {
   const current = new WebSocket(endpoint());
@@ -124,6 +131,7 @@ function connect() {
 connectBtn.addEventListener('click', () => {
   if (ws === null) connect(); else ws.close(1000, 'bye');
 });
+$('room').addEventListener('input', refresh);
 document.querySelectorAll('input[name=mode]').forEach((el) => el.addEventListener('change', () => {
   if (ws !== null) { const old = ws; ws = null; old.close(1000, 'switching'); setStatus('closed', 'disconnected'); }
   refresh();
@@ -160,6 +168,7 @@ export const DEMO_PAGE = `<!doctype html>
         <label><input type="radio" name="mode" id="mode-echo" value="echo" checked><span>Echo</span></label>
         <label><input type="radio" name="mode" id="mode-chat" value="chat"><span>Chat</span></label>
       </div>
+      <input id="room" value="lobby" maxlength="32" aria-label="Chat room" title="Chat room (shared by every server on the same bus)" size="10">
       <code class="url" id="url"></code>
       <span class="status" id="status" data-state="closed"><span class="dot"></span><span id="status-text">disconnected</span></span>
       <button id="connect" type="button">Connect</button>

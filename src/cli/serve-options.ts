@@ -79,6 +79,25 @@ export const SERVE_OPTIONS = {
     default: '5000',
     description: 'period of --stats lines',
   },
+  redis: {
+    type: 'string',
+    value: '<url>',
+    description:
+      'share /chat rooms with other servers over Redis Pub/Sub, e.g. redis://127.0.0.1:6379 (needs the ioredis package)',
+  },
+  nats: {
+    type: 'string',
+    value: '<url>',
+    description:
+      'share /chat rooms over NATS, e.g. nats://127.0.0.1:4222 (needs @nats-io/transport-node)',
+  },
+  workers: {
+    type: 'string',
+    value: '<n>',
+    default: '1',
+    description:
+      'run n processes sharing the port (node:cluster); rooms span them through --redis/--nats, or through the primary over IPC',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies OptionTable;
 
@@ -97,6 +116,8 @@ export function serveHelp(): string {
       '  ironsock serve --port 0',
       '  ironsock serve --echo --host 0.0.0.0 --port 9001 --deflate --max-payload 16777216',
       '  ironsock serve --tls-cert cert.pem --tls-key key.pem --origin https://app.example',
+      '  ironsock serve --port 8080 --redis redis://127.0.0.1:6379   # and --port 8081 on another machine',
+      '  ironsock serve --workers 4',
     ],
   });
 }
@@ -115,6 +136,10 @@ export interface ServeSettings {
   keepalive: number | undefined;
   jsonLog: boolean;
   stats: number;
+  /** Bus to share rooms on: `{kind, url}` for --redis/--nats, or null. */
+  bus: { kind: 'redis' | 'nats'; url: string } | null;
+  /** Processes to run (node:cluster workers) when > 1. */
+  workers: number;
 }
 
 function optionalInteger(name: string, value: string | undefined): number | undefined {
@@ -149,7 +174,24 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       );
     }
   }
+  const redis = stringValue(values, 'redis');
+  const nats = stringValue(values, 'nats');
+  if (redis !== undefined && nats !== undefined) {
+    throw new CliUsageError('--redis and --nats exclude each other');
+  }
+  let bus: ServeSettings['bus'] = null;
+  if (redis !== undefined) {
+    if (!/^rediss?:\/\/[^\s]+$/.test(redis))
+      throw new CliUsageError(`--redis expects redis://host:port, got '${redis}'`);
+    bus = { kind: 'redis', url: redis };
+  } else if (nats !== undefined) {
+    if (!/^(nats|tls):\/\/[^\s]+$/.test(nats))
+      throw new CliUsageError(`--nats expects nats://host:port, got '${nats}'`);
+    bus = { kind: 'nats', url: nats };
+  }
   return {
+    bus,
+    workers: integerOption('workers', stringValue(values, 'workers') ?? '1', 1, 256),
     host: stringValue(values, 'host') ?? '127.0.0.1',
     port: integerOption('port', stringValue(values, 'port') ?? '8080', 0, 65535),
     echo: flagValue(values, 'echo'),

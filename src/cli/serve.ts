@@ -4,7 +4,10 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RejectionInfo, type WebSocket } from '../index.js';
 import { CliUsageError, ExitCode } from './args.js';
-import { ChatRoom } from './chat-room.js';
+import cluster from 'node:cluster';
+import { hostname } from 'node:os';
+import { ChatRoom, chatRoomName } from './chat-room.js';
+import { connectBus, runWorkers, type ServeBus } from './serve-bus.js';
 import type { CliIo } from './io.js';
 import { createLogger, type Logger } from './log.js';
 import { createHttpHandler } from './serve-http.js';
@@ -62,6 +65,14 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Ok;
   }
   const logger = createLogger(io.stdout, settings.jsonLog, stylesFor(io));
+  if (settings.workers > 1 && cluster.isPrimary) return runWorkers(settings, args, io, logger);
+  let bus: ServeBus | null;
+  try {
+    bus = await connectBus(settings, logger);
+  } catch (error) {
+    io.stderr.write(`ironsock serve: ${(error as Error).message}\n`);
+    return ExitCode.Failure;
+  }
   let shuttingDown = false;
   const handler = createHttpHandler(
     settings.echo,
@@ -102,14 +113,27 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
           : settings.keepalive === 0
             ? false
             : { interval: settings.keepalive },
+      ...(bus === null ? {} : { pubsub: { adapter: bus.adapter } }),
     });
   } catch (error) {
+    await bus?.close();
     // The library validates its options (e.g. an --origin that is not an origin).
     io.stderr.write(`ironsock serve: ${(error as Error).message}\n`);
     return ExitCode.Usage;
   }
   const counters: Counters | null = settings.stats > 0 ? { messages: 0, bytes: 0 } : null;
-  const chat = new ChatRoom();
+  const chat = chatRooms(wss, bus !== null);
+  if (bus !== null) {
+    wss.pubsub.on('gap', (info: { node: string; lost: number }) =>
+      logger.log('warn', 'bus-gap', 'messages lost on the bus', { ...info }),
+    );
+    wss.pubsub.on('bus', (info: { state: string; reason?: string }) =>
+      logger.log(info.state === 'up' ? 'info' : 'warn', 'bus', `bus ${info.state}`, { ...info }),
+    );
+    wss.pubsub.on('error', (error: Error) =>
+      logger.log('warn', 'bus-error', 'bus error', { error: error.message }),
+    );
+  }
   wss.on('connection', (ws: WebSocket, request: IncomingMessage) => {
     if (settings.echo) attachEcho(ws, counters);
     else attachDemo(ws, request, chat, counters, logger);
@@ -141,6 +165,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       `ironsock serve: cannot listen on ${formatHost(settings.host)}:${settings.port}: ${(error as Error).message}\n`,
     );
     await closeAll(wss, server);
+    await bus?.close();
     return ExitCode.Failure;
   }
   const address = server.address() as AddressInfo;
@@ -180,7 +205,10 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     clients: wss.clients.size,
   });
   await closeAll(wss, server);
+  await bus?.close();
   logger.log('info', 'stopped', 'stopped');
+  // A node:cluster worker keeps its IPC channel (and so its process) until it lets go.
+  if (cluster.isWorker) process.disconnect?.();
   return ExitCode.Ok;
 }
 
@@ -204,7 +232,7 @@ function attachEcho(ws: WebSocket, counters: Counters | null): void {
 function attachDemo(
   ws: WebSocket,
   request: IncomingMessage,
-  chat: ChatRoom,
+  chat: ChatRooms,
   counters: Counters | null,
   logger: Logger,
 ): void {
@@ -230,10 +258,11 @@ function attachDemo(
       ws.send(data, { binary: isBinary });
     });
   } else {
-    chat.join(ws, url.searchParams.get('name'));
+    const room = chat.enter(ws, chatRoomName(url.searchParams.get('room')));
+    room.join(ws, url.searchParams.get('name'));
     ws.on('message', (data, isBinary) => {
       count(data);
-      chat.message(ws, isBinary ? '' : Buffer.from(data as Buffer).toString('utf8'), isBinary);
+      room.message(ws, isBinary ? '' : Buffer.from(data as Buffer).toString('utf8'), isBinary);
     });
   }
   ws.on('error', (error: Error) => {
@@ -247,6 +276,55 @@ function attachDemo(
     if (path === '/chat') chat.leave(ws);
     logger.log('info', 'close', 'closed', { path, remote, code, reason: reason.toString('utf8') });
   });
+}
+
+/** The `/chat` rooms of one server: one topic (`chat:<room>`) and one ChatRoom per room. */
+interface ChatRooms {
+  /** Subscribes `ws` to the room's topic and returns the room. */
+  enter(ws: WebSocket, name: string): ChatRoom;
+  /** Takes `ws` out of its room (after its close: its subscription has already ended). */
+  leave(ws: WebSocket): void;
+}
+
+/**
+ * Rooms go through the server's topics: a room's events are published to `chat:<room>`, so the
+ * members on other servers of the same bus (or other workers) get them too. Events name this
+ * server (`host#pid`) so the page shows where each member is.
+ */
+function chatRooms(wss: WebSocketServer, shared: boolean): ChatRooms {
+  const server = `${hostname()}#${process.pid}`;
+  const rooms = new Map<string, ChatRoom>();
+  const memberRoom = new Map<WebSocket, ChatRoom>();
+  return {
+    enter(ws, name) {
+      const topic = `chat:${name}`;
+      let room = rooms.get(name);
+      if (room === undefined) {
+        room = new ChatRoom({
+          name,
+          server,
+          guestPrefix: shared ? `guest-${process.pid}-` : 'guest-',
+          bus: {
+            publish(text, except) {
+              if (except === null) wss.publish(topic, text);
+              else (except as WebSocket).publish(topic, text);
+            },
+          },
+        });
+        rooms.set(name, room);
+      }
+      ws.subscribe(topic);
+      memberRoom.set(ws, room);
+      return room;
+    },
+    leave(ws) {
+      const room = memberRoom.get(ws);
+      if (room === undefined) return;
+      memberRoom.delete(ws);
+      room.leave(ws);
+      for (const [name, value] of rooms) if (value === room && room.size === 0) rooms.delete(name);
+    },
+  };
 }
 
 /** The `serve` flag that allows what a library option allows, for the log's hint. */

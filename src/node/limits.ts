@@ -89,8 +89,54 @@ export const ITERATOR_HIGH_WATER_MESSAGES = 16;
 export const ITERATOR_HIGH_WATER_BYTES = 1024 * 1024;
 
 /**
+ * Bytes of received messages a `WebSocketStream` queues for its `readable` before the socket stops
+ * being read (a text message counts its length). Default 64 KiB.
+ * Blunts peers that send faster than the application reads: the excess waits in the peer's
+ * buffers and the TCP window, not in our memory.
+ */
+export const DEFAULT_STREAM_READABLE_HIGH_WATER_MARK = 64 * 1024;
+
+/**
  * `Retry-After` (seconds) of the 503 answered to handshakes that arrive while `close()` waits
  * for the clients. Short: during a rolling deploy the replacement is usually up within seconds,
  * and a load balancer that retries elsewhere does not wait at all.
  */
 export const RETRY_AFTER_CLOSING_S = 1;
+
+/**
+ * Pub/sub: longest topic name accepted by `subscribe`/`publish`, in UTF-8 bytes. Default 256.
+ * Blunts clients that pick their own topic names (a chat room from a URL) and fill memory or
+ * the bus with huge keys: every topic is a map key here and a channel name on Redis or NATS.
+ */
+export const DEFAULT_MAX_TOPIC_BYTES = 256;
+
+/**
+ * Pub/sub: most topics one connection may be subscribed to at once. Default 1024; a further
+ * `subscribe` throws `TOO_MANY_SUBSCRIPTIONS`. Blunts a client that makes the server subscribe it
+ * to ever more topics (each costs a set entry here and a bus subscription per node).
+ */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_CONNECTION = 1024;
+
+/**
+ * Pub/sub bus: most messages, and most payload bytes, collected for one bus channel before the
+ * batch is sent without waiting for the end of the event-loop turn. Defaults 1024 messages /
+ * 256 KiB. Bounds the memory one turn of publishing can hold and the size of one bus message.
+ */
+export const DEFAULT_BUS_BATCH_MESSAGES = 1024;
+export const DEFAULT_BUS_BATCH_BYTES = 256 * 1024;
+
+/**
+ * Pub/sub bus liveness probe: every `interval` ms a node publishes a probe to its own private
+ * channel and expects it back within `timeout` ms; otherwise the subscription is declared
+ * stalled and the adapter is asked to reconnect. Defaults 5 s / 3 s. Finds a subscription that
+ * stays connected but receives nothing (a half-open TCP link, a silently dropped subscription).
+ */
+export const DEFAULT_BUS_PROBE_INTERVAL_MS = 5000;
+export const DEFAULT_BUS_PROBE_TIMEOUT_MS = 3000;
+
+/**
+ * Pub/sub bus: a remote node not heard from for this long (ms) is forgotten (its sequence
+ * numbers are dropped). Default 10 minutes. Bounds the per-node gap-detection state when nodes
+ * come and go (every restart is a new node id).
+ */
+export const DEFAULT_BUS_NODE_EXPIRY_MS = 10 * 60_000;

@@ -34,6 +34,8 @@ import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
 import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
+import { TopicHub } from '../pubsub/hub.js';
+import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
 import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
@@ -144,6 +146,11 @@ export interface ServerOptions
    * and a Set entry per connection. `false` turns it off; `{ interval, timeout }` tunes it.
    */
   keepalive?: KeepaliveOptions | boolean;
+  /**
+   * Pub/sub topics (`ws.subscribe`, `wss.publish`): limits, and the adapter that carries topics
+   * to other processes or machines. Topics work without it, in this process.
+   */
+  pubsub?: PubSubOptions;
 }
 
 /** Options of `broadcast`. */
@@ -152,6 +159,25 @@ export interface BroadcastOptions {
   binary?: boolean;
   /** Only clients for which this returns true. */
   filter?: (client: WebSocket) => boolean;
+}
+
+/**
+ * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
+ * server frame (header + a copy of `payload`), written as is to every recipient with the
+ * driver's `writeEncoded`.
+ */
+export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
+  const size = headerSize(payload.length, false);
+  const frame = Buffer.allocUnsafe(size + payload.length);
+  writeHeader(frame, 0, {
+    fin: true,
+    rsv: 0,
+    opcode: isBinary ? Opcode.Binary : Opcode.Text,
+    length: payload.length,
+    mask: null,
+  });
+  frame.set(payload, size);
+  return frame;
 }
 
 const kServer = Symbol('ironsock.server');
@@ -230,6 +256,7 @@ export class WebSocketServer extends EventEmitter {
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
   private readonly tuning: ConnectionTuning;
+  private hub: TopicHub | null = null;
 
   constructor(options: ServerOptions, callback?: () => void) {
     super();
@@ -240,6 +267,8 @@ export class WebSocketServer extends EventEmitter {
     compileOrigins(options.origins);
     resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
     this.clients = new Set();
+    // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
+    if (options.pubsub?.adapter !== undefined) this.topicHub();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     // On by default (30 s / 20 s): a silent connection is pinged, so proxies and load balancers
     // with idle timeouts keep it, and half-open connections of vanished clients are dropped.
@@ -512,16 +541,7 @@ export class WebSocketServer extends EventEmitter {
   broadcast(data: SendData, options: BroadcastOptions = {}): number {
     const payload = toSendBytes(data);
     const isBinary = options.binary ?? typeof data !== 'string';
-    const size = headerSize(payload.length, false);
-    const frame = Buffer.allocUnsafe(size + payload.length);
-    writeHeader(frame, 0, {
-      fin: true,
-      rsv: 0,
-      opcode: isBinary ? Opcode.Binary : Opcode.Text,
-      length: payload.length,
-      mask: null,
-    });
-    frame.set(payload, size);
+    const frame = encodeServerFrame(payload, isBinary);
     const filter = options.filter;
     let count = 0;
     for (const client of this.clients) {
@@ -531,6 +551,38 @@ export class WebSocketServer extends EventEmitter {
       if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
     }
     return count;
+  }
+
+  /**
+   * The pub/sub hub of this server (created on first use): events `'overflow'`, `'gap'`, `'bus'`,
+   * `'error'`; `stats`; `ready()`. See `src/pubsub/hub.ts`.
+   */
+  get pubsub(): TopicHub {
+    return this.topicHub();
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` (`ws.subscribe(topic)`): this process's now, with
+   * one frame encoded once; other nodes' through the pub/sub adapter, batched per event-loop
+   * turn. Order per publisher and topic is kept. Slow subscribers get the server's
+   * `bufferedAmountPolicy` (`'close'`: Close 1008; `'reject'`: skipped) and an `'overflow'` event
+   * on `wss.pubsub`. Returns the number of local subscribers the message was written to.
+   * @throws TypeError for an invalid topic or data; UsageError `TOPIC_TOO_LONG`.
+   * @example wss.publish('room:lobby', JSON.stringify({ text: 'hi' }));
+   */
+  publish(topic: string, data: SendData, options?: PublishOptions): number {
+    return this.topicHub().publish(topic, data, options);
+  }
+
+  /** Number of this process's connections subscribed to `topic`. */
+  subscriberCount(topic: string): number {
+    return this.hub === null ? 0 : this.hub.subscriberCount(topic);
+  }
+
+  /** @internal */
+  topicHub(): TopicHub {
+    this.hub ??= new TopicHub(this.options, this.options.pubsub);
+    return this.hub;
   }
 
   /**
@@ -564,8 +616,24 @@ export class WebSocketServer extends EventEmitter {
           this.httpServer?.removeListener(event, listener);
         }
         this.listeners_.length = 0;
-        this.state = 'closed';
-        this.emit('close');
+        const hub = this.hub;
+        if (hub === null) {
+          this.state = 'closed';
+          this.emit('close');
+          return;
+        }
+        // The pub/sub bus closes last: pending batches leave, the adapter releases what it made.
+        void hub.close().then(
+          () => {
+            this.state = 'closed';
+            this.emit('close');
+          },
+          (error: unknown) => {
+            this.state = 'closed';
+            if (this.listenerCount('error') > 0) this.emit('error', error);
+            this.emit('close');
+          },
+        );
       };
       if (this.ownsServer && this.httpServer !== null) {
         this.httpServer.close(() => finish());
@@ -606,6 +674,7 @@ export class WebSocketServer extends EventEmitter {
   /** @internal */
   forgetClient(ws: WebSocket): void {
     this.clients.delete(ws);
+    this.hub?.removeClient(ws);
     this.live.delete(ws);
     const socket = ws._socket;
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);

@@ -26,6 +26,8 @@ import { keepaliveWheel } from './keepalive.js';
 import { checkClientOptions } from './server-options.js';
 import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
 import { CloseEvent, ErrorEvent, MessageEvent, WsEvent } from './events.js';
+import type { TopicHub } from '../pubsub/hub.js';
+import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
 import { startClientHandshake } from './client.js';
 import type { ClientHandshake, ClientOptions, HandshakeResponse } from './client.js';
@@ -197,7 +199,7 @@ export class WebSocket extends EventEmitter {
   /** @internal The shared awaitable returned by `send` (created on first use). */
   _sent: SendCompletion | null = null;
   /** @internal The server tracking this connection; told when it closes (before 'close' listeners). */
-  _owner: { forgetClient(ws: WebSocket): void } | null = null;
+  _owner: { forgetClient(ws: WebSocket): void; topicHub?(): TopicHub } | null = null;
   /** @internal The running client handshake (aborted by close()/terminate() while CONNECTING). */
   _handshake: ClientHandshake | null = null;
   private _state: ReadyState = ReadyState.CONNECTING;
@@ -507,6 +509,52 @@ export class WebSocket extends EventEmitter {
   }
   set onerror(handler: EventListenerLike | null) {
     this._setAttribute('error', handler);
+  }
+
+  // ---- pub/sub (server side; see src/pubsub/hub.ts) ---------------------------------------------
+
+  /**
+   * Subscribes this connection to `topic` (exact match) on its server: `wss.publish(topic)` and
+   * other connections' `publish(topic)` reach it, from this process and, with an adapter, from
+   * other nodes. Subscriptions end with the connection. Returns false if already subscribed or
+   * closed.
+   * @throws UsageError `NOT_SERVER_SIDE` on a client; `TOPIC_TOO_LONG`, `TOO_MANY_SUBSCRIPTIONS`
+   *   past the server's pub/sub limits; TypeError for a topic that is not a non-empty string.
+   */
+  subscribe(topic: string): boolean {
+    return this._topicHub().subscribe(this, topic);
+  }
+
+  /** Ends the subscription to `topic`; returns false if there was none. */
+  unsubscribe(topic: string): boolean {
+    return this._topicHub().unsubscribe(this, topic);
+  }
+
+  /** Whether this connection is subscribed to `topic`. */
+  isSubscribed(topic: string): boolean {
+    return this._topicHub().isSubscribed(this, topic);
+  }
+
+  /** The topics this connection is subscribed to (a copy, in subscription order). */
+  get topics(): string[] {
+    return this._owner?.topicHub === undefined ? [] : this._topicHub().topicsOf(this);
+  }
+
+  /**
+   * Publishes to every subscriber of `topic` except this connection (uWebSockets.js and Bun
+   * semantics), on every node; see `WebSocketServer.publish`. This connection need not be
+   * subscribed. Returns the number of local subscribers written to.
+   */
+  publish(topic: string, data: SendData, options?: { binary?: boolean }): number {
+    return this._topicHub().publish(topic, data, { binary: options?.binary, except: this });
+  }
+
+  private _topicHub(): TopicHub {
+    const owner = this._owner;
+    if (owner === null || owner.topicHub === undefined) {
+      throw new UsageError('NOT_SERVER_SIDE', 'pub/sub topics exist on server-side connections');
+    }
+    return owner.topicHub();
   }
 
   // ---- internal: used by server.ts and client.ts -----------------------------------------------

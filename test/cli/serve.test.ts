@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
@@ -147,7 +148,16 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     const { fake, port, exit } = await startServe([]);
     const alice = await openClient(`ws://127.0.0.1:${port}/chat?name=alice`);
     const aliceWelcome = JSON.parse((await nextMessage(alice)).data.toString());
-    assert.deepEqual(aliceWelcome, { type: 'welcome', name: 'alice', count: 1 });
+    const server = `${hostname()}#`;
+    assert.equal(typeof aliceWelcome.server, 'string');
+    assert.ok(aliceWelcome.server.startsWith(server), 'events name the server');
+    assert.deepEqual(aliceWelcome, {
+      type: 'welcome',
+      name: 'alice',
+      room: 'lobby',
+      server: aliceWelcome.server,
+      count: 1,
+    });
     const aliceSeesJoin = nextMessage(alice);
     const bob = await openClient(`ws://127.0.0.1:${port}/chat`);
     const bobWelcome = JSON.parse((await nextMessage(bob)).data.toString());
@@ -156,6 +166,8 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     assert.deepEqual(JSON.parse((await aliceSeesJoin).data.toString()), {
       type: 'join',
       name: bobWelcome.name,
+      room: 'lobby',
+      server: aliceWelcome.server,
       count: 2,
     });
     const bobSees = nextMessage(bob);
@@ -172,6 +184,8 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     assert.deepEqual(JSON.parse((await leave).data.toString()), {
       type: 'leave',
       name: bobWelcome.name,
+      room: 'lobby',
+      server: aliceWelcome.server,
       count: 1,
     });
     const aliceClosed = closed(alice);

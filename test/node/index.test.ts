@@ -16,10 +16,16 @@ test('src/index.ts exports exactly the curated names', () => {
     'ProtocolError',
     'ReadyState',
     'SendBufferFullError',
+    'TopicHub',
     'UsageError',
     'WebSocket',
+    'WebSocketError',
     'WebSocketServer',
+    'WebSocketStream',
+    'clusterAdapter',
+    'clusterRelay',
     'createWebSocketStream',
+    'memoryBus',
   ]);
 });
 
