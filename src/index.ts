@@ -37,6 +37,8 @@ export { ProtocolError, UsageError } from './protocol/errors.js';
 export { HandshakeError } from './protocol/handshake/errors.js';
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './node/client-errors.js';
 export type { ClientOptions, HandshakeResponse } from './node/client.js';
+export type { Http2Options, Http2ServerOptions, Http2UpgradeRequest } from './node/http2-server.js';
+export type { ClientHttp2Mode } from './node/client-http2.js';
 export type { PerMessageDeflateOptions } from './protocol/extensions/permessage-deflate.js';
 export type { CloseInfo } from './protocol/connection.js';
 export { WebSocketStream, WebSocketError } from './node/websocket-stream.js';
@@ -47,6 +49,20 @@ export type {
   WebSocketStreamInput,
   WebSocketStreamOptions,
 } from './node/websocket-stream.js';
+export {
+  ReconnectError,
+  ReconnectErrorCode,
+  ReconnectingWebSocket,
+  shouldReconnect,
+} from './node/reconnect.js';
+export type {
+  LastClose,
+  ReconnectOptions,
+  ReconnectedInfo,
+  ReconnectingInfo,
+  ReconnectingWebSocketEvents,
+  ReconnectingWebSocketOptions,
+} from './node/reconnect.js';
 export { TopicHub } from './pubsub/hub.js';
 export type { OverflowInfo, PubSubOptions, PubSubStats, PublishOptions } from './pubsub/hub.js';
 export type { BusOptions, BusStateInfo, BusStats, GapInfo } from './pubsub/bus.js';

@@ -57,6 +57,23 @@ export const CONNECT_OPTIONS = {
     default: '1048576',
     description: 'largest message accepted, in bytes',
   },
+  reconnect: {
+    type: 'boolean',
+    description:
+      'reconnect after a lost connection (1001, 1006, 1011-1014, HTTP 429/5xx), with backoff',
+  },
+  'reconnect-attempts': {
+    type: 'string',
+    value: '<n>',
+    default: '10',
+    description: 'with --reconnect: failed attempts in a row before giving up',
+  },
+  'reconnect-delay': {
+    type: 'string',
+    value: '<ms>',
+    default: '1000',
+    description: 'with --reconnect: first delay, doubled per attempt up to 30 s, ±20 % jitter',
+  },
   help: { type: 'boolean', short: 'h', description: 'show this help' },
 } as const satisfies OptionTable;
 
@@ -76,6 +93,7 @@ export function connectHelp(): string {
       '  ironsock connect ws://127.0.0.1:8080/chat',
       '  echo hello | ironsock connect ws://127.0.0.1:8080/echo --once',
       "  ironsock connect wss://example.test/socket -H 'Authorization: Bearer x' -s chat.v1",
+      '  ironsock connect ws://127.0.0.1:8080/feed --reconnect --reconnect-attempts 20',
     ],
   });
 }
@@ -93,6 +111,8 @@ export interface ConnectSettings {
   binaryAs: BinaryFormat;
   timeout: number;
   maxPayload: number;
+  /** Reconnection settings, or null without --reconnect. */
+  reconnect: { attempts: number; minDelay: number } | null;
 }
 
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -138,5 +158,20 @@ export function readConnectSettings(args: string[]): ConnectSettings | 'help' {
       1,
       2 ** 31,
     ),
+    reconnect: flagValue(values, 'reconnect')
+      ? {
+          attempts: integerOption(
+            'reconnect-attempts',
+            stringValue(values, 'reconnect-attempts') ?? '10',
+            1,
+          ),
+          minDelay: integerOption(
+            'reconnect-delay',
+            stringValue(values, 'reconnect-delay') ?? '1000',
+            0,
+            30_000,
+          ),
+        }
+      : null,
   };
 }

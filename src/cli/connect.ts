@@ -1,5 +1,6 @@
 import { createInterface, type Interface } from 'node:readline';
-import { WebSocket } from '../index.js';
+import { ReconnectingWebSocket, WebSocket } from '../index.js';
+import type { ReconnectedInfo, ReconnectingInfo } from '../index.js';
 import { CliUsageError, ExitCode } from './args.js';
 import { describeCloseCode, isNormalClose } from './close-codes.js';
 import {
@@ -19,6 +20,22 @@ const MAX_IN_FLIGHT = 256 * 1024;
 /** Lines waiting to be sent before stdin is paused. */
 const MAX_QUEUED_LINES = 1000;
 const OPEN = 1;
+
+/** What the session needs of its socket: a `WebSocket`, or a `ReconnectingWebSocket` with --reconnect. */
+interface CliSocket {
+  readonly readyState: number;
+  readonly protocol: string;
+  readonly extensions: string;
+  on(event: string, listener: (...args: any[]) => void): unknown;
+  send(
+    data: string | Buffer,
+    options: { binary: boolean },
+    cb: (error?: Error | null) => void,
+  ): unknown;
+  ping(data?: string | Buffer): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+}
 
 /** The response a refused handshake reports (ironsock's plain object or ws's IncomingMessage). */
 interface RefusalResponse {
@@ -57,7 +74,7 @@ class ConnectSession {
   private readonly styles: Styles;
   /** A person at a terminal: prompt, line editing and `/help` hints (stdin and stdout TTYs). */
   private readonly interactive: boolean;
-  private ws: WebSocket | null = null;
+  private ws: CliSocket | null = null;
   private rl: Interface | null = null;
   private readonly queue: Array<{ data: string | Buffer; binary: boolean }> = [];
   private inFlight = 0;
@@ -92,9 +109,9 @@ class ConnectSession {
         ),
       );
     }
-    let ws: WebSocket;
+    let ws: CliSocket;
     try {
-      ws = new WebSocket(settings.url, settings.subprotocols, {
+      const options = {
         headers: settings.headers,
         ...(settings.origin === undefined ? {} : { origin: settings.origin }),
         rejectUnauthorized: !settings.noCheck,
@@ -103,7 +120,15 @@ class ConnectSession {
         // pump() already bounds what is in flight; one long stdin line must still fit.
         maxBufferedAmount: Number.POSITIVE_INFINITY,
         handshakeTimeout: settings.timeout,
-      });
+      };
+      ws =
+        settings.reconnect === null
+          ? new WebSocket(settings.url, settings.subprotocols, options)
+          : new ReconnectingWebSocket(settings.url, settings.subprotocols, {
+              ...options,
+              // Lines wait in this session's own queue while disconnected (see onLine).
+              reconnect: { ...settings.reconnect, maxQueuedMessages: 0 },
+            });
     } catch (error) {
       io.stderr.write(`ironsock connect: ${escapeUntrusted((error as Error).message)}\n`);
       return Promise.resolve(ExitCode.Usage);
@@ -119,6 +144,8 @@ class ConnectSession {
       // ironsock passes the response; ws passes (request, response).
       this.onRefused((second ?? first) as RefusalResponse);
     });
+    ws.on('reconnecting', (info: ReconnectingInfo) => this.onReconnecting(info));
+    ws.on('reconnected', (info: ReconnectedInfo) => this.onReconnected(info));
     ws.on('error', (error: Error) => this.onError(error));
     ws.on('close', (code: number, reason: unknown) => this.onClose(code, toBuffer(reason)));
     this.readStdin();
@@ -155,8 +182,14 @@ class ConnectSession {
   // ---- socket events ------------------------------------------------------------------------
 
   private onOpen(): void {
+    const ws = this.ws as CliSocket;
+    if (this.opened) {
+      // Open again after --reconnect: 'reconnected' said so; send what waited.
+      for (const line of this.beforeOpen.splice(0)) this.onLine(line);
+      this.pump();
+      return;
+    }
     this.opened = true;
-    const ws = this.ws as WebSocket;
     const protocol = ws.protocol;
     const extensions = ws.extensions;
     const details = [
@@ -277,6 +310,28 @@ class ConnectSession {
     this.finish(exit);
   }
 
+  private onReconnecting({ attempt, delay, lastClose }: ReconnectingInfo): void {
+    const attempts = this.settings.reconnect?.attempts ?? 0;
+    const what = lastClose.opened
+      ? `connection lost: ${lastClose.code} (${describeCloseCode(lastClose.code)})`
+      : `cannot connect${lastClose.statusCode === undefined ? '' : ` (HTTP ${lastClose.statusCode})`}`;
+    this.printStatus(
+      this.styles.yellow(
+        `${what}; reconnecting in ${(delay / 1000).toFixed(1)} s (attempt ${attempt} of ${attempts})`,
+      ),
+      { event: 'reconnecting', attempt, delay, code: lastClose.code, reason: lastClose.reason },
+    );
+  }
+
+  private onReconnected({ attempt }: ReconnectedInfo): void {
+    this.printStatus(
+      this.styles.green(
+        `reconnected to ${escapeUntrusted(this.settings.url)} (attempt ${attempt})`,
+      ),
+      { event: 'reconnected', attempt, url: this.settings.url },
+    );
+  }
+
   // ---- input --------------------------------------------------------------------------------
 
   private readStdin(): void {
@@ -304,7 +359,7 @@ class ConnectSession {
       return;
     }
     const input = parseInputLine(line);
-    const ws = this.ws as WebSocket;
+    const ws = this.ws as CliSocket;
     try {
       switch (input.kind) {
         case 'text':
@@ -357,8 +412,18 @@ class ConnectSession {
       const { data, binary } = this.queue.shift() as { data: string | Buffer; binary: boolean };
       const size = typeof data === 'string' ? Buffer.byteLength(data) : data.length;
       this.inFlight += size;
-      ws.send(data, { binary }, () => {
+      ws.send(data, { binary }, (error) => {
         this.inFlight -= size;
+        // Only a lost connection fails a send here; with --reconnect the session goes on.
+        if (error && this.settings.reconnect !== null && !this.finished) {
+          this.printStatus(
+            this.styles.yellow(`not sent (connection lost): ${escapeUntrusted(error.message)}`),
+            {
+              event: 'unsent',
+              message: error.message,
+            },
+          );
+        }
         this.pump();
       });
     }

@@ -36,6 +36,11 @@ export const SERVE_OPTIONS = {
     description: 'PEM certificate: serve https/wss (needs --tls-key)',
   },
   'tls-key': { type: 'string', value: '<file>', description: 'PEM private key for --tls-cert' },
+  http2: {
+    type: 'boolean',
+    description:
+      'serve HTTP/2 too (needs --tls-cert/--tls-key): the page and its WebSockets (RFC 8441) share one connection; HTTP/1.1 still accepted',
+  },
   origin: {
     type: 'string',
     multiple: true,
@@ -116,6 +121,7 @@ export function serveHelp(): string {
       '  ironsock serve --port 0',
       '  ironsock serve --echo --host 0.0.0.0 --port 9001 --deflate --max-payload 16777216',
       '  ironsock serve --tls-cert cert.pem --tls-key key.pem --origin https://app.example',
+      '  ironsock serve --http2 --tls-cert cert.pem --tls-key key.pem',
       '  ironsock serve --port 8080 --redis redis://127.0.0.1:6379   # and --port 8081 on another machine',
       '  ironsock serve --workers 4',
     ],
@@ -128,6 +134,8 @@ export interface ServeSettings {
   port: number;
   echo: boolean;
   tls: { cert: Buffer; key: Buffer } | null;
+  /** Serve HTTP/2 (and RFC 8441 WebSockets) besides HTTP/1.1; requires `tls`. */
+  http2: boolean;
   origins: string[];
   allowHosts: string[];
   maxPayload: number;
@@ -166,6 +174,12 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       throw new CliUsageError(`cannot read TLS files: ${(error as Error).message}`);
     }
   }
+  const http2 = flagValue(values, 'http2');
+  if (http2 && tls === null) {
+    throw new CliUsageError(
+      '--http2 needs TLS: give --tls-cert and --tls-key (browsers speak HTTP/2 only over TLS)',
+    );
+  }
   const origins = listValue(values, 'origin');
   for (const origin of origins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
@@ -196,6 +210,7 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
     port: integerOption('port', stringValue(values, 'port') ?? '8080', 0, 65535),
     echo: flagValue(values, 'echo'),
     tls,
+    http2,
     origins,
     allowHosts: listValue(values, 'allow-host'),
     maxPayload: integerOption(

@@ -13,6 +13,7 @@ import { createLogger, type Logger } from './log.js';
 import { createHttpHandler } from './serve-http.js';
 import { readServeSettings, serveHelp, type ServeSettings } from './serve-options.js';
 import { stylesFor } from './terminal.js';
+import { createHttp2Server } from '../node/http2-server.js';
 
 /** Byte length of a received message as ws-style APIs deliver it. */
 function byteLength(data: unknown): number {
@@ -91,10 +92,17 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const server: Server =
     settings.tls === null
       ? createHttpServer(httpOptions, handler)
-      : createHttpsServer(
-          { ...httpOptions, cert: settings.tls.cert, key: settings.tls.key },
-          handler,
-        );
+      : settings.http2
+        ? // HTTP/2 + HTTP/1.1 on one TLS port; the WebSocketServer below turns RFC 8441 on.
+          (createHttp2Server(
+            { cert: settings.tls.cert, key: settings.tls.key },
+            10_000,
+            handler as Parameters<typeof createHttp2Server>[2],
+          ) as unknown as Server)
+        : createHttpsServer(
+            { ...httpOptions, cert: settings.tls.cert, key: settings.tls.key },
+            handler,
+          );
 
   let wss: WebSocketServer;
   try {
@@ -172,14 +180,22 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   const authority = `${formatHost(settings.host)}:${address.port}`;
   const http = settings.tls === null ? 'http' : 'https';
   const ws = settings.tls === null ? 'ws' : 'wss';
+  const versions = settings.http2 ? ' over HTTP/2 and HTTP/1.1' : '';
   const status = settings.echo
-    ? `ironsock echo server listening on ${ws}://${authority} (every path echoes)`
-    : `ironsock listening on ${http}://${authority} (echo: ${ws}://${authority}/echo, chat: ${ws}://${authority}/chat)`;
+    ? `ironsock echo server listening on ${ws}://${authority}${versions} (every path echoes)`
+    : `ironsock listening on ${http}://${authority}${versions} (echo: ${ws}://${authority}/echo, chat: ${ws}://${authority}/chat)`;
   logger.log(
     'info',
     'listening',
     status,
-    settings.jsonLog ? { host: settings.host, port: address.port, tls: settings.tls !== null } : {},
+    settings.jsonLog
+      ? {
+          host: settings.host,
+          port: address.port,
+          tls: settings.tls !== null,
+          http2: settings.http2,
+        }
+      : {},
   );
 
   const statsTimer =
@@ -245,7 +261,7 @@ function attachDemo(
     ws.close(1008, 'unknown path: use /echo or /chat');
     return;
   }
-  logger.log('info', 'open', 'connection', { path, remote, origin });
+  logger.log('info', 'open', 'connection', { path, remote, origin, http: request.httpVersion });
   const count = (data: unknown): void => {
     if (counters !== null) {
       counters.messages++;
@@ -404,6 +420,7 @@ async function closeAll(wss: WebSocketServer, server: Server): Promise<void> {
       return;
     }
     server.close(() => resolve());
+    // An HTTP/2 server (--http2) gets this method from createHttp2Server.
     server.closeAllConnections();
   });
 }

@@ -23,6 +23,8 @@ export const ClientErrorCode = {
   TOO_MANY_REDIRECTS: 'TOO_MANY_REDIRECTS',
   /** `close()`/`terminate()` was called on the WebSocket while it was still connecting. */
   ABORTED: 'ABORTED',
+  /** `http2: true` and the server does not offer WebSockets over HTTP/2 (RFC 8441). */
+  HTTP2_UNSUPPORTED: 'HTTP2_UNSUPPORTED',
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];
 

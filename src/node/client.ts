@@ -41,6 +41,7 @@ import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
 import { BodyCollector, bodyFraming, DEFAULT_MAX_RESPONSE_BODY } from './client-body.js';
 import { applyRedirectPolicy, createRedirectRequest, isRedirectStatus } from './client-redirect.js';
+import { startHttp2ClientHandshake, wantsHttp2, type ClientHttp2Mode } from './client-http2.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 export type { RedirectRequest } from './client-redirect.js';
@@ -118,6 +119,14 @@ export interface ClientOptions extends ClientTlsOptions {
   localAddress?: string;
   /** Custom DNS lookup function (as `net.connect`). */
   lookup?: net.LookupFunction;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441) for `wss:` URLs. `'auto'`: use HTTP/2 when the server
+   * selects ALPN `h2` and advertises SETTINGS_ENABLE_CONNECT_PROTOCOL, sharing one connection
+   * per origin between sockets; otherwise fall back to HTTP/1.1 on a fresh connection.
+   * `true`: HTTP/2 or fail (`HTTP2_UNSUPPORTED`). `false` (default, as `ws`): HTTP/1.1 only.
+   * Over HTTP/2 redirects are not followed. See client-http2.ts.
+   */
+  http2?: ClientHttp2Mode;
 }
 
 /**
@@ -260,6 +269,12 @@ export function startClientHandshake(
   protocols: string | readonly string[] | undefined,
   options: ClientOptions = {},
 ): ClientHandshake {
+  // RFC 8441 (client-http2.ts); 'auto' falls back to this function with HTTP/1.1.
+  if (wantsHttp2(url, options)) {
+    return startHttp2ClientHandshake(ws, url, protocols, options, () =>
+      startClientHandshake(ws, url, protocols, { ...options, http2: false }),
+    );
+  }
   const first = parseClientUrl(url);
   const protocolList = normalizeProtocols(protocols);
   const timeoutMs = positiveInteger(

@@ -140,3 +140,53 @@ export const DEFAULT_BUS_PROBE_TIMEOUT_MS = 3000;
  * come and go (every restart is a new node id).
  */
 export const DEFAULT_BUS_NODE_EXPIRY_MS = 10 * 60_000;
+
+/**
+ * ReconnectingWebSocket backoff: failed attempts in a row before giving up (10), the first delay
+ * (1 s), the longest delay (30 s), the growth factor (2) and the random spread (±20 %).
+ * The spread keeps many clients dropped at once (a server restart) from coming back in step.
+ */
+export const DEFAULT_RECONNECT_ATTEMPTS = 10;
+export const DEFAULT_RECONNECT_MIN_DELAY_MS = 1000;
+export const DEFAULT_RECONNECT_MAX_DELAY_MS = 30_000;
+export const DEFAULT_RECONNECT_FACTOR = 2;
+export const DEFAULT_RECONNECT_JITTER = 0.2;
+
+/**
+ * ReconnectingWebSocket: messages, and bytes, kept for sending while disconnected. Defaults
+ * 1024 / 1 MiB; a send beyond either is rejected at once (QUEUE_FULL).
+ * Blunts an application that keeps sending into a connection that is down: without a bound the
+ * queue grows for as long as the server stays away.
+ */
+export const DEFAULT_RECONNECT_QUEUE_MESSAGES = 1024;
+export const DEFAULT_RECONNECT_QUEUE_BYTES = 1024 * 1024;
+
+/**
+ * WebSockets over HTTP/2 (RFC 8441). Most WebSockets open at once on one HTTP/2 session (one
+ * TCP/TLS connection); the next extended CONNECT on it is refused with 503. Default 100.
+ * Blunts one connection multiplying its footprint: each WebSocket on it may hold up to
+ * `maxBufferedAmount` of output and a flow-control window of input.
+ */
+export const DEFAULT_H2_MAX_WEBSOCKETS_PER_SESSION = 100;
+
+/**
+ * SETTINGS_MAX_CONCURRENT_STREAMS of an HTTP/2 server created by ironsock (streams of all kinds
+ * the peer may have open at once: the page's requests and its WebSockets). Default 256
+ * (Node's own default is unlimited). Blunts stream floods (CVE-2019-9514 class, CVE-2023-44487).
+ */
+export const DEFAULT_H2_MAX_CONCURRENT_STREAMS = 256;
+
+/**
+ * `maxSessionMemory` (MB) of an HTTP/2 server created by ironsock: once one session's HTTP/2
+ * state and queued output pass it, Node refuses new streams on that session
+ * (ENHANCE_YOUR_CALM). Default 10 (Node's default). Bounds what one connection can pin.
+ */
+export const DEFAULT_H2_MAX_SESSION_MEMORY_MB = 10;
+
+/**
+ * Per-stream flow-control window (SETTINGS_INITIAL_WINDOW_SIZE) of an HTTP/2 server created by
+ * ironsock, in bytes. Default 65,535 (RFC 9113's initial value). A WebSocket whose reading is
+ * paused stops granting window, so a peer can park at most this much unread input per stream
+ * and its other streams keep flowing (Node grants the connection window as data arrives).
+ */
+export const DEFAULT_H2_INITIAL_WINDOW_SIZE = 65_535;

@@ -46,6 +46,14 @@ import {
   RETRY_AFTER_CLOSING_S,
 } from './limits.js';
 import { DEFAULT_MAX_PAYLOAD, resolveLimits } from '../protocol/limits.js';
+import { Http2Attachment, createHttp2Server, isHttp2Server } from './http2-server.js';
+import type {
+  AnyHttp2Server,
+  Http2Host,
+  Http2ServerOptions,
+  Http2UpgradeRequest,
+} from './http2-server.js';
+import type { IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 
 /** What `verifyClient` gets (ws's shape). */
 export interface VerifyClientInfo {
@@ -97,8 +105,24 @@ export interface ServerOptions
   /** Standalone mode: address to listen on (default: Node's, all interfaces). */
   host?: string;
   backlog?: number;
-  /** Attach mode: an existing http/https server whose 'upgrade' requests we handle. */
-  server?: HttpServer | HttpsServer;
+  /**
+   * Attach mode: an existing http/https server whose 'upgrade' requests we handle, or a
+   * `node:http2` server (`http2.createSecureServer({ allowHTTP1: true })`): its extended
+   * CONNECT streams (RFC 8441) become WebSockets too, and SETTINGS_ENABLE_CONNECT_PROTOCOL is
+   * turned on for its new sessions (off again after `close()`). Other streams stay the
+   * application's. Over HTTP/2 the `req` of 'connection', `verifyClient` and `handleProtocols`
+   * is an `Http2ServerRequest` (`httpVersion` '2.0', `method` 'CONNECT', `url` the `:path`).
+   */
+  server?: HttpServer | HttpsServer | AnyHttp2Server;
+  /**
+   * WebSockets over HTTP/2 (RFC 8441). Standalone (`port`): TLS credentials and HTTP/2
+   * limits; an HTTP/2 server is created that also takes HTTP/1.1 upgrades on the same port.
+   * Attach mode with an HTTP/2 server: limits, or `false` to leave its streams alone (the
+   * setting is then never advertised). Ignored for http/https servers. See `Http2ServerOptions`
+   * for the defaults (100 WebSockets per session, 256 concurrent streams, 10 MB session
+   * memory, 64 KiB stream window).
+   */
+  http2?: boolean | Http2ServerOptions;
   /** No server: the application calls `handleUpgrade` itself. */
   noServer?: boolean;
   /** Only accept requests for this path (exact match on the pathname). */
@@ -256,6 +280,7 @@ export class WebSocketServer extends EventEmitter {
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
   private readonly tuning: ConnectionTuning;
+  private http2Attachment: Http2Attachment | null = null;
   private hub: TopicHub | null = null;
 
   constructor(options: ServerOptions, callback?: () => void) {
@@ -294,7 +319,18 @@ export class WebSocketServer extends EventEmitter {
       );
     }
 
-    if (options.port !== undefined && options.port !== null) {
+    const h2 =
+      typeof options.http2 === 'object' && options.http2 !== null ? options.http2 : undefined;
+    if (options.http2 !== undefined && h2 === undefined && typeof options.http2 !== 'boolean') {
+      throw new TypeError('The "http2" option must be a boolean or an object of HTTP/2 options');
+    }
+    if (options.port !== undefined && options.port !== null && h2 !== undefined) {
+      // Standalone over TLS with HTTP/2 and HTTP/1.1 on the same port (http2-server.ts).
+      const server = createHttp2Server(h2, this.handshakeTimeout);
+      this.httpServer = server as unknown as HttpsServer;
+      this.ownsServer = true;
+      server.listen(options.port, options.host, options.backlog, callback);
+    } else if (options.port !== undefined && options.port !== null) {
       const timeout = this.handshakeTimeout;
       const server = http.createServer(
         {
@@ -310,9 +346,9 @@ export class WebSocketServer extends EventEmitter {
       this.ownsServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server !== undefined && options.server !== null) {
-      this.httpServer = options.server;
+      this.httpServer = options.server as HttpServer | HttpsServer;
       this.ownsServer = false;
-      const server = options.server;
+      const server = this.httpServer;
       if (server.headersTimeout === 0 || server.headersTimeout > this.handshakeTimeout) {
         server.headersTimeout = this.handshakeTimeout;
         if (server.requestTimeout > 0 && server.requestTimeout < server.headersTimeout) {
@@ -333,7 +369,11 @@ export class WebSocketServer extends EventEmitter {
           this.emit('connection', ws, request),
         );
       });
-      if (!this.ownsServer) {
+      if (isHttp2Server(server)) {
+        if (options.http2 !== false) {
+          this.http2Attachment = new Http2Attachment(this._http2Host(), server, h2);
+        }
+      } else if (!this.ownsServer) {
         // Attach mode: Node checks headersTimeout only every connectionsCheckingInterval (set by
         // the application, 30 s by default), so a slowloris request would live that long. Arm
         // our own deadline from the TCP accept until the first request head arrives (H7).
@@ -532,6 +572,79 @@ export class WebSocketServer extends EventEmitter {
   }
 
   /**
+   * Runs the opening handshake on an HTTP/2 extended CONNECT stream (RFC 8441), for noServer
+   * mode: call it from your HTTP/2 server's 'stream' event for streams with `:method` CONNECT
+   * and a `:protocol` (and advertise `enableConnectProtocol: true` in that server's settings:
+   * only then). `cb(ws, req)` is called on success with an `Http2ServerRequest`; refusals are
+   * answered (`:status` + END_STREAM) and reported ('rejected').
+   * @example
+   * h2server.on('stream', (stream, headers, flags, raw) => {
+   *   if (headers[':protocol'] === 'websocket') wss.handleStream(stream, headers, raw, (ws, req) => wss.emit('connection', ws, req));
+   * });
+   */
+  handleStream(
+    stream: ServerHttp2Stream,
+    headers: IncomingHttpHeaders,
+    rawHeaders: readonly string[] | undefined,
+    cb: (ws: WebSocket, req: Http2UpgradeRequest) => void,
+  ): void {
+    this.http2Attachment ??= new Http2Attachment(
+      this._http2Host(),
+      null,
+      typeof this.options.http2 === 'object' ? this.options.http2 : {},
+    );
+    this.http2Attachment.handleNodeStream(stream, headers, rawHeaders, undefined, cb);
+  }
+
+  /** @internal What the HTTP/2 adapter (http2-server.ts) shares with the HTTP/1.1 path. */
+  _http2Host(): Http2Host {
+    return {
+      handshakeTimeout: this.handshakeTimeout,
+      deflate: this.deflate,
+      tuning: this.tuning,
+      wheel: this.wheel,
+      handleProtocols: this.options.handleProtocols,
+      verifyClient: this.options.verifyClient,
+      emit: (event, ...args) => this.emit(event, ...args),
+      listenerCount: (event) => this.listenerCount(event),
+      admit: (stream) => {
+        const tracked = stream as TrackedSocket;
+        if (this.state !== 'running') {
+          return { status: 503, code: 'SERVER_CLOSING', reason: 'server is shutting down' };
+        }
+        if (this.options.maxHandshakesPerSecond !== undefined && !this.countHandshake(tracked)) {
+          return {
+            status: 429,
+            code: 'TOO_MANY_HANDSHAKES',
+            reason: 'too many handshakes',
+            headers: [['retry-after', '1']],
+          };
+        }
+        if (!this.takeSlot(tracked)) {
+          return { status: 503, code: 'TOO_MANY_CONNECTIONS', reason: 'too many connections' };
+        }
+        return null;
+      },
+      shouldHandle: (req) => this.shouldHandle(req),
+      policy: (stream, secure) => this.policy(stream as TrackedSocket, secure),
+      reported: (stream, status, code, reason) =>
+        this.emit('rejected', {
+          remoteAddress: (stream as TrackedSocket).remoteAddress,
+          status,
+          code,
+          reason,
+        } satisfies RejectionInfo),
+      running: () => this.state === 'running',
+      adopt: (ws, stream) => {
+        stream.removeListener('close', onTrackedSocketClose);
+        ws._owner = this;
+        this.live.add(ws);
+        if (this.options.clientTracking !== false) this.clients.add(ws);
+      },
+    };
+  }
+
+  /**
    * Sends one message to every open client (or those passing `filter`): the frame is encoded
    * once and the same bytes are written to each socket. A client whose outgoing buffer would
    * pass its `maxBufferedAmount` is skipped (and closed 1008 under the `'close'` policy).
@@ -616,6 +729,8 @@ export class WebSocketServer extends EventEmitter {
           this.httpServer?.removeListener(event, listener);
         }
         this.listeners_.length = 0;
+        // New HTTP/2 sessions no longer hear of RFC 8441 (existing ones cannot unlearn it).
+        this.http2Attachment?.detach();
         const hub = this.hub;
         if (hub === null) {
           this.state = 'closed';

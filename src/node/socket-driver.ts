@@ -113,6 +113,9 @@ function uncorkTick(driver: SocketDriver): void {
 function closeTimerFired(driver: SocketDriver): void {
   driver.handleCloseTimeout();
 }
+function resumeEngine(driver: SocketDriver): void {
+  driver.resumeEngine();
+}
 function startDriver(driver: SocketDriver, head: Uint8Array | undefined): void {
   driver.startReading(head);
 }
@@ -241,8 +244,11 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.started = true;
     if (head !== undefined && head.length > 0) this.handleData(head);
     this.socket.on('data', socketOnData);
-    if (this.pauseFlags === 0 || this.conn.state === 'closed') this.socket.resume();
-    else this.socket.pause();
+    if ((this.pauseFlags & PauseReason.Engine) === 0 || this.conn.state === 'closed') {
+      this.socket.resume();
+    } else {
+      this.socket.pause();
+    }
   }
 
   /**
@@ -262,14 +268,32 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     return this.pauseFlags !== 0;
   }
 
-  /** Sets or clears one pause reason (`PauseReason`) and pauses/resumes the socket accordingly. */
+  /**
+   * Sets or clears one pause reason (`PauseReason`). The consumer's reasons (all but `Engine`)
+   * pause the engine between messages (`Connection.pause`): no message is delivered, control
+   * frames ahead of the next data frame are still processed, and the engine reports `Engine`
+   * once it holds a data frame. Only `Engine` pauses the socket. Resuming the engine waits for
+   * the next tick, so no message is delivered from inside `resume()`.
+   */
   setPaused(reason: number, paused: boolean): void {
     const before = this.pauseFlags;
-    this.pauseFlags = paused ? before | reason : before & ~reason;
-    if (!this.started || this.socketClosed || (before === 0) === (this.pauseFlags === 0)) return;
+    const after = (this.pauseFlags = paused ? before | reason : before & ~reason);
+    // ---- engine pause (consumer reasons) ----
+    if (reason !== PauseReason.Engine) {
+      if ((after & ~PauseReason.Engine) !== 0) this.conn.pause();
+      else if ((before & ~PauseReason.Engine) !== 0) process.nextTick(resumeEngine, this);
+      return;
+    }
+    // ---- socket pause (the engine holds input) ----
+    if (!this.started || this.socketClosed || before === after) return;
     if (this.conn.state === 'closed') return;
-    if (this.pauseFlags === 0) this.socket.resume();
-    else this.socket.pause();
+    if (paused) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** @internal */
+  resumeEngine(): void {
+    if ((this.pauseFlags & ~PauseReason.Engine) === 0) this.conn.resume();
   }
 
   /**
@@ -384,11 +408,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   onPing(payload: Uint8Array): void {
     if (!this.countControl()) return;
-    if (this.autoPong && this.conn.state === 'open') {
+    if (this.autoPong && this.conn.state !== 'closed') {
       // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
-      // exactly one pong (the newest) until it drains.
+      // exactly one pong (the newest) until it drains. §5.5.2: pings are answered after our
+      // own Close too, until the peer's arrives (answerPing). The payload may be kept: the
+      // engine never overwrites it (ConnectionHandler).
       if (this.socket.writableNeedDrain) this.pendingPong = payload;
-      else this.conn.pong(payload);
+      else this.conn.answerPing(payload);
     }
     try {
       this.sink.driverPing(payload);
@@ -536,7 +562,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     const pong = this.pendingPong;
     if (pong !== null) {
       this.pendingPong = null;
-      if (this.conn.state === 'open') this.conn.pong(pong);
+      this.conn.answerPing(pong);
     }
   }
 

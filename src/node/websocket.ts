@@ -434,14 +434,21 @@ export class WebSocket extends EventEmitter {
     this._driver?.terminate();
   }
 
-  /** Stops reading from the socket (no 'message' events) until `resume()`. */
+  /**
+   * No 'message' event is emitted from now until `resume()`, not even for messages that
+   * arrived in the same read (called from a 'message' listener, it is a pause between two
+   * messages). Control frames ahead of the next message are still handled: pings are answered
+   * and a Close from the peer completes the closing handshake. Once a message is waiting the
+   * socket is no longer read, so pings behind it wait too (docs/design.md, "Pause between
+   * messages").
+   */
   pause(): void {
     if (this._state === ReadyState.CONNECTING || this._state === ReadyState.CLOSED) return;
     this._userPaused = true;
     this._driver?.setPaused(PauseReason.User, true);
   }
 
-  /** Resumes reading after `pause()`. */
+  /** Ends `pause()`: waiting messages are emitted, in order, from the next tick on. */
   resume(): void {
     if (this._state === ReadyState.CONNECTING || this._state === ReadyState.CLOSED) return;
     this._userPaused = false;

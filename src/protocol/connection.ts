@@ -33,22 +33,39 @@ export interface CloseInfo {
   wasClean: boolean;
   /** The violation that made us fail the connection, if any. */
   error?: ProtocolError;
+  /**
+   * True when the peer's Close arrived in the middle of a fragmented message (§5.4 allows it):
+   * the part received was dropped and never delivered. Absent otherwise.
+   */
+  incompleteMessage?: true;
 }
 
 /**
  * What the engine tells its adapter. Called synchronously from the engine's methods (or from an
  * extension's callback). Handlers must not throw.
+ *
+ * Lifetime of the views handlers receive: every `Uint8Array` given to `onMessage`, `onPing` and
+ * `onPong` covers bytes the engine never writes to again, so the handler may keep it, forever,
+ * without copying. Such a view may share its `ArrayBuffer` with other data (a range of a read
+ * chunk passed to `receiveData`, which must therefore not be reused by the caller); only its
+ * own range is the handler's. The `payload` given to `writeFrame` is the opposite: it is only
+ * valid during the call.
  */
 export interface ConnectionHandler {
   /**
    * A complete message. `data` is a view for a message that arrived in one part, or a list of
    * views (in order) for a message assembled from several parts. The views point into buffers
-   * the engine owns (received bytes it unmasked in place); the adapter may keep them.
+   * the engine owns (received bytes it unmasked in place, or buffers it collected a message
+   * in); the adapter may keep them (see the interface comment).
    */
   onMessage(data: Uint8Array | Uint8Array[], isBinary: boolean): void;
-  /** A ping arrived; when `autoPong` is on (default) the pong has already been written. */
+  /**
+   * A ping arrived; when `autoPong` is on (default) the pong has already been written. The
+   * payload may be kept (for a delayed pong, say): a ping split across reads gets bytes of its
+   * own, one that arrived whole is a view of the read chunk; neither is ever overwritten.
+   */
   onPing(payload: Uint8Array): void;
-  /** A pong arrived (solicited or not, §5.5.3). */
+  /** A pong arrived (solicited or not, §5.5.3). The payload may be kept, as for `onPing`. */
   onPong(payload: Uint8Array): void;
   /** Bytes to write to the transport, in order. Ownership passes to the adapter. */
   onWrite(bytes: Uint8Array): void;
@@ -72,8 +89,9 @@ export interface ConnectionHandler {
    */
   onClose(info: CloseInfo): void;
   /**
-   * Flow control: `true` when the engine holds received input while an extension transform
-   * is running (the adapter should pause reading), `false` when it can take more.
+   * Flow control: `true` when the engine holds received input (an extension transform is
+   * running, or a message waits behind `pause()`): the adapter should stop reading. `false`
+   * when it can take more. Called only on a change.
    */
   onReadPause?(paused: boolean): void;
 }
@@ -142,10 +160,14 @@ export class Connection implements FrameSink {
   private frameBuffer: Uint8Array | null = null;
   private frameFilled = 0;
 
-  // Input held while an asynchronous decode runs.
+  // Input held while an asynchronous decode runs or a message waits behind pause(); null when
+  // nothing waits. `readPaused`: what the adapter was last told through onReadPause.
   private decoding = false;
   private held: Uint8Array[] | null = null;
   private heldOffset = 0;
+  private readPaused = false;
+  /** True while the parser runs (so that resume() from a handler does not re-enter it). */
+  private parsing = false;
 
   // Outgoing.
   private sendingFragmented = false;
@@ -209,15 +231,46 @@ export class Connection implements FrameSink {
    */
   receiveData(bytes: Uint8Array): void {
     if (this._state === 'closed') return; // §5.5.1: nothing is processed after the closing handshake
-    if (this.decoding) {
+    if (this.decoding || this.held !== null) {
+      // Input already waits (a decode runs, or a message is held by pause): keep the order.
       (this.held ??= []).push(bytes);
       return;
     }
+    this.parsing = true;
     const stopped = this.parser.push(bytes, 0);
+    this.parsing = false;
     if (stopped >= 0 && stopped < bytes.length) {
-      (this.held ??= []).push(bytes);
+      this.held = [bytes];
       this.heldOffset = stopped;
+      this.setReadPaused(true);
     }
+  }
+
+  /**
+   * Stops delivering messages until `resume()`: a pause between messages. Called from an
+   * `onMessage` handler, no further message is delivered from the same read. The engine keeps
+   * processing the control frames that come before the next data frame (pings are answered, a
+   * Close completes the closing handshake); it stops at that data frame, holds the input from
+   * there on, and asks the adapter to stop reading (`onReadPause(true)`). A ping or Close
+   * behind a held message is processed after `resume()`, in order. No-op when already paused.
+   */
+  pause(): void {
+    this.parser.holdData = true;
+  }
+
+  /**
+   * Ends `pause()`: the held input is processed at once (messages delivered synchronously from
+   * this call), or, when called from inside a handler, as soon as that handler returns.
+   */
+  resume(): void {
+    if (!this.parser.holdData) return;
+    this.parser.holdData = false;
+    if (!this.parsing && !this.decoding && this._state !== 'closed') this.resumeHeld();
+  }
+
+  /** Whether `pause()` is in effect. */
+  get paused(): boolean {
+    return this.parser.holdData;
   }
 
   /** The transport ended (EOF or error). Reports 1006 unless the connection was already closed. */
@@ -344,8 +397,9 @@ export class Connection implements FrameSink {
   onControl(opcode: number, payload: Uint8Array): Next {
     if (opcode === Opcode.Close) return this.receiveClose(payload);
     if (opcode === Opcode.Ping) {
-      // §5.5.2: answer with a Pong carrying the same payload, unless we are closing.
-      if (this.autoPong && this._state === 'open') this.pong(payload);
+      // §5.5.2: answer with a Pong carrying the same payload "unless it already received a
+      // Close frame": also after our own Close (state closing), until the peer's arrives.
+      if (this.autoPong) this.answerPing(payload);
       this.handler.onPing(payload);
     } else {
       // §5.5.3: unsolicited pongs are allowed and need no answer.
@@ -372,6 +426,10 @@ export class Connection implements FrameSink {
     const parsed = parseClosePayload(payload, this.nativeIsUtf8, this.skipUtf8);
     if (!parsed.ok) return this.fail(parsed.violation);
     const info: CloseInfo = { code: parsed.code, reason: parsed.reason, wasClean: true };
+    // §5.4 allows control frames, Close included, between the fragments of a message: a Close
+    // there is a legal end of the connection that abandons the message (design.md, "A Close in
+    // the middle of a fragmented message"). The part received is dropped, never delivered.
+    if (this.inMessage) info.incompleteMessage = true;
     if (this._state === 'open') {
       // §5.5.1: answer with a Close, echoing the status code received.
       // Echo the code and reason (already validated) back; an empty Close gets an empty one.
@@ -404,7 +462,7 @@ export class Connection implements FrameSink {
     );
     synchronous = false;
     if (this.decoding) {
-      this.handler.onReadPause?.(true);
+      this.setReadPaused(true);
       return Next.Pause;
     }
     return result;
@@ -425,25 +483,35 @@ export class Connection implements FrameSink {
     return fin ? this.finishMessage() : Next.Continue;
   }
 
-  /** Continues with input held during an asynchronous decode. */
+  /** Continues with input held during an asynchronous decode or by `pause()`. */
   private resumeHeld(): void {
     const held = this.held;
-    while (held !== null && held.length > 0 && !this.decoding && this._state !== 'closed') {
-      const chunk = held[0];
-      const stopped = this.parser.push(chunk, this.heldOffset);
-      if (stopped < 0) {
-        this.held = null;
+    if (held !== null) {
+      this.parsing = true;
+      while (held.length > 0 && !this.decoding && this._state !== 'closed') {
+        const chunk = held[0];
+        const stopped = this.parser.push(chunk, this.heldOffset);
+        if (stopped < 0) break; // closed: finish() dropped the held input
+        if (stopped < chunk.length) {
+          this.heldOffset = stopped; // paused again (a decode, or pause())
+          break;
+        }
+        held.shift();
         this.heldOffset = 0;
-        return;
       }
-      if (stopped < chunk.length) {
-        this.heldOffset = stopped;
-        return; // paused again
-      }
-      held.shift();
-      this.heldOffset = 0;
+      this.parsing = false;
+      if (held.length === 0 && this.held === held) this.held = null;
     }
-    if (!this.decoding && this._state !== 'closed') this.handler.onReadPause?.(false);
+    if (!this.decoding && this.held === null && this._state !== 'closed') {
+      this.setReadPaused(false);
+    }
+  }
+
+  /** Tells the adapter when the engine starts or stops holding input (`onReadPause`). */
+  private setReadPaused(paused: boolean): void {
+    if (this.readPaused === paused) return;
+    this.readPaused = paused;
+    this.handler.onReadPause?.(paused);
   }
 
   // ---------------------------------------------------------------- sending
@@ -478,6 +546,17 @@ export class Connection implements FrameSink {
   /** Sends a Pong (§5.5.3); unsolicited pongs serve as a unidirectional heartbeat. */
   pong(payload: Uint8Array = EMPTY): void {
     this.control(Opcode.Pong, payload);
+  }
+
+  /**
+   * Sends the Pong that answers a received ping (§5.5.2), for adapters that answer pings
+   * themselves (`autoPong: false`, or a pong delayed until the transport drains). Unlike
+   * `pong()`, it is allowed after our own Close (state `closing`): an endpoint answers pings
+   * until it has received the peer's Close. A no-op once `closed`. Throws `UsageError` for a
+   * payload over 125 bytes.
+   */
+  answerPing(payload: Uint8Array): void {
+    if (this._state !== 'closed') this.writeControl(Opcode.Pong, payload);
   }
 
   /**
@@ -541,6 +620,10 @@ export class Connection implements FrameSink {
         `cannot send a control frame: the connection is ${this._state}`,
       );
     }
+    this.writeControl(opcode, payload);
+  }
+
+  private writeControl(opcode: number, payload: Uint8Array): void {
     if (payload.length > MAX_CONTROL_PAYLOAD) {
       throw new UsageError(
         'CONTROL_PAYLOAD_TOO_LONG',

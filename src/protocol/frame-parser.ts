@@ -2,7 +2,13 @@
  * Incremental frame parser (RFC 6455 §5.2). Accepts input split at any byte. Headers split
  * across reads are gathered in a 14-byte scratch buffer; payload bytes are never gathered
  * here: each arriving piece is unmasked in place and handed on as a view, so the parser never
- * copies a data payload. Only control payloads (at most 125 bytes, §5.5) are gathered when split.
+ * copies a data payload. Only control payloads (at most 125 bytes, §5.5) are gathered when split,
+ * each into a buffer of its own.
+ *
+ * Lifetime of the views given to the sink: a payload view (`onData`, `onControl`) covers bytes
+ * the parser never writes again: a range of the input chunk it has just unmasked, the sink's own
+ * `payloadTarget`, or the buffer of one split control frame. The sink may keep them for as long
+ * as it likes, provided the caller of `push` does not reuse the chunk (see `push`).
  */
 import { isControlOpcode } from './codes.js';
 import { maskInto, unmaskWithKey32 } from './mask.js';
@@ -28,10 +34,14 @@ export interface FrameSink {
   /**
    * A piece of a data frame's payload, already unmasked; `last` marks the frame's final piece
    * (a zero-length frame gives one empty piece). `whole` is true when this piece is the complete
-   * payload of the frame (it arrived in one read).
+   * payload of the frame (it arrived in one read). The piece may be kept: the parser never
+   * writes to its bytes again.
    */
   onData(piece: Uint8Array, last: boolean, whole: boolean): Next;
-  /** A complete control frame (payload unmasked, at most 125 bytes). */
+  /**
+   * A complete control frame (payload unmasked, at most 125 bytes). The payload may be kept:
+   * it is a view of the input chunk, or bytes of its own when the frame was split across reads.
+   */
   onControl(opcode: number, payload: Uint8Array): Next;
   /** The 64-bit length had its most significant bit set (§5.2). */
   onLengthOverflow(): void;
@@ -61,7 +71,7 @@ export class FrameParser {
   /** Payload bytes still to come for the current frame. */
   private remaining = 0;
   private received = 0;
-  /** Scratch for a control payload split across reads. */
+  /** The payload of a control frame being gathered across reads (a new buffer per frame). */
   private control: Uint8Array | null = null;
 
   /**
@@ -80,6 +90,13 @@ export class FrameParser {
     ) => void,
   ) {}
 
+  /**
+   * When true, `push` stops before the next data frame (and inside one whose payload is still
+   * arriving) and returns where it stopped; control frames are still parsed. The sink's pause
+   * between messages (`Connection.pause`).
+   */
+  holdData = false;
+
   /** True when the parser stands between frames (no partial frame buffered). */
   get idle(): boolean {
     return this.state === HEADER && this.headerHave === 0;
@@ -88,13 +105,21 @@ export class FrameParser {
   /**
    * Parses `chunk` from `offset`. Returns the offset where parsing stopped: `chunk.length` when
    * everything was consumed, less when the sink answered `Pause` (the caller keeps the rest) or
-   * `-1` when it answered `Stop`. The chunk's bytes may be modified (unmasked in place).
+   * `-1` when it answered `Stop`. The chunk's bytes may be modified (unmasked in place) and
+   * views of them handed to the sink, so the caller must not reuse the chunk afterwards.
    */
   push(chunk: Uint8Array, offset: number): number {
     const sink = this.sink;
     const length = chunk.length;
+    if (this.holdData && this.state === PAYLOAD && !isControlOpcode(this.opcode)) return offset;
     while (offset < length) {
       if (this.state === HEADER) {
+        if (
+          this.holdData &&
+          !isControlOpcode(this.headerHave === 0 ? chunk[offset] : (this.header as Uint8Array)[0])
+        ) {
+          return offset;
+        }
         let header: Uint8Array;
         let at: number;
         if (this.headerHave === 0 && length - offset >= 2) {
@@ -164,11 +189,18 @@ export class FrameParser {
         if (whole) {
           next = sink.onControl(this.opcode, piece);
         } else {
-          const control = this.control as Uint8Array;
+          // Split across reads: gathered into bytes of its own (at most 125, §5.5; a rare
+          // path), never reused, so the sink may keep the payload (as a delayed pong does).
+          let control = this.control;
+          if (control === null)
+            control = this.control = new Uint8Array(this.received + this.remaining);
           control.set(piece, this.received - take);
-          next = last
-            ? sink.onControl(this.opcode, control.subarray(0, this.received))
-            : Next.Continue;
+          if (last) {
+            this.control = null;
+            next = sink.onControl(this.opcode, control);
+          } else {
+            next = Next.Continue;
+          }
         }
       } else {
         next = sink.onData(piece, last, whole);
@@ -233,10 +265,7 @@ export class FrameParser {
     this.received = 0;
     const next = this.sink.onHeader(this.fin, (b0 >>> 4) & 7, this.opcode, this.masked, length);
     if (next !== Next.Continue) return next;
-    if (length > 0) {
-      this.state = PAYLOAD;
-      if (isControlOpcode(this.opcode) && this.control === null) this.control = new Uint8Array(125);
-    }
+    if (length > 0) this.state = PAYLOAD;
     return Next.Continue;
   }
 

@@ -45,6 +45,12 @@ export {
   normalizeOrigin,
   checkOrigin,
   compileOrigins,
+  // WebSockets over HTTP/2 (RFC 8441).
+  isExtendedConnect,
+  validateExtendedConnect,
+  buildExtendedConnectAccept,
+  createExtendedConnectRequest,
+  validateExtendedConnectResponse,
 } from './handshake/index.js';
 export type {
   RequestHead,
@@ -56,6 +62,9 @@ export type {
   ClientRequestOptions,
   ClientRequest,
   OriginPolicy,
+  H2Field,
+  ExtendedConnectDecision,
+  ExtendedConnectAccepted,
 } from './handshake/index.js';
 
 // permessage-deflate negotiation (RFC 7692 §7); the codec itself is injected (see Extension).

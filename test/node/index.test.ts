@@ -15,6 +15,9 @@ test('src/index.ts exports exactly the curated names', () => {
     'MessageEvent',
     'ProtocolError',
     'ReadyState',
+    'ReconnectError',
+    'ReconnectErrorCode',
+    'ReconnectingWebSocket',
     'SendBufferFullError',
     'TopicHub',
     'UsageError',
@@ -26,6 +29,7 @@ test('src/index.ts exports exactly the curated names', () => {
     'clusterRelay',
     'createWebSocketStream',
     'memoryBus',
+    'shouldReconnect',
   ]);
 });
 

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from '../../src/node/websocket.js';
+import { PauseReason } from '../../src/node/socket-driver.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocketError, WebSocketStream } from '../../src/node/websocket-stream.js';
 import { delay, once, waitFor } from './util.js';
@@ -18,6 +19,17 @@ const T = { timeout: 20_000 };
 /** The WPT handlers sleep 2 s / 1 s; shorter here, same shape. */
 const HANDSHAKE_SLEEP_MS = 400;
 const PASSIVE_CLOSE_DELAY_MS = 500;
+
+/**
+ * Stops reading the socket at all, as the WPT handlers do (their server reads nothing). Not
+ * `ws.pause()`: that pauses between messages and still answers a Close (docs/design.md).
+ */
+function stopReading(ws: WebSocket): void {
+  ws._driver?.setPaused(PauseReason.Engine, true);
+}
+function startReading(ws: WebSocket): void {
+  ws._driver?.setPaused(PauseReason.Engine, false);
+}
 
 let wss: WebSocketServer;
 let base = '';
@@ -56,16 +68,16 @@ before(async () => {
         break;
       case '/delayed-passive-close':
         // Reads nothing for a while, so the answer to the client's Close comes late.
-        ws.pause();
-        setTimeout(() => ws.resume(), PASSIVE_CLOSE_DELAY_MS);
+        stopReading(ws);
+        setTimeout(() => startReading(ws), PASSIVE_CLOSE_DELAY_MS);
         break;
       case '/passive-close-abort':
         // Never answers a Close: reads nothing, then drops the TCP connection.
-        ws.pause();
+        stopReading(ws);
         setTimeout(() => ws.terminate(), 200);
         break;
       case '/stall-then-drop':
-        ws.pause();
+        stopReading(ws);
         setTimeout(() => ws.terminate(), 300);
         break;
       case '/echo_exit':

@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clientFrame, harness, concat, testPlatform } from '../helpers/engine.js';
+import { chunkingOracle, clientFrame, harness, concat, testPlatform } from '../helpers/engine.js';
 import { ExtensionError, type Extension } from '../../src/protocol/index.js';
+
+// Every input of this file is re-fed whole, byte by byte and in random pieces (helpers/engine.ts).
+chunkingOracle();
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

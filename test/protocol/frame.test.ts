@@ -1,7 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeFrame, headerSize, writeHeader } from '../../src/protocol/frame.js';
-import { harness } from '../helpers/engine.js';
+import { chunkingOracle, harness } from '../helpers/engine.js';
+
+// Every input of this file is re-fed whole, byte by byte and in random pieces (helpers/engine.ts).
+chunkingOracle();
 
 const alloc = (n: number) => new Uint8Array(n);
 const hello = new TextEncoder().encode('Hello');

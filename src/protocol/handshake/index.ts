@@ -69,3 +69,17 @@ export {
   type HostPolicy,
 } from './host.js';
 export { parseIPv4, parseIPv6, formatIPv6, isLoopbackOrPrivate } from './ip.js';
+export {
+  isExtendedConnect,
+  validateExtendedConnect,
+  buildExtendedConnectAccept,
+  createExtendedConnectRequest,
+  validateExtendedConnectResponse,
+  type H2Field,
+  type ExtendedConnectAccepted,
+  type ExtendedConnectDecision,
+  type ExtendedConnectAcceptOptions,
+  type ExtendedConnectRequestOptions,
+  type ExtendedConnectExpectations,
+  type ExtendedConnectAgreement,
+} from './extended-connect.js';

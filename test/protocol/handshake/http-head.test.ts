@@ -7,6 +7,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from '../../../src/protocol/handshake/index.js';
+import { CHUNKINGS, recut } from '../../helpers/chunking.js';
 
 const enc = (s: string): Uint8Array => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
@@ -24,7 +25,37 @@ const REQUEST =
   'X-Spaces: \t a  b \t\r\n' +
   '\r\n';
 
+/**
+ * What the parser makes of `bytes` fed in `pieces`: the head and everything after it, or the
+ * error's code and status. Must not depend on the chunking.
+ */
+function outcome(kind: 'request' | 'response', pieces: Uint8Array[]): unknown {
+  const parser = new HttpHeadParser(kind);
+  try {
+    for (let i = 0; i < pieces.length; i++) {
+      const result = parser.feed(pieces[i]);
+      if (result.done) {
+        const rest = [result.rest, ...pieces.slice(i + 1)].flatMap((p) => [...p]);
+        return { head: result.head, rest };
+      }
+    }
+    return { done: false };
+  } catch (error) {
+    const e = error as HandshakeError;
+    return { code: e.code, status: e.status };
+  }
+}
+
+/** Chunking equivalence: `bytes` fed whole, byte by byte and in random pieces, same outcome. */
+function assertChunkingInvariant(kind: 'request' | 'response', bytes: Uint8Array): void {
+  const expected = outcome(kind, [bytes.slice()]);
+  for (const how of CHUNKINGS) {
+    assert.deepEqual(outcome(kind, recut([bytes], how, bytes.length)), expected, `fed ${how}`);
+  }
+}
+
 function parseAll<K extends 'request' | 'response'>(kind: K, text: string | Uint8Array) {
+  assertChunkingInvariant(kind, typeof text === 'string' ? enc(text) : text);
   const parser = new HttpHeadParser(kind);
   const result = parser.feed(typeof text === 'string' ? enc(text) : text);
   assert.equal(result.done, true);
@@ -36,6 +67,7 @@ function parseAll<K extends 'request' | 'response'>(kind: K, text: string | Uint
 }
 
 function expectError(kind: 'request' | 'response', text: string, code: string, status = 400): void {
+  assertChunkingInvariant(kind, enc(text));
   const parser = new HttpHeadParser(kind);
   assert.throws(
     () => parser.feed(enc(text)),
