@@ -7,7 +7,9 @@
  *   npm run bench -- --quick        fewer cells, shorter windows (< 2 min)
  *   npm run bench -- --smoke        a few seconds: proves the harness works end to end (CI)
  *   npm run bench -- --json [file]  also write the results as JSON (default artifacts/bench-<time>.json)
- *   --only echo,storm,memory,broadcast,micro   run a subset
+ *   --only echo,storm,memory,broadcast,publish,bus,micro   run a subset (publish: topic fan-out
+ *                                   to many subscribers vs raw node:net; bus: messages/s across two
+ *                                   processes through Redis and NATS, beside ws + a Redis fan-out)
  *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers (also: ironsock-js,
  *                                   ironsock without the optional bufferutil addon)
  *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>])
@@ -51,6 +53,7 @@ import {
   type CellResult,
 } from './harness/report.js';
 import { profileIronsock } from './harness/profile.js';
+import { runBusCell, startBusServers, type BusCell } from './harness/bus.js';
 
 /** A server under test. */
 interface ServerSpec {
@@ -77,6 +80,16 @@ const ALL_SERVERS: ServerSpec[] = [
     env: { IRONSOCK_KEEPALIVE: '0' },
   },
 ];
+/** The `publish` cells: ironsock's topic fan-out beside a raw `node:net` loop writing the same bytes. */
+const PUBLISH_SERVERS: ServerSpec[] = [
+  {
+    name: 'ironsock-publish',
+    file: 'ironsock-echo',
+    raw: false,
+    env: { IRONSOCK_BENCH_PUBLISH: '1' },
+  },
+  { name: 'raw-net', file: 'raw-net', raw: true },
+];
 const DEFAULT_SERVERS = ['ironsock', 'ws', 'minimal-ws', 'raw-net'];
 
 /** Sizes of a run mode. */
@@ -93,6 +106,11 @@ interface Plan {
   broadcastConnections: number[];
   broadcastRounds: number;
   broadcastSize: number;
+  /** Subscribers of the `publish` cell, rounds per sample. */
+  publishConnections: number;
+  /** Offered rate (messages/s) and measured seconds of the `bus` cells. */
+  busRate: number;
+  busSeconds: number;
   microScale: number;
 }
 
@@ -139,6 +157,9 @@ function makePlan(mode: Plan['name']): Plan {
       broadcastConnections: [50],
       broadcastRounds: 2,
       broadcastSize: 16,
+      publishConnections: 50,
+      busRate: 20_000,
+      busSeconds: 0.5,
       microScale: 0.02,
     };
   }
@@ -161,6 +182,9 @@ function makePlan(mode: Plan['name']): Plan {
       broadcastConnections: [1000],
       broadcastRounds: 3,
       broadcastSize: 16,
+      publishConnections: 1000,
+      busRate: 1_000_000,
+      busSeconds: 1.5,
       microScale: 0.25,
     };
   }
@@ -181,6 +205,9 @@ function makePlan(mode: Plan['name']): Plan {
     broadcastConnections: [1000, 10000],
     broadcastRounds: 5,
     broadcastSize: 16,
+    publishConnections: 10000,
+    busRate: 1_000_000,
+    busSeconds: 3,
     microScale: 1,
   };
 }
@@ -198,7 +225,7 @@ function parseArgs(argv: string[]): Options {
   const options: Options = {
     mode: 'full',
     json: null,
-    only: new Set(['echo', 'storm', 'memory', 'broadcast', 'micro']),
+    only: new Set(['echo', 'storm', 'memory', 'broadcast', 'publish', 'bus', 'micro']),
     servers: new Set(DEFAULT_SERVERS),
     profile: false,
     cells: null,
@@ -343,7 +370,11 @@ async function main(): Promise<number> {
   // Long-running servers for echo, storm and broadcast (started once, shared by all cells).
   const running = new Map<string, ServerProcess>();
   const needsShared = ['echo', 'storm', 'broadcast'].some((w) => options.only.has(w));
-  for (const spec of needsShared ? servers : []) {
+  const publishSpecs = options.only.has('publish') ? PUBLISH_SERVERS : [];
+  const toStart = [...(needsShared ? servers : [])];
+  for (const spec of publishSpecs)
+    if (!toStart.some((s) => s.name === spec.name)) toStart.push(spec);
+  for (const spec of toStart) {
     try {
       running.set(
         spec.name,
@@ -360,13 +391,12 @@ async function main(): Promise<number> {
     unit: string,
     better: Better,
     run: (server: ServerProcess, spec: ServerSpec) => Promise<Sample>,
+    list: ServerSpec[] = servers,
   ): Promise<void> => {
     log(`${workload} ${cell}`);
-    const cells = new Map(
-      servers.map((s) => [s.name, newCell(workload, cell, s.name, unit, better)]),
-    );
+    const cells = new Map(list.map((s) => [s.name, newCell(workload, cell, s.name, unit, better)]));
     for (let rep = 0; rep < plan.reps; rep++) {
-      for (const spec of servers) {
+      for (const spec of list) {
         const server = running.get(spec.name);
         const result = cells.get(spec.name)!;
         if (server === undefined || result.error !== undefined) continue;
@@ -412,7 +442,76 @@ async function main(): Promise<number> {
       );
     }
   }
+  if (options.only.has('publish')) {
+    const n = Math.min(plan.publishConnections, fdRoom);
+    await interleaved(
+      'publish',
+      `${sizeLabel(plan.broadcastSize)} → ${n} subscribers`,
+      'ms',
+      'lower',
+      (server, spec) =>
+        runBroadcast(server, spec.raw, n, plan.broadcastSize, plan.broadcastRounds, placement),
+      PUBLISH_SERVERS,
+    );
+  }
   for (const server of running.values()) await server.stop();
+
+  if (options.only.has('bus')) {
+    const busServers = await startBusServers();
+    notes.push(...busServers.notes);
+    try {
+      const cells: Array<{ cell: BusCell; url: string | null; label: string; server: string }> = [
+        {
+          cell: { impl: 'ironsock', bus: 'redis' },
+          url: busServers.redis,
+          label: 'Redis',
+          server: 'ironsock',
+        },
+        {
+          cell: { impl: 'ws', bus: 'redis' },
+          url: busServers.redis,
+          label: 'Redis',
+          server: 'ws + Redis fan-out',
+        },
+        {
+          cell: { impl: 'ironsock', bus: 'nats' },
+          url: busServers.nats,
+          label: 'NATS',
+          server: 'ironsock',
+        },
+      ];
+      const label = (c: (typeof cells)[number]): string =>
+        `${c.label} ${sizeLabel(plan.broadcastSize)} at ${plan.busRate / 1000}k/s offered`;
+      const byCell = new Map(
+        cells.map((c) => [c, newCell('pub/sub bus', label(c), c.server, 'msg/s', 'higher')]),
+      );
+      log(`pub/sub bus: ${plan.busRate} messages/s offered, ${plan.busSeconds} s measured`);
+      for (let rep = 0; rep < plan.reps; rep++) {
+        for (const c of cells) {
+          const result = byCell.get(c)!;
+          if (c.url === null || result.error !== undefined) continue;
+          try {
+            const sample = await runBusCell(
+              c.cell,
+              c.url,
+              plan.broadcastSize,
+              plan.busRate,
+              plan.busSeconds,
+              placement,
+            );
+            record(result, sample);
+            log(
+              `  ${label(c)} ${c.server}: ${sample.value.toFixed(0)} msg/s delivered, ${sample.extra?.perCpuSecond} per CPU-second of the receiver`,
+            );
+          } catch (error) {
+            recordError(result, error);
+          }
+        }
+      }
+    } finally {
+      busServers.stop();
+    }
+  }
 
   if (options.only.has('memory')) {
     // A fresh server (with --expose-gc) per repetition: RSS deltas need a clean process.

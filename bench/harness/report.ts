@@ -101,6 +101,8 @@ export function formatTable(results: CellResult[]): string {
       const calls = extraMedian(result, 'sendCallMs');
       if (calls !== undefined)
         errors += ` (call ${calls.toFixed(1)} ms, server CPU ${extraMedian(result, 'serverCpuMs')?.toFixed(1)} ms)`;
+      const perCpu = extraMedian(result, 'perCpuSecond');
+      if (perCpu !== undefined) errors += ` (${fmt(perCpu)} per CPU-second of the receiver)`;
       const early = extraMedian(result, 'rssRightAfter');
       if (early !== undefined)
         errors += ` (JS heap ${extraMedian(result, 'heapPerConnection')?.toFixed(0)} B; right after connecting ${early.toFixed(0)} B)`;
@@ -202,6 +204,36 @@ export function checkTargets(results: CellResult[]): Check[] {
       'lower',
       2,
     );
+  }
+  // Pub/sub (issue #14): topic fan-out within 10% of a raw node:net loop writing the same bytes;
+  // at least 500,000 small messages/s delivered per receiving process through each bus.
+  for (const cell of [
+    ...new Set(results.filter((r) => r.workload === 'publish').map((r) => r.cell)),
+  ]) {
+    add(
+      `publish ${cell}: ironsock within 10% of raw TCP`,
+      get('publish', cell, 'ironsock-publish'),
+      get('publish', cell, 'raw-net'),
+      'lower',
+      1 / 1.1,
+    );
+  }
+  for (const r of results.filter((x) => x.workload === 'pub/sub bus' && x.server === 'ironsock')) {
+    const value = summarize(r)?.value;
+    checks.push({
+      target: `pub/sub bus ${r.cell}: ironsock ≥ 500k messages/s delivered`,
+      actual: value === undefined ? 'not measured' : `${(value / 1000).toFixed(0)}k/s`,
+      pass: value === undefined ? null : value >= 500_000,
+    });
+    const perCpu = extraMedian(r, 'perCpuSecond');
+    checks.push({
+      target: `pub/sub bus ${r.cell}: receiver CPU allows ≥ 500k messages/s (per CPU-second)`,
+      actual: perCpu === undefined ? 'not measured' : `${(perCpu / 1000).toFixed(0)}k`,
+      pass: perCpu === undefined ? null : perCpu >= 500_000,
+    });
+    const ws = get('pub/sub bus', r.cell, 'ws + Redis fan-out');
+    if (ws !== undefined)
+      add(`pub/sub bus ${r.cell}: ironsock ≥ ws + Redis fan-out`, value, ws, 'higher', 1);
   }
   return checks;
 }

@@ -10,6 +10,7 @@ import {
 import { INPUT_COMMANDS, type BinaryFormat } from './connect-format.js';
 import { formatHelp } from './help.js';
 import { escapeUntrusted } from './terminal.js';
+import { parseProxyUrl } from '../node/client-proxy.js';
 
 /** Options of `ironsock connect`, with the defaults shown by `--help`. */
 export const CONNECT_OPTIONS = {
@@ -28,6 +29,12 @@ export const CONNECT_OPTIONS = {
     description: 'offer a subprotocol (Sec-WebSocket-Protocol)',
   },
   origin: { type: 'string', short: 'o', value: '<origin>', description: 'send this Origin header' },
+  proxy: {
+    type: 'string',
+    value: '<url>|env',
+    description:
+      'tunnel through an HTTP proxy (CONNECT); env reads HTTPS_PROXY/HTTP_PROXY/NO_PROXY',
+  },
   'no-check': {
     type: 'boolean',
     description: "do NOT verify the server's TLS certificate (insecure; prints a warning)",
@@ -93,6 +100,7 @@ export function connectHelp(): string {
       '  ironsock connect ws://127.0.0.1:8080/chat',
       '  echo hello | ironsock connect ws://127.0.0.1:8080/echo --once',
       "  ironsock connect wss://example.test/socket -H 'Authorization: Bearer x' -s chat.v1",
+      '  ironsock connect wss://example.test/socket --proxy http://proxy.internal:3128',
       '  ironsock connect ws://127.0.0.1:8080/feed --reconnect --reconnect-attempts 20',
     ],
   });
@@ -104,6 +112,8 @@ export interface ConnectSettings {
   headers: Record<string, string>;
   subprotocols: string[];
   origin: string | undefined;
+  /** `--proxy`: a proxy URL or 'env'; undefined for a direct connection. */
+  proxy: string | undefined;
   noCheck: boolean;
   deflate: boolean;
   once: boolean;
@@ -146,6 +156,7 @@ export function readConnectSettings(args: string[]): ConnectSettings | 'help' {
     headers,
     subprotocols: listValue(values, 'subprotocol'),
     origin: stringValue(values, 'origin'),
+    proxy: proxyValue(stringValue(values, 'proxy')),
     noCheck: flagValue(values, 'no-check'),
     deflate: flagValue(values, 'deflate'),
     once: flagValue(values, 'once'),
@@ -174,4 +185,15 @@ export function readConnectSettings(args: string[]): ConnectSettings | 'help' {
         }
       : null,
   };
+}
+
+/** Checks `--proxy` (a URL or `env`) before connecting, so a typo is a usage error. */
+function proxyValue(value: string | undefined): string | undefined {
+  if (value === undefined || value === 'env') return value;
+  try {
+    parseProxyUrl(value, '--proxy');
+  } catch (error) {
+    throw new CliUsageError(escapeUntrusted((error as Error).message));
+  }
+  return value;
 }

@@ -37,12 +37,17 @@ interface CliSocket {
   terminate(): void;
 }
 
-/** The response a refused handshake reports (ironsock's plain object or ws's IncomingMessage). */
+/** The response a refused handshake reports: Node's IncomingMessage (as ws gives it). */
 interface RefusalResponse {
   statusCode?: number;
   statusMessage?: string;
-  body?: Uint8Array;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  once(event: 'close' | 'end', listener: () => void): unknown;
+  destroy(): unknown;
 }
+
+/** Bytes of a refusal's body kept to print (the first 300 characters are shown). */
+const MAX_REFUSAL_BODY = 4096;
 
 /**
  * `ironsock connect <url>`: see {@link connectHelp}. Resolves with 0 after a 1000/1001
@@ -84,6 +89,8 @@ class ConnectSession {
   private gotMessage = false;
   private finished = false;
   private refused = false;
+  /** Settles once a refusal was printed (the close may come first while its body is read). */
+  private refusalPrinted: Promise<void> | null = null;
   private opened = false;
   private replyTimer: ReturnType<typeof setTimeout> | null = null;
   private resolve: (code: number) => void = () => {};
@@ -114,6 +121,7 @@ class ConnectSession {
       const options = {
         headers: settings.headers,
         ...(settings.origin === undefined ? {} : { origin: settings.origin }),
+        ...(settings.proxy === undefined ? {} : { proxy: settings.proxy }),
         rejectUnauthorized: !settings.noCheck,
         perMessageDeflate: settings.deflate,
         maxPayload: settings.maxPayload,
@@ -140,9 +148,8 @@ class ConnectSession {
     );
     ws.on('ping', (data: unknown) => this.onControl('ping', toBuffer(data)));
     ws.on('pong', (data: unknown) => this.onControl('pong', toBuffer(data)));
-    ws.on('unexpected-response', (first: unknown, second: unknown) => {
-      // ironsock passes the response; ws passes (request, response).
-      this.onRefused((second ?? first) as RefusalResponse);
+    ws.on('unexpected-response', (_request: unknown, response: unknown) => {
+      this.readRefusal(response as RefusalResponse);
     });
     ws.on('reconnecting', (info: ReconnectingInfo) => this.onReconnecting(info));
     ws.on('reconnected', (info: ReconnectedInfo) => this.onReconnected(info));
@@ -258,14 +265,38 @@ class ConnectSession {
     });
   }
 
-  private onRefused(response: RefusalResponse): void {
+  /** Reads the first bytes of a refusal's body, then reports it (the library bounds the wait). */
+  private readRefusal(response: RefusalResponse): void {
     this.refused = true;
+    const parts: Buffer[] = [];
+    let size = 0;
+    let reported = false;
+    let printed!: () => void;
+    this.refusalPrinted = new Promise<void>((resolve) => (printed = resolve));
+    const report = (): void => {
+      if (reported) return;
+      reported = true;
+      this.onRefused(response, Buffer.concat(parts, size));
+      printed();
+    };
+    response.on('data', (chunk: Buffer) => {
+      if (reported) return;
+      const room = MAX_REFUSAL_BODY - size;
+      parts.push(chunk.subarray(0, room));
+      size += Math.min(room, chunk.length);
+      if (size >= MAX_REFUSAL_BODY) {
+        report();
+        response.destroy();
+      }
+    });
+    response.once('end', report);
+    response.once('close', report);
+  }
+
+  private onRefused(response: RefusalResponse, bodyBytes: Buffer): void {
     const status = response.statusCode ?? 0;
     const reason = response.statusMessage ?? '';
-    const body =
-      response.body instanceof Uint8Array
-        ? Buffer.from(response.body).toString('utf8').trim().slice(0, 300)
-        : '';
+    const body = bodyBytes.toString('utf8').trim().slice(0, 300);
     this.printStatus(
       this.styles.red(
         `handshake refused: HTTP ${status}${reason === '' ? '' : ` ${escapeUntrusted(reason)}`}` +
@@ -307,7 +338,8 @@ class ConnectSession {
         reason: reason.toString('utf8'),
       });
     }
-    this.finish(exit);
+    if (this.refusalPrinted !== null) void this.refusalPrinted.then(() => this.finish(exit));
+    else this.finish(exit);
   }
 
   private onReconnecting({ attempt, delay, lastClose }: ReconnectingInfo): void {

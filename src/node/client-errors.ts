@@ -23,6 +23,12 @@ export const ClientErrorCode = {
   TOO_MANY_REDIRECTS: 'TOO_MANY_REDIRECTS',
   /** `close()`/`terminate()` was called on the WebSocket while it was still connecting. */
   ABORTED: 'ABORTED',
+  /** The proxy answered the CONNECT with 407: credentials missing or refused. */
+  PROXY_AUTH_REQUIRED: 'PROXY_AUTH_REQUIRED',
+  /** The proxy answered the CONNECT with a status other than 2xx and 407 (`statusCode`). */
+  PROXY_REFUSED: 'PROXY_REFUSED',
+  /** The proxy could not be reached, answered garbage, or closed before answering (`cause`). */
+  PROXY_FAILED: 'PROXY_FAILED',
   /** `http2: true` and the server does not offer WebSockets over HTTP/2 (RFC 8441). */
   HTTP2_UNSUPPORTED: 'HTTP2_UNSUPPORTED',
 } as const;
@@ -64,12 +70,13 @@ export class ClientHandshakeError extends Error {
  * Thrown synchronously by the `WebSocket` constructor for a URL or subprotocol list that can
  * never work (§3, §4.1 step 1 "fail the WebSocket connection" before any network activity).
  * A `SyntaxError`, as WHATWG WebSocket and `ws` throw, with a stable `code`:
- * `INVALID_URL` or `INVALID_SUBPROTOCOL`.
+ * `INVALID_URL`, `INVALID_SUBPROTOCOL` or `INVALID_PROXY` (the `proxy` option or the proxy
+ * environment variable it reads).
  */
 export class ClientSyntaxError extends SyntaxError {
-  /** `INVALID_URL` or `INVALID_SUBPROTOCOL`. */
-  readonly code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL';
-  constructor(code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL', message: string) {
+  /** `INVALID_URL`, `INVALID_SUBPROTOCOL` or `INVALID_PROXY`. */
+  readonly code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL' | 'INVALID_PROXY';
+  constructor(code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL' | 'INVALID_PROXY', message: string) {
     super(message);
     this.name = 'SyntaxError';
     this.code = code;

@@ -32,12 +32,23 @@ import { createDeflateExtension } from './deflate-codec.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
-import type {
-  ClientHandshake,
-  ClientHandshakeTarget,
-  ClientOptions,
-  HandshakeResponse,
-} from './client.js';
+import type { ClientHandshake, ClientHandshakeTarget, ClientOptions } from './client.js';
+
+/**
+ * A non-2xx answer to an extended CONNECT, given to `unexpected-response` listeners as
+ * `(null, response)`: HTTP/2 has no `ClientRequest`/`IncomingMessage`, so this is a plain object
+ * whose body was already read, capped at `maxResponseBodyBytes` (1 MiB by default).
+ */
+export interface Http2HandshakeResponse {
+  readonly statusCode: number;
+  readonly statusMessage: string;
+  readonly httpVersion: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly rawHeaders: ReadonlyArray<readonly [string, string]>;
+  readonly body: Buffer;
+  readonly bodyTruncated: boolean;
+  readonly url: string;
+}
 
 /** The `http2` client option. */
 export type ClientHttp2Mode = 'auto' | boolean;
@@ -89,14 +100,17 @@ function identity(value: unknown): string {
 /** Whether this connect should try HTTP/2 (the hook in `startClientHandshake`). */
 export function wantsHttp2(
   url: string | URL,
-  options: ClientOptions & { http2?: unknown; proxy?: unknown },
+  options: ClientOptions & { http2?: unknown },
 ): boolean {
   const mode = options.http2;
   if (mode !== undefined && mode !== true && mode !== false && mode !== 'auto') {
     throw new TypeError(`The "http2" option must be 'auto', true or false, got ${String(mode)}`);
   }
   if (mode !== true && mode !== 'auto') return false;
-  if (options.proxy !== undefined && options.proxy !== false && options.proxy !== null)
+  const proxy: unknown = options.proxy;
+  if (proxy !== undefined && proxy !== false && proxy !== null) return false;
+  // An agent or createConnection provides HTTP/1.1 connections: honour it over HTTP/2.
+  if ((options.agent !== undefined && options.agent !== null) || options.createConnection)
     return false;
   let protocol: string;
   try {
@@ -335,7 +349,7 @@ export function startHttp2ClientHandshake(
     held?.release();
   }
 
-  function fail(error: Error, response?: HandshakeResponse): void {
+  function fail(error: Error, response?: Http2HandshakeResponse): void {
     if (settled) return;
     settled = true;
     clearTimeout(timer);
@@ -344,7 +358,12 @@ export function startHttp2ClientHandshake(
       stream.close(http2.constants.NGHTTP2_CANCEL);
     }
     release();
-    ws.failHandshake(error, response);
+    // As over HTTP/1.1: an 'unexpected-response' listener takes the response instead of 'error'.
+    const reported =
+      response !== undefined &&
+      typeof ws.emit === 'function' &&
+      ws.emit('unexpected-response', null, response);
+    ws.failHandshake(error, reported);
   }
 
   function unsupported(why: Unsupported): void {
@@ -406,7 +425,7 @@ export function startHttp2ClientHandshake(
       let size = 0;
       let truncated = false;
       const deliver = (): void => {
-        const response: HandshakeResponse = {
+        const response: Http2HandshakeResponse = {
           statusCode: status,
           statusMessage: '',
           httpVersion: '2.0',

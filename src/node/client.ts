@@ -1,31 +1,42 @@
 /**
- * The client side of the opening handshake over real sockets (RFC 6455 §4.1): URL checks,
- * TCP/TLS connect, the upgrade request, the response (with a head limit, a capped body for
- * non-101 answers, and a deadline), optional redirects, and permessage-deflate negotiation.
- * On success the socket is handed to the `WebSocket` with `setSocket`; on failure
- * `failHandshake` is called exactly once and the socket is destroyed (never an `open` event).
+ * The client side of the opening handshake over Node's HTTP client (RFC 6455 §4.1): URL checks,
+ * the upgrade request through `http.request`/`https.request` (so `ws`'s `agent` and
+ * `createConnection` options work, proxy agents included), the response checks, optional
+ * redirects, and permessage-deflate negotiation. On success the socket is handed to the
+ * `WebSocket` with `setSocket`; on failure `failHandshake` is called exactly once and the socket is
+ * destroyed (never an `open` event).
+ *
+ * The request head is built and the 101 is judged by the sans-I/O code in
+ * `src/protocol/handshake/client.ts` (`createClientRequestHead`, `validateServerResponse`); Node
+ * parses the response (llhttp, so malformed responses fail with its `HPE_*` codes) and owns the
+ * connection until the 101 or the final response.
  *
  * Differences from `ws` (all on the side of safety):
- * - `handshakeTimeout` defaults to 10 s and covers the whole handshake, redirects included
- *   (`ws` has no default and times each request).
- * - `unexpected-response` gets `(null, HandshakeResponse)`: a plain object whose body is already
- *   read and capped at 1 MiB, instead of Node's `ClientRequest`/`IncomingMessage` streams.
+ * - `handshakeTimeout` defaults to 10 s and covers the whole handshake, redirects included, and
+ *   the time an `unexpected-response` listener spends on the response (`ws` has no default).
+ * - After `unexpected-response` the `WebSocket` closes (1006, no `error` event) once the response
+ *   is over: read to its end, its connection closed, the deadline passed, or more than
+ *   `maxResponseBodyBytes` (1 MiB) of body arrived, which cuts it. `ws` stays CONNECTING until
+ *   the listener aborts the request.
  * - On a redirect that leaves the origin, `Authorization`, `Cookie`, a custom `Host` and URL
  *   credentials are dropped even when a `redirect` listener exists (it may set them again).
  *   `wss:` to `ws:` is refused, as are schemes other than ws/wss/http/https (`ws+unix:` too).
  * - TLS failures are wrapped in `ClientHandshakeError` `TLS_FAILED` (close code 1015, original
  *   error as `cause`); `rejectUnauthorized` is always passed explicitly (default true).
- * - A response with `Upgrade`/`Accept`/subprotocol/extensions headers repeated, or a response
- *   head over 16 KiB, fails the handshake (hs's `validateServerResponse`, `HttpHeadParser`).
+ * - A 101 with `Upgrade`/`Accept`/subprotocol/extensions headers repeated, or a response head over
+ *   16 KiB (`HPE_HEADER_OVERFLOW`), fails the handshake.
+ * - `'upgrade'` is emitted only for a 101 that passed every check, just before `'open'`.
  */
+import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { Extension, ExtensionOffer } from '../protocol/extensions/extension.js';
 import {
-  createClientRequest,
-  HttpHeadParser,
+  createClientRequestHead,
   validateServerResponse,
+  type ClientRequestHead,
   type ResponseHead,
 } from '../protocol/handshake/index.js';
 import {
@@ -39,17 +50,29 @@ import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_HEAD_BYTES } from './limits.j
 import { DEFAULT_MAX_PAYLOAD } from '../protocol/limits.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
-import { BodyCollector, bodyFraming, DEFAULT_MAX_RESPONSE_BODY } from './client-body.js';
-import { applyRedirectPolicy, createRedirectRequest, isRedirectStatus } from './client-redirect.js';
+import { applyRedirectPolicy, isRedirectStatus } from './client-redirect.js';
+import {
+  openTunnel,
+  resolveProxy,
+  type PendingTunnel,
+  type ProxyOption,
+  type ProxyTarget,
+} from './client-proxy.js';
 import { startHttp2ClientHandshake, wantsHttp2, type ClientHttp2Mode } from './client-http2.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
-export type { RedirectRequest } from './client-redirect.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Default for `maxRedirects` (as `ws`). */
 export const DEFAULT_MAX_REDIRECTS = 10;
+
+/**
+ * Default cap of the body of a non-101 response read by an `unexpected-response` listener:
+ * 1 MiB (python websockets uses the same). Blunts a server answering with an endless body
+ * (checklist K4).
+ */
+export const DEFAULT_MAX_RESPONSE_BODY = 1024 * 1024;
 
 /** TLS options passed through to `tls.connect` for `wss:` URLs (same names and meaning). */
 export type ClientTlsOptions = Pick<
@@ -80,6 +103,15 @@ export type ClientTlsOptions = Pick<
   rejectUnauthorized?: boolean;
 };
 
+/**
+ * The `createConnection` option (as Node's `http.request` and `ws`): returns the socket for the
+ * request, or calls `oncreate(error, socket)` later and returns nothing.
+ */
+export type CreateConnection = (
+  options: http.ClientRequestArgs,
+  oncreate: (error: Error | null, socket: Duplex) => void,
+) => Duplex | null | undefined;
+
 /** Options of the client handshake; names and meanings follow `ws` where `ws` has them. */
 export interface ClientOptions extends ClientTlsOptions {
   /**
@@ -89,15 +121,17 @@ export interface ClientOptions extends ClientTlsOptions {
   headers?: Record<string, string | number | readonly string[] | undefined>;
   /**
    * `user:password` sent as Basic `Authorization` to the first host (ws name). Default: the
-   * credentials written in the URL, if any. Never sent to another origin after a redirect.
+   * credentials written in the URL, if any. An explicit `Authorization` header wins over both.
+   * Never sent to another origin after a redirect.
    */
   auth?: string;
   /** Value of the `Origin` header (§4.1 item 8, §10.2). Default: none (non-browser client). */
   origin?: string;
   /**
    * Milliseconds allowed for the whole opening handshake: connect, TLS, response head, every
-   * redirect hop, and reading a non-101 response body. Default 10,000 (`ws` has no default).
-   * Blunts servers that accept TCP and never answer (checklist K6).
+   * redirect hop, and the time an `unexpected-response` listener reads the response.
+   * Default 10,000 (`ws` has no default). Blunts servers that accept TCP and never answer
+   * (checklist K6).
    */
   handshakeTimeout?: number;
   /** Largest message accepted, in bytes after decompression. Default 1 MiB. */
@@ -111,7 +145,11 @@ export interface ClientOptions extends ClientTlsOptions {
    * Inflation is always bounded by `maxPayload`.
    */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
-  /** Largest non-101 response body kept for `unexpected-response`, in bytes. Default 1 MiB. */
+  /**
+   * Most bytes of a non-101 response body an `unexpected-response` listener can read (counted
+   * as received, chunk framing included); past it the response is cut (`res` emits `aborted`)
+   * and the connection destroyed. Default 1 MiB.
+   */
   maxResponseBodyBytes?: number;
   /** IP family for the host name lookup (4 or 6; default: both). */
   family?: number;
@@ -119,6 +157,39 @@ export interface ClientOptions extends ClientTlsOptions {
   localAddress?: string;
   /** Custom DNS lookup function (as `net.connect`). */
   lookup?: net.LookupFunction;
+  /**
+   * An `http.Agent` (or `https.Agent` for `wss:`) that provides the connection, as in `ws`:
+   * proxy agents such as `https-proxy-agent` work through it. The TLS options above are passed
+   * to the agent with the request. Default: none (one fresh connection per WebSocket).
+   */
+  agent?: http.Agent;
+  /**
+   * Makes the connection instead of `net.connect`/`tls.connect` (Node's and `ws`'s option):
+   * gets the request options (`host`, `port`, `servername`, the TLS options...) and returns the
+   * socket, or calls `oncreate(error, socket)` later. Ignored when `agent` is set (as in Node).
+   */
+  createConnection?: CreateConnection;
+  /**
+   * Called instead of `request.end()` to finish the upgrade request (ws option), e.g. to write
+   * extra bytes first. Default: `request.end()`.
+   */
+  finishRequest?: (request: http.ClientRequest, websocket: unknown) => void;
+  /**
+   * Tunnel through an HTTP proxy with `CONNECT` (RFC 9110 §9.3.6), for `ws:` and `wss:` alike;
+   * for `wss:` TLS runs end to end inside the tunnel (SNI and the certificate check are against
+   * the target, never the proxy). Default: off.
+   * - `'http://[user:pass@]host[:port]'` (or a `URL`): that proxy for every target. The
+   *   credentials go in `Proxy-Authorization` on the CONNECT only, never to the target.
+   * - `'env'`: `https_proxy`/`HTTPS_PROXY` for `wss:`, `http_proxy`/`HTTP_PROXY` for `ws:` (lower
+   *   case first), skipped for hosts listed in `no_proxy`/`NO_PROXY` (`*`, names that also cover
+   *   subdomains, IP literals, optional `:port`); none set means a direct connection.
+   * Nothing is sent to the target before the proxy's 2xx. A 407 fails with
+   * `PROXY_AUTH_REQUIRED`, another status with `PROXY_REFUSED`, an unreachable or broken proxy
+   * with `PROXY_FAILED`; a tunnel that closes before the 101 fails with `CONNECTION_CLOSED`.
+   * Cannot be combined with `agent` or `createConnection` (a TypeError: those make their own
+   * connections; give the proxy to the agent instead). `ws+unix:` URLs never use a proxy.
+   */
+  proxy?: ProxyOption;
   /**
    * WebSockets over HTTP/2 (RFC 8441) for `wss:` URLs. `'auto'`: use HTTP/2 when the server
    * selects ALPN `h2` and advertises SETTINGS_ENABLE_CONNECT_PROTOCOL, sharing one connection
@@ -129,33 +200,8 @@ export interface ClientOptions extends ClientTlsOptions {
   http2?: ClientHttp2Mode;
 }
 
-/**
- * A non-101 response to the opening handshake, given to `unexpected-response` listeners.
- * Unlike `ws` (which passes Node's `ClientRequest` and `IncomingMessage` streams), this is a plain
- * object whose body was already read, capped at `maxResponseBodyBytes` (1 MiB by default;
- * `bodyTruncated` tells when more was sent). The connection is already destroyed.
- */
-export interface HandshakeResponse {
-  /** HTTP status code, e.g. 404. */
-  readonly statusCode: number;
-  /** Reason phrase as sent (may be empty). */
-  readonly statusMessage: string;
-  /** '1.1' (or '1.0'). */
-  readonly httpVersion: string;
-  /**
-   * Headers by lower-cased name (prototype-free object). Repeated headers are joined with
-   * `, ` except `set-cookie`, which is always an array.
-   */
-  readonly headers: Record<string, string | string[]>;
-  /** Headers as received: lower-cased name and raw value, in order, duplicates kept. */
-  readonly rawHeaders: ReadonlyArray<readonly [string, string]>;
-  /** The body (chunked encoding removed), at most `maxResponseBodyBytes`. */
-  readonly body: Buffer;
-  /** True when the body was longer than the cap, or cut by the deadline or a malformed framing. */
-  readonly bodyTruncated: boolean;
-  /** The URL that produced this response (the last hop when redirects were followed). */
-  readonly url: string;
-}
+/** Node's response type, as given to `unexpected-response` and `upgrade` listeners. */
+export type HandshakeResponse = http.IncomingMessage;
 
 /** What the negotiation settled, passed to `setSocket` on success. */
 export interface ClientHandshakeResult {
@@ -169,13 +215,19 @@ export interface ClientHandshakeResult {
 
 /**
  * The `WebSocket` methods the client handshake drives. `setSocket` must attach its own `data`,
- * `error` and `close` listeners synchronously (the handshake's listeners are removed just before
- * the call, and the socket is left flowing). `emit` is used for `redirect` and `upgrade`.
+ * `error` and `close` listeners synchronously (Node has removed its own; the socket is paused).
+ * `emit` is used for `redirect` (url, `http.ClientRequest` not yet sent), `upgrade`
+ * (`http.IncomingMessage`) and `unexpected-response` (`http.ClientRequest`, `http.IncomingMessage`);
+ * its return value says whether a listener took the event.
  * @internal
  */
 export interface ClientHandshakeTarget {
   setSocket(socket: Duplex, head: Buffer, result: ClientHandshakeResult): void;
-  failHandshake(error: Error, response?: HandshakeResponse): void;
+  /**
+   * The handshake failed. `reported` is true when the failure was already given to an
+   * `unexpected-response` listener (then no `error` event is due).
+   */
+  failHandshake(error: Error, reported?: boolean): void;
   emit?(event: string, ...args: unknown[]): boolean;
   /** Called with the new URL when a redirect is followed, so `ws.url` can show it. */
   setUrl?(url: string): void;
@@ -186,9 +238,9 @@ export interface ClientHandshake {
   /** The normalised URL of the first request (`http:` mapped to `ws:`, `https:` to `wss:`). */
   readonly url: string;
   /**
-   * Stops the handshake (e.g. `close()` or `terminate()` while CONNECTING): destroys the socket
-   * and calls `failHandshake` with an `ABORTED` error, unless the handshake already settled.
-   * Returns true if it aborted something.
+   * Stops the handshake (e.g. `close()` or `terminate()` while CONNECTING): destroys the request
+   * and its socket and calls `failHandshake` with an `ABORTED` error, unless the handshake already
+   * settled. Returns true if it aborted something.
    */
   abort(message?: string): boolean;
 }
@@ -211,13 +263,18 @@ function positiveInteger(
 const ignoreError = (): void => {};
 
 /**
- * Destroys a socket we give up on. A no-op `error` listener stays attached, so an error raised
- * while it is torn down (ECONNRESET, EPIPE) can never become an uncaught exception.
+ * Destroys a request and socket we give up on. A no-op `error` listener stays attached, so an
+ * error raised while they are torn down (ECONNRESET, EPIPE) can never become an uncaught exception.
  */
-function discard(socket: Duplex | null): void {
-  if (socket === null) return;
-  socket.on('error', ignoreError);
-  socket.destroy();
+function discard(request: http.ClientRequest | null, socket: Duplex | null): void {
+  if (request !== null) {
+    request.on('error', ignoreError);
+    request.destroy();
+  }
+  if (socket !== null) {
+    socket.on('error', ignoreError);
+    socket.destroy();
+  }
 }
 
 /** Header map keyed by lower-cased name, keeping the caller's spelling for the wire. */
@@ -234,24 +291,24 @@ function toHeaderMap(headers: ClientOptions['headers']): HeaderMap {
   return map;
 }
 
-/** Response headers as a prototype-free object (see {@link HandshakeResponse.headers}). */
-function headersObject(
-  raw: ReadonlyArray<readonly [string, string]>,
-): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = Object.create(null);
-  for (const [name, value] of raw) {
-    const previous = out[name];
-    if (name === 'set-cookie')
-      out[name] = previous === undefined ? [value] : [...(previous as string[]), value];
-    else out[name] = previous === undefined ? value : `${previous as string}, ${value}`;
-  }
-  return out;
+/** Node's parsed response as the sans-I/O `ResponseHead` (duplicates kept, names lower-cased). */
+function responseHead(response: http.IncomingMessage): ResponseHead {
+  const raw = response.rawHeaders;
+  const headers: Array<[string, string]> = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i].toLowerCase(), raw[i + 1]]);
+  return {
+    httpVersion: response.httpVersion,
+    status: response.statusCode ?? 0,
+    reason: response.statusMessage ?? '',
+    headers,
+  };
 }
 
 /**
- * Starts the opening handshake for `ws` (RFC 6455 §4.1). Checks the URL and subprotocols
- * synchronously, then connects. Exactly one of `ws.setSocket(...)` or `ws.failHandshake(...)`
- * is called later (never synchronously).
+ * Starts the opening handshake for `ws` (RFC 6455 §4.1). Checks the URL, subprotocols and
+ * headers synchronously, then sends the request through `http.request`/`https.request` on the
+ * next tick. Exactly one of `ws.setSocket(...)` or `ws.failHandshake(...)` is called later
+ * (never synchronously).
  *
  * @param ws the `WebSocket` being opened
  * @param url `ws:`/`wss:` URL (also `http:`/`https:`, and `ws+unix:/socket:/path`)
@@ -300,6 +357,24 @@ export function startClientHandshake(
   );
   // Checked here so a bad value throws at the constructor; the WebSocket applies it to the engine.
   positiveInteger('maxPayload', options.maxPayload, DEFAULT_MAX_PAYLOAD, true);
+  if (options.agent !== undefined && options.agent !== null) {
+    if (typeof (options.agent as { addRequest?: unknown }).addRequest !== 'function')
+      throw new TypeError('agent must be an http.Agent (or an object with addRequest)');
+  }
+  if (options.createConnection !== undefined && typeof options.createConnection !== 'function')
+    throw new TypeError('createConnection must be a function');
+  const proxyOption = options.proxy;
+  if (proxyOption !== undefined) {
+    if (typeof proxyOption !== 'string' && !(proxyOption instanceof URL))
+      throw new TypeError("proxy must be a URL string, a URL, or 'env'");
+    if ((options.agent !== undefined && options.agent !== null) || options.createConnection)
+      throw new TypeError(
+        'The proxy option cannot be combined with agent or createConnection: they make their ' +
+          'own connections (configure the proxy in the agent, or drop it)',
+      );
+    // A malformed proxy URL (or proxy variable) throws here, before any network activity.
+    if (first.socketPath === undefined) resolveProxy(proxyOption, first);
+  }
   const deflateOptions: PerMessageDeflateOptions | undefined =
     options.perMessageDeflate === false
       ? undefined
@@ -316,9 +391,12 @@ export function startClientHandshake(
   let keepServername = true;
   let redirects = 0;
   let settled = false;
-  let socket: net.Socket | tls.TLSSocket | null = null;
+  let request: http.ClientRequest | null = null;
+  let socket: Duplex | null = null;
   let cleanup: (() => void) | null = null;
-  /** Set while a non-101 body is read: the deadline then delivers what arrived. */
+  /** A CONNECT tunnel being opened for the current attempt. */
+  let tunnel: PendingTunnel | null = null;
+  /** Set once an `unexpected-response` listener has the response: the deadline then ends it. */
   let onTimeout: (() => void) | null = null;
 
   const timer = setTimeout(() => {
@@ -337,28 +415,28 @@ export function startClientHandshake(
     clearTimeout(timer);
     if (cleanup !== null) cleanup();
     cleanup = null;
+    onTimeout = null;
   }
 
-  function fail(error: Error, response?: HandshakeResponse): void {
+  function fail(error: Error, reported = false): void {
     if (settled) return;
     finish();
-    discard(socket);
+    tunnel?.abort();
+    tunnel = null;
+    discard(request, socket);
+    request = null;
     socket = null;
-    ws.failHandshake(error, response);
+    ws.failHandshake(error, reported);
   }
 
-  /** The request for `target` with the current header set (§4.1 items 1-10). */
-  function buildRequest(target: ClientTarget): {
-    request: string;
-    key: string;
-    expectedAccept: string;
-  } {
+  /** The request head for `target` with the current header set (§4.1 items 1-10). */
+  function buildHead(target: ClientTarget): ClientRequestHead {
     const extra: Array<[string, string]> = [];
     for (const [name, value] of headers.values()) extra.push([name, value]);
     if (credentials !== undefined && !headers.has('authorization')) {
       extra.push(['Authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
     }
-    return createClientRequest(
+    return createClientRequestHead(
       {
         // The Host header is derived from these (brackets for IPv6, port when not the default).
         host: target.socketPath === undefined ? target.hostname : 'localhost',
@@ -374,55 +452,161 @@ export function startClientHandshake(
     );
   }
 
-  function connect(target: ClientTarget): net.Socket | tls.TLSSocket {
-    if (target.socketPath !== undefined) return net.connect({ path: target.socketPath });
-    const base: net.TcpNetConnectOpts = { host: target.hostname, port: target.port };
-    if (options.family !== undefined) base.family = options.family;
-    if (options.localAddress !== undefined) base.localAddress = options.localAddress;
-    if (options.lookup !== undefined) base.lookup = options.lookup;
-    if (!target.secure) return net.connect(base);
-    const tlsOptions: tls.ConnectionOptions = { ...base };
+  /** The TLS options for `target`: the caller's, verification explicit, SNI by the rules. */
+  function tlsOptionsFor(target: ClientTarget): tls.ConnectionOptions {
+    const tlsOptions: tls.ConnectionOptions = {};
     for (const name of TLS_OPTION_NAMES) {
       if (options[name] !== undefined)
         (tlsOptions as Record<string, unknown>)[name] = options[name];
     }
     // No default ever disables verification (checklist K7; CVE-2020-15133 class).
     tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
-    // SNI for host names only: RFC 6066 §3 forbids IP literals in server_name.
+    // SNI for host names only: RFC 6066 §3 forbids IP literals in server_name ('' sends none).
     if (options.servername !== undefined && keepServername)
       tlsOptions.servername = options.servername;
-    else if (target.ipFamily === 0) tlsOptions.servername = target.hostname;
-    else delete tlsOptions.servername;
-    return tls.connect(tlsOptions);
+    else tlsOptions.servername = target.ipFamily === 0 ? target.hostname : '';
+    return tlsOptions;
   }
 
-  function attempt(
-    target: ClientTarget,
-    request: { request: string; key: string; expectedAccept: string },
-  ): void {
-    const current = connect(target);
-    socket = current;
-    let tcpConnected = false;
-    let secureConnected = false;
-    const parser = new HttpHeadParser('response', { maxHeadBytes: DEFAULT_MAX_HEAD_BYTES });
-    let body: BodyCollector | null = null;
-    let deliver: (() => void) | null = null;
+  /** The default `createConnection`: a fresh TCP (or TLS, or Unix socket) connection. */
+  function directConnection(target: ClientTarget, tlsOptions: tls.ConnectionOptions): Duplex {
+    if (target.socketPath !== undefined) return net.connect({ path: target.socketPath });
+    const base: net.TcpNetConnectOpts = { host: target.hostname, port: target.port, noDelay: true };
+    if (options.family !== undefined) base.family = options.family;
+    if (options.localAddress !== undefined) base.localAddress = options.localAddress;
+    if (options.lookup !== undefined) base.lookup = options.lookup;
+    if (!target.secure) return net.connect(base);
+    const connectOptions: tls.ConnectionOptions = { ...base, ...tlsOptions };
+    if (connectOptions.servername === '') delete connectOptions.servername;
+    return tls.connect(connectOptions);
+  }
 
-    const onConnect = (): void => {
-      tcpConnected = true;
+  /**
+   * A `createConnection` that opens a CONNECT tunnel through `proxy` and, for `wss:`, starts TLS
+   * to the target inside it. Node's request waits for `oncreate`; nothing reaches the target
+   * before the proxy's 2xx.
+   */
+  function tunnelConnection(
+    target: ClientTarget,
+    tlsOptions: tls.ConnectionOptions,
+    proxy: ProxyTarget,
+  ): CreateConnection {
+    return (_requestOptions, oncreate) => {
+      const connectOptions: net.TcpNetConnectOpts = { port: proxy.port };
+      if (options.family !== undefined) connectOptions.family = options.family;
+      if (options.localAddress !== undefined) connectOptions.localAddress = options.localAddress;
+      if (options.lookup !== undefined) connectOptions.lookup = options.lookup;
+      tunnel = openTunnel(proxy, target.hostname, target.port, connectOptions, (error, raw) => {
+        tunnel = null;
+        if (error !== null || raw === undefined) {
+          oncreate(error ?? new Error('proxy tunnel failed'), undefined as unknown as Duplex);
+          return;
+        }
+        if (!target.secure) {
+          oncreate(null, raw);
+          return;
+        }
+        // TLS to the target inside the tunnel: `host` is what the certificate is checked against
+        // when there is no SNI name (an IP literal target).
+        const secureOptions: tls.ConnectionOptions = {
+          ...tlsOptions,
+          socket: raw,
+          host: target.hostname,
+        };
+        if (secureOptions.servername === '') delete secureOptions.servername;
+        oncreate(null, tls.connect(secureOptions));
+      });
+      return undefined;
     };
-    const onReady = (): void => {
-      current.setNoDelay(true);
-      current.write(request.request, 'latin1');
+  }
+
+  function attempt(target: ClientTarget, head: ClientRequestHead, redirected: boolean): void {
+    const tlsOptions = target.secure ? tlsOptionsFor(target) : {};
+    let proxy: ProxyTarget | undefined;
+    try {
+      proxy =
+        proxyOption === undefined || target.socketPath !== undefined
+          ? undefined
+          : resolveProxy(proxyOption, target);
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    const wire: Record<string, string> = {};
+    for (const [name, value] of head.headers) wire[name] = value;
+    const requestOptions: http.RequestOptions & tls.ConnectionOptions = {
+      ...tlsOptions,
+      method: head.method,
+      host: target.socketPath === undefined ? target.hostname : 'localhost',
+      port: target.socketPath === undefined ? target.port : undefined,
+      path: head.path,
+      headers: wire,
+      setHost: false,
+      // Checklist K4: the response head is capped at 16 KiB (llhttp: HPE_HEADER_OVERFLOW).
+      maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
+      insecureHTTPParser: false,
     };
-    const onError = (error: Error): void => {
-      if (deliver !== null) {
-        // The body was being read: a reset just ends it.
-        body?.end();
-        deliver();
-        return;
+    if (target.socketPath !== undefined) requestOptions.socketPath = target.socketPath;
+    if (options.family !== undefined) requestOptions.family = options.family;
+    if (options.localAddress !== undefined) requestOptions.localAddress = options.localAddress;
+    if (options.lookup !== undefined) requestOptions.lookup = options.lookup;
+    if (options.agent !== undefined && options.agent !== null) {
+      requestOptions.agent = options.agent;
+    } else if (proxy !== undefined) {
+      requestOptions.createConnection = tunnelConnection(
+        target,
+        tlsOptions,
+        proxy,
+      ) as unknown as http.RequestOptions['createConnection'];
+    } else {
+      requestOptions.createConnection = (options.createConnection ??
+        (() =>
+          directConnection(
+            target,
+            tlsOptions,
+          ))) as unknown as http.RequestOptions['createConnection'];
+    }
+
+    let current: http.ClientRequest;
+    try {
+      current = (target.secure ? https : http).request(requestOptions);
+    } catch (error) {
+      fail(error as Error);
+      return;
+    }
+    request = current;
+    /** TCP (or the tunnel) is up; for TLS sockets, whether the TLS handshake completed. */
+    let transportUp = false;
+    let secureUp = false;
+    let responded = false;
+
+    const onSocket = (created: Duplex): void => {
+      socket = created;
+      if (created instanceof tls.TLSSocket) {
+        transportUp = !created.connecting;
+        created.once('connect', () => (transportUp = true));
+        created.once('secureConnect', () => (secureUp = true));
       }
-      if (target.secure && tcpConnected && !secureConnected) {
+    };
+    const onError = (error: Error & { code?: string }): void => {
+      if (settled) return;
+      if (
+        proxy !== undefined &&
+        socket !== null &&
+        !responded &&
+        !secureUp &&
+        error.code === 'ECONNRESET'
+      ) {
+        // The tunnel was up (the proxy said 2xx) and closed before any answer: the proxy (or the
+        // target behind it) hung up. Not a TLS failure even for wss: no TLS record came back.
+        fail(
+          new ClientHandshakeError(
+            ClientErrorCode.CONNECTION_CLOSED,
+            `The connection through the proxy ${proxy.display} closed before the opening handshake completed`,
+            { cause: error },
+          ),
+        );
+      } else if (socket instanceof tls.TLSSocket && transportUp && !secureUp) {
         // §7.4.1: 1015 is reported locally for a failed TLS handshake, never sent.
         fail(
           new ClientHandshakeError(
@@ -431,135 +615,172 @@ export function startClientHandshake(
             { cause: error },
           ),
         );
+      } else if (!responded && error.code === 'ECONNRESET' && error.message === 'socket hang up') {
+        // Node's word for "the connection ended before a response head arrived".
+        fail(
+          new ClientHandshakeError(
+            ClientErrorCode.CONNECTION_CLOSED,
+            'The server closed the connection before completing the opening handshake',
+            { cause: error },
+          ),
+        );
       } else {
-        // Connect errors (ECONNREFUSED, ENOTFOUND...) keep Node's own error and code, as in `ws`.
+        // Connect errors (ECONNREFUSED...) and parse errors (HPE_*) keep Node's own error and code.
         fail(error);
       }
     };
-    const onSecure = (): void => {
-      secureConnected = true;
-      onReady();
+    const onResponse = (response: http.IncomingMessage): void => {
+      responded = true;
+      if (settled) return;
+      onFinalResponse(target, current, response, head);
     };
-    const onEnd = (): void => {
-      if (deliver !== null) {
-        body?.end();
-        deliver();
+    const onUpgrade = (response: http.IncomingMessage, upgraded: Duplex, rest: Buffer): void => {
+      responded = true;
+      socket = upgraded;
+      if (settled) {
+        discard(null, upgraded);
         return;
       }
-      fail(
-        new ClientHandshakeError(
-          ClientErrorCode.CONNECTION_CLOSED,
-          'The server closed the connection before completing the opening handshake',
-        ),
-      );
-    };
-    const onData = (chunk: Buffer): void => {
-      if (body !== null) {
-        if (body.push(chunk) && deliver !== null) deliver();
-        return;
-      }
-      let parsed;
-      try {
-        parsed = parser.feed(chunk);
-      } catch (error) {
-        // Malformed head, or more than 16 KiB of it (K4): HandshakeError from the parser.
-        fail(error as Error);
-        return;
-      }
-      if (!parsed.done) return;
-      // A view, not a copy: the chunk came from the socket and is ours.
-      const rest = Buffer.from(parsed.rest.buffer, parsed.rest.byteOffset, parsed.rest.byteLength);
-      onHead(target, request, parsed.head, rest, (collector, done) => {
-        body = collector;
-        deliver = done;
-      });
+      succeed(response, upgraded, rest, head);
     };
 
     current.on('error', onError);
-    current.once('connect', onConnect);
-    if (target.secure) current.once('secureConnect', onSecure);
-    else current.once('connect', onReady);
-    current.on('data', onData);
-    current.on('end', onEnd);
-    current.on('close', onEnd);
+    current.on('socket', onSocket);
+    current.on('response', onResponse);
+    current.on('upgrade', onUpgrade);
     cleanup = () => {
       current.removeListener('error', onError);
-      current.removeListener('connect', onConnect);
-      current.removeListener('connect', onReady);
-      current.removeListener('secureConnect', onSecure);
-      current.removeListener('data', onData);
-      current.removeListener('end', onEnd);
-      current.removeListener('close', onEnd);
-      onTimeout = null;
+      current.removeListener('socket', onSocket);
+      current.removeListener('response', onResponse);
+      current.removeListener('upgrade', onUpgrade);
+      // Errors after we are done (a reset while Node tears down) must not become uncaught.
+      current.on('error', ignoreError);
     };
+
+    // ws emits 'redirect' with the new request before it is sent: a listener may set headers.
+    if (redirected && typeof ws.emit === 'function') ws.emit('redirect', target.url.href, current);
+    if (settled) return; // a listener may have aborted
+    if (options.finishRequest !== undefined) options.finishRequest(current, ws);
+    else current.end();
   }
 
-  function onHead(
+  /** A final (non-1xx) response that Node did not treat as an upgrade. */
+  function onFinalResponse(
     target: ClientTarget,
-    request: { key: string; expectedAccept: string },
-    head: ResponseHead,
-    rest: Buffer,
-    startBody: (collector: BodyCollector, deliver: () => void) => void,
+    current: http.ClientRequest,
+    response: http.IncomingMessage,
+    head: ClientRequestHead,
   ): void {
-    if (head.status === 101) {
-      succeed(target, request, head, rest);
-      return;
-    }
-    if (options.followRedirects === true && isRedirectStatus(head.status)) {
-      const location = head.headers.find(([name]) => name === 'location')?.[1];
-      if (location !== undefined) {
-        redirect(target, location, head.status);
+    const status = response.statusCode ?? 0;
+    if (status === 101) {
+      // Node hands a 101 over as an upgrade only with Upgrade and Connection: upgrade; this one
+      // lacks them, and the checks say which (MISSING_UPGRADE / MISSING_CONNECTION).
+      try {
+        validateServerResponse(responseHead(response), expectations(head));
+      } catch (error) {
+        fail(error as Error);
         return;
       }
     }
-    // Not 101: read a capped body for `unexpected-response`, then fail (§4.1: "If the status
-    // code received from the server is not 101, the client handles the response per HTTP").
-    const collector = new BodyCollector(bodyFraming(head.status, head.headers), maxBody);
-    const deliver = (): void => {
+    if (options.followRedirects === true && isRedirectStatus(status)) {
+      const location = response.headers.location;
+      if (location !== undefined) {
+        redirect(target, location, status);
+        return;
+      }
+    }
+    // §4.1: "If the status code received from the server is not 101, the client handles the
+    // response per HTTP procedures". ws's rule: give it to an 'unexpected-response' listener, or
+    // fail with "Unexpected server response: <status>".
+    const error = new ClientHandshakeError(
+      ClientErrorCode.UNEXPECTED_RESPONSE,
+      `Unexpected server response: ${status}`,
+      { statusCode: status },
+    );
+    const taken =
+      typeof ws.emit === 'function' && ws.emit('unexpected-response', current, response);
+    if (!taken) {
+      fail(error);
+      return;
+    }
+    if (settled) return; // the listener aborted
+    // The listener owns the response. End the handshake when the response is over; cut it at
+    // the body cap or the deadline (checklist K4, K6).
+    const over = (): void => {
       if (settled) return;
-      const response: HandshakeResponse = {
-        statusCode: head.status,
-        statusMessage: head.reason,
-        httpVersion: head.httpVersion,
-        headers: headersObject(head.headers),
-        rawHeaders: head.headers,
-        body: collector.body(),
-        bodyTruncated: collector.truncated || !collector.complete,
-        url: target.url.href,
-      };
-      fail(
-        new ClientHandshakeError(
-          ClientErrorCode.UNEXPECTED_RESPONSE,
-          `Unexpected server response: ${head.status}`,
-          {
-            statusCode: head.status,
-          },
-        ),
-        response,
-      );
+      finish();
+      // Read to its end, or its connection closed: never destroy the response itself here (a
+      // listener may still be reading what arrived), only a connection that is still open.
+      if (socket !== null && !socket.destroyed) discard(null, socket);
+      request = null;
+      socket = null;
+      ws.failHandshake(error, true);
     };
-    startBody(collector, deliver);
-    // The deadline still applies: when it passes, deliver what arrived so far.
-    onTimeout = deliver;
-    if (collector.push(rest)) deliver();
+    const cut = (): void => {
+      if (settled) return;
+      finish();
+      // Destroy the response itself (it emits 'aborted' and 'close'), not the request: Node's
+      // request.destroy() would strip the listener's 'data' handlers to dump the rest.
+      response.destroy();
+      discard(null, socket);
+      request = null;
+      socket = null;
+      ws.failHandshake(error, true);
+    };
+    // Count the body where Node's parser hands it to the response (its own `push`), so the cap is
+    // exact whether the listener reads in flowing or paused mode; the bytes up to the cap are kept.
+    let received = 0;
+    let capped = false;
+    const push = response.push;
+    response.push = function cappedPush(chunk: unknown, encoding?: BufferEncoding): boolean {
+      // Past the cap nothing more reaches the listener, not even the end: the response is
+      // destroyed ('aborted'), so a cut body never looks complete.
+      if (capped) return false;
+      if (chunk === null || settled || !(chunk instanceof Uint8Array))
+        return push.call(response, chunk, encoding);
+      if (received + chunk.length <= maxBody) {
+        received += chunk.length;
+        return push.call(response, chunk, encoding);
+      }
+      capped = true;
+      const room = maxBody - received;
+      if (room > 0) push.call(response, chunk.subarray(0, room), encoding);
+      // Cut after the listener had the bytes that fit (a flowing 'data' is emitted in push).
+      process.nextTick(cut);
+      return false;
+    };
+    response.once('close', over);
+    current.once('close', over);
+    onTimeout = cut;
+    const previous = cleanup;
+    cleanup = () => {
+      previous?.();
+      response.removeListener('close', over);
+      current.removeListener('close', over);
+    };
+  }
+
+  function expectations(head: ClientRequestHead): Parameters<typeof validateServerResponse>[1] {
+    return {
+      expectedAccept: head.expectedAccept,
+      protocols: protocolList,
+      extensionsOffered: deflateOffer === undefined ? [] : ['permessage-deflate'],
+    };
   }
 
   function succeed(
-    target: ClientTarget,
-    request: { key: string; expectedAccept: string },
-    head: ResponseHead,
+    response: http.IncomingMessage,
+    upgraded: Duplex,
     rest: Buffer,
+    head: ClientRequestHead,
   ): void {
     let protocol: string;
     let accepted: ExtensionOffer[];
     let extension: Extension | null = null;
+    const parsed = responseHead(response);
     try {
       // §4.1 response checks: Upgrade, Connection, Accept, subprotocol offered, extensions offered.
-      const checked = validateServerResponse(head, {
-        expectedAccept: request.expectedAccept,
-        protocols: protocolList,
-        extensionsOffered: deflateOffer === undefined ? [] : ['permessage-deflate'],
-      });
+      const checked = validateServerResponse(parsed, expectations(head));
       protocol = checked.protocol;
       accepted = checked.extensions;
       if (accepted.length > 0 && deflateOptions !== undefined) {
@@ -571,27 +792,21 @@ export function startClientHandshake(
       fail(error as Error);
       return;
     }
-    const current = socket as net.Socket | tls.TLSSocket;
-    const extensions = head.headers
+    const extensions = parsed.headers
       .filter(([name]) => name === 'sec-websocket-extensions')
       .map(([, value]) => value)
       .join(', ');
     // ws emits 'upgrade' (with the response) just before 'open'. A listener may abort.
-    if (typeof ws.emit === 'function') {
-      ws.emit('upgrade', {
-        statusCode: 101,
-        statusMessage: head.reason,
-        headers: headersObject(head.headers),
-        url: target.url.href,
-      });
-    }
+    if (typeof ws.emit === 'function') ws.emit('upgrade', response);
     if (settled) {
       extension?.dispose();
       return;
     }
     finish();
+    request = null;
     socket = null;
-    ws.setSocket(current, rest, {
+    if (upgraded instanceof net.Socket) upgraded.setNoDelay(true);
+    ws.setSocket(upgraded, rest, {
       protocol,
       extensions: extension === null ? '' : extensions,
       extension,
@@ -618,6 +833,7 @@ export function startClientHandshake(
     const next = decision.target;
     if (decision.crossOrigin) {
       // Credentials are for the origin the user named, never for another host (K5, K10).
+      headers = new Map(headers);
       headers.delete('authorization');
       headers.delete('cookie');
       headers.delete('host');
@@ -629,34 +845,31 @@ export function startClientHandshake(
     // Tear down this hop before the next one.
     if (cleanup !== null) cleanup();
     cleanup = null;
-    discard(socket);
+    discard(request, socket);
+    request = null;
     socket = null;
-    const requestLike = createRedirectRequest(next.url.href, headers);
     if (typeof ws.setUrl === 'function') ws.setUrl(next.url.href);
-    if (typeof ws.emit === 'function') ws.emit('redirect', next.url.href, requestLike);
-    if (settled) return; // a listener may have aborted
-    headers = requestLike.headerMap();
-    let request;
+    let head;
     try {
-      request = buildRequest(next);
+      head = buildHead(next);
     } catch (error) {
       fail(error as Error);
       return;
     }
-    attempt(next, request);
+    attempt(next, head, true);
   }
 
-  // Build the first request now so that bad headers throw at the constructor, as in `ws`.
-  let firstRequest;
+  // Build the first request head now so that bad headers throw at the constructor, as in `ws`.
+  let firstHead: ClientRequestHead;
   try {
-    firstRequest = buildRequest(first);
+    firstHead = buildHead(first);
   } catch (error) {
     clearTimeout(timer);
     throw error;
   }
   // Connect on the next tick so the caller can attach listeners first.
   process.nextTick(() => {
-    if (!settled) attempt(first, firstRequest);
+    if (!settled) attempt(first, firstHead, false);
   });
 
   return {

@@ -30,7 +30,7 @@ import type { TopicHub } from '../pubsub/hub.js';
 import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
 import { startClientHandshake } from './client.js';
-import type { ClientHandshake, ClientOptions, HandshakeResponse } from './client.js';
+import type { ClientHandshake, ClientOptions } from './client.js';
 
 /** How binary messages are delivered: ws's three types plus `blob`. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -234,7 +234,6 @@ export class WebSocket extends EventEmitter {
       protocols = undefined;
     }
     checkClientOptions(options);
-    this._url = typeof url === 'string' ? url : url.href;
     this._options = options;
     this._handshake = startClientHandshake(
       this,
@@ -242,6 +241,8 @@ export class WebSocket extends EventEmitter {
       protocols as string | string[] | undefined,
       (options ?? {}) as ClientOptions,
     );
+    // As ws: the URL as parsed, with http:/https: shown as ws:/wss:.
+    this._url = this._handshake.url;
   }
 
   /** The events with listeners (the pre-declared, empty slots of the table are left out). */
@@ -617,21 +618,15 @@ export class WebSocket extends EventEmitter {
   }
 
   /**
-   * @internal The opening handshake failed (client). Emits 'unexpected-response' (request,
-   * response) when a response exists and someone listens for it; otherwise 'error' (if
-   * listened for); then 'close' with `error.closeCode` (1015 for TLS) or 1006.
+   * @internal The opening handshake failed (client). Emits 'error' (if listened for) unless an
+   * 'unexpected-response' listener already had the response (`reported`), then 'close' with
+   * `error.closeCode` (1015 for TLS) or 1006.
    */
-  failHandshake(error: Error, response?: HandshakeResponse): void {
+  failHandshake(error: Error, reported = false): void {
     if (this._state === ReadyState.CLOSED) return;
     this._handshake = null;
     this._state = ReadyState.CLOSING;
-    if (response !== undefined && this.listenerCount('unexpected-response') > 0) {
-      // ws passes (ClientRequest, IncomingMessage); here the request is gone and the response
-      // is a plain object whose body was already read (see client.ts `HandshakeResponse`).
-      this.emit('unexpected-response', null, response);
-    } else {
-      this._emitError(error);
-    }
+    if (!reported) this._emitError(error);
     const code = (error as { closeCode?: unknown }).closeCode;
     const info: CloseInfo = {
       code: typeof code === 'number' ? code : 1006,

@@ -39,9 +39,11 @@ export interface BusSink {
  * - loss only around a `down()`: outside a reported outage nothing is lost silently. Whatever
  *   happens, the bus's sequence numbers find the loss and report its exact size.
  *
- * Room for durable adapters: `resumable` adapters pass a `position` with each message, and
- * `subscribe(channel, from)` resumes after that position (the bus passes the last position it
- * saw when it resubscribes a channel). Pub/Sub and NATS core adapters ignore `from`.
+ * Room for durable adapters (a later Redis Streams adapter): a `resumable` adapter passes a
+ * `position` with each message and, after its own reconnects, resumes each channel after the
+ * last position it delivered (so nothing is lost and the bus sees no gap); `subscribe(channel,
+ * from)` is the hook for resuming from a position kept elsewhere (e.g. across a node restart).
+ * The bus does not pass `from` today; Pub/Sub, NATS core, IPC and in-process adapters ignore it.
  */
 export interface BusAdapter {
   /** Short name for logs and errors: `'memory'`, `'cluster'`, `'redis'`, `'nats'`. */

@@ -19,7 +19,7 @@
  * end of a burst is reported when that node next publishes on that channel.
  */
 import { randomBytes } from 'node:crypto';
-import type { BusAdapter, BusPosition, BusSink } from './adapter.js';
+import type { BusAdapter, BusSink } from './adapter.js';
 import {
   BatchWriter,
   EnvelopeKind,
@@ -96,6 +96,9 @@ export interface BusStats {
 /** What the bus tells its owner (the hub). */
 export interface BusOwner {
   deliver(topic: string, payload: Buffer, isBinary: boolean): void;
+  /** A batch of `deliver` calls begins / ends (the owner may hold writes back meanwhile). */
+  batchStart(): void;
+  batchEnd(): void;
   gap(info: GapInfo): void;
   state(info: BusStateInfo): void;
   error(error: Error): void;
@@ -150,7 +153,6 @@ export class Bus {
   private readonly interest = new Map<string, number>();
   /** Channels subscribed (or being subscribed) at the adapter. */
   private readonly active = new Set<string>();
-  private readonly positions = new Map<string, BusPosition>();
   private readonly batches = new Map<string, BatchWriter>();
   private readonly sent = new Map<string, SendState>();
   private readonly received = new Map<string, ReceiveState>();
@@ -271,7 +273,7 @@ export class Bus {
 
   private async open(): Promise<void> {
     const sink: BusSink = {
-      message: (channel, message, position) => this.receive(channel, message, position),
+      message: (channel, message) => this.receive(channel, message),
       down: (reason) => this.onDown(reason),
       up: () => this.onUp(),
       error: (error) => this.owner.error(error),
@@ -337,8 +339,7 @@ export class Bus {
       await this.opening;
       const calls: Promise<void>[] = [];
       for (const channel of unsubscribe) calls.push(this.adapter.unsubscribe(channel));
-      for (const channel of subscribe)
-        calls.push(this.adapter.subscribe(channel, this.positions.get(channel)));
+      for (const channel of subscribe) calls.push(this.adapter.subscribe(channel));
       const results = await Promise.allSettled(calls);
       for (const result of results) {
         if (result.status === 'rejected') this.owner.error(asError(result.reason));
@@ -347,12 +348,11 @@ export class Bus {
   }
 
   private forgetChannel(channel: string): void {
-    this.positions.delete(channel);
     const suffix = `\n${channel}`;
     for (const key of this.received.keys()) if (key.endsWith(suffix)) this.received.delete(key);
   }
 
-  private receive(channel: string, message: Uint8Array, position?: BusPosition): void {
+  private receive(channel: string, message: Uint8Array): void {
     const header = readHeader(message);
     if (header === null) {
       this.stats.malformed++;
@@ -370,7 +370,6 @@ export class Bus {
       return;
     }
     if (header.kind !== EnvelopeKind.Data || !this.interest.has(channel)) return;
-    if (position !== undefined) this.positions.set(channel, position);
     const key = `${header.nodeId}\n${channel}`;
     const state = this.received.get(key);
     const last = header.seq + header.count - 1;
@@ -402,9 +401,15 @@ export class Bus {
     this.stats.batchesReceived++;
     this.stats.messagesReceived += header.count - skip;
     let index = 0;
-    const ok = forEachMessage(message, header, (topic, payload, isBinary) => {
-      if (index++ >= skip) this.owner.deliver(topic, payload, isBinary);
-    });
+    this.owner.batchStart();
+    let ok = false;
+    try {
+      ok = forEachMessage(message, header, (topic, payload, isBinary) => {
+        if (index++ >= skip) this.owner.deliver(topic, payload, isBinary);
+      });
+    } finally {
+      this.owner.batchEnd();
+    }
     if (!ok) this.stats.malformed++;
   }
 

@@ -150,6 +150,10 @@ export function forEachMessage(
     ? message
     : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
   let at = header.at;
+  // A batch usually repeats one topic: decode it once while the bytes stay the same.
+  let topic = '';
+  let topicAt = -1;
+  let topicLengthSeen = -1;
   for (let n = 0; n < header.count; n++) {
     if (at + MESSAGE_HEADER > b.length) return false;
     const isBinary = (b[at] & 1) === 1;
@@ -157,7 +161,14 @@ export function forEachMessage(
     const payloadLength = b.readUInt32BE(at + 3);
     at += MESSAGE_HEADER;
     if (at + topicLength + payloadLength > b.length) return false;
-    const topic = b.toString('utf8', at, at + topicLength);
+    if (
+      topicLength !== topicLengthSeen ||
+      b.compare(b, topicAt, topicAt + topicLength, at, at + topicLength) !== 0
+    ) {
+      topic = b.toString('utf8', at, at + topicLength);
+      topicLengthSeen = topicLength;
+    }
+    topicAt = at;
     at += topicLength;
     each(topic, b.subarray(at, at + payloadLength), isBinary);
     at += payloadLength;

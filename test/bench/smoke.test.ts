@@ -24,6 +24,10 @@ test('npm run bench -- --smoke runs the harness end to end', { timeout: 180_000 
   assert.equal(result.status, 0, `bench --smoke failed:\n${result.stdout}\n${result.stderr}`);
   assert.match(result.stdout, /\| workload \|/, 'prints the results table');
   assert.match(result.stdout, /ironsock/);
+  // The pub/sub cells (issue #14): topic fan-out beside raw TCP, and the cross-process bus.
+  assert.match(result.stdout, /\| publish \| .* \| ironsock-publish \|/);
+  assert.match(result.stdout, /\| pub\/sub bus \| Redis .* \| ironsock \| \d/);
+  assert.match(result.stdout, /\| pub\/sub bus \| NATS .* \| ironsock \| \d/);
   // A figure that cannot be computed is printed as '-' or left out, never as NaN.
   assert.doesNotMatch(`${result.stdout}\n${result.stderr}`, /NaN/);
 });

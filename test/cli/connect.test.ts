@@ -5,6 +5,7 @@ import { describe, test } from 'node:test';
 import { WebSocketServer, type WebSocket as WsSocket } from 'ws';
 import { main } from '../../src/cli/main.js';
 import { fakeIo, killQuietly, spawnCli, spawnServe, withTimeout } from './harness.js';
+import { startConnectProxy } from '../helpers/proxy.js';
 
 /** A `ws` server on port 0 (an independent peer); `onConnection` scripts its behaviour. */
 async function peerServer(
@@ -333,6 +334,83 @@ describe('ironsock connect', { timeout: 60_000 }, () => {
       assert.equal(await withTimeout(exit, 15_000, 'connect'), 0);
       fake.stdin.end();
     } finally {
+      await peer.close();
+    }
+  });
+
+  test('--proxy URL tunnels through a CONNECT proxy; a 407 exits 1 naming it; a bad URL is a usage error', async () => {
+    const peer = await peerServer(echoPeer);
+    const proxy = await startConnectProxy({ credentials: 'u:p', delayMs: 0 });
+    try {
+      const withCredentials = `http://u:p@127.0.0.1:${proxy.port}`;
+      const fake = fakeIo({ stdinText: 'via proxy\n' });
+      const code = await withTimeout(
+        main(['connect', peer.url, '--proxy', withCredentials, '--once'], fake.io),
+        15_000,
+        'connect --proxy',
+      );
+      assert.equal(code, 0, fake.stderr());
+      assert.equal(fake.stdout(), 'via proxy\n');
+      assert.equal(proxy.connects.length, 1);
+      assert.equal(proxy.connects[0].target, new URL(peer.url).host);
+
+      const refused = fakeIo({ stdinText: '' });
+      assert.equal(
+        await withTimeout(
+          main(['connect', peer.url, '--proxy', proxy.url], refused.io),
+          15_000,
+          'connect 407',
+        ),
+        1,
+      );
+      assert.match(refused.stderr(), /requires authentication \(407\)/);
+
+      const usage = fakeIo({ stdinText: '' });
+      assert.equal(await main(['connect', peer.url, '--proxy', 'socks5://x:1'], usage.io), 2);
+      assert.match(usage.stderr(), /--proxy must be an http:\/\/ proxy URL/);
+    } finally {
+      await proxy.close();
+      await peer.close();
+    }
+  });
+
+  test('--proxy env reads http_proxy and honours no_proxy', async () => {
+    const peer = await peerServer(echoPeer);
+    const proxy = await startConnectProxy({ delayMs: 0 });
+    const saved = { http_proxy: process.env.http_proxy, no_proxy: process.env.no_proxy };
+    try {
+      process.env.http_proxy = proxy.url;
+      delete process.env.no_proxy;
+      const first = fakeIo({ stdinText: 'one\n' });
+      assert.equal(
+        await withTimeout(
+          main(['connect', peer.url, '--proxy', 'env', '--once'], first.io),
+          15_000,
+          'env',
+        ),
+        0,
+        first.stderr(),
+      );
+      assert.equal(proxy.connects.length, 1);
+      process.env.no_proxy = '127.0.0.1';
+      const second = fakeIo({ stdinText: 'two\n' });
+      assert.equal(
+        await withTimeout(
+          main(['connect', peer.url, '--proxy', 'env', '--once'], second.io),
+          15_000,
+          'no_proxy',
+        ),
+        0,
+        second.stderr(),
+      );
+      assert.equal(second.stdout(), 'two\n');
+      assert.equal(proxy.connects.length, 1);
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      await proxy.close();
       await peer.close();
     }
   });

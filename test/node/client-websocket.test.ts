@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import * as net from 'node:net';
 import { createHash } from 'node:crypto';
 import { once as onceOrError } from 'node:events';
@@ -172,7 +173,7 @@ describe('client WebSocket wired to the engine', () => {
     }
   });
 
-  test("'unexpected-response' gets the capped response; without a listener 'error' then 'close' 1006", async () => {
+  test("'unexpected-response' gets Node's request and response streams, then 'close' 1006 without 'error'; without a listener 'error' then 'close' 1006", async () => {
     const server = net.createServer((socket) => {
       socket.on('error', () => {});
       socket.once('data', () =>
@@ -183,13 +184,23 @@ describe('client WebSocket wired to the engine', () => {
     const port = (server.address() as net.AddressInfo).port;
     try {
       const withListener = new WebSocket(`ws://127.0.0.1:${port}/`);
+      const seen: string[] = [];
+      withListener.on('error', () => seen.push('error'));
       const [request, response] = (await once(withListener, 'unexpected-response')) as [
-        unknown,
-        { statusCode: number; body: Buffer },
+        http.ClientRequest,
+        http.IncomingMessage,
       ];
-      assert.equal(request, null);
+      assert.ok(request instanceof http.ClientRequest);
+      assert.ok(response instanceof http.IncomingMessage);
       assert.equal(response.statusCode, 418);
-      assert.equal(response.body.toString(), 'short');
+      assert.equal(withListener.readyState, WebSocket.CONNECTING);
+      // Code written for ws reads the body with res.on(...).
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      const [code1] = (await once(withListener, 'close')) as [number];
+      assert.equal(code1, 1006);
+      assert.equal(body, 'short');
+      assert.deepEqual(seen, []);
 
       const without = new WebSocket(`ws://127.0.0.1:${port}/`);
       const order: string[] = [];

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -20,7 +21,6 @@ import {
   type ClientHandshakeResult,
   type ClientHandshakeTarget,
   type ClientOptions,
-  type HandshakeResponse,
 } from '../../src/node/client.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -130,12 +130,26 @@ function switching(
 // ---------------------------------------------------------------------------------------------
 // A recording WebSocket stand-in.
 
+/** What an `unexpected-response` listener saw, reading the response as ws users do. */
+interface ReadResponse {
+  readonly request: http.ClientRequest;
+  readonly statusCode: number;
+  readonly statusMessage: string;
+  readonly headers: http.IncomingHttpHeaders;
+  /** The body bytes the listener received. */
+  readonly body: Buffer;
+  /** True when the response was cut before its end ('aborted'). */
+  readonly aborted: boolean;
+}
+
 type Outcome =
   | { ok: true; socket: Duplex; head: Buffer; result: ClientHandshakeResult }
   | {
       ok: false;
       error: Error & { code?: string; closeCode?: number; statusCode?: number };
-      response?: HandshakeResponse;
+      /** Set when an 'unexpected-response' listener had the response. */
+      response?: ReadResponse;
+      reported: boolean;
     };
 
 interface Run {
@@ -147,11 +161,21 @@ interface Run {
 
 const openSockets = new Set<Duplex>();
 
-function run(url: string, protocols?: string | string[], options: ClientOptions = {}): Run {
+/**
+ * Starts a handshake against a recording stand-in. Unless `listen` is false, the stand-in has an
+ * `unexpected-response` listener that reads the body as a ws user would (`res.on('data')`).
+ */
+function run(
+  url: string,
+  protocols?: string | string[],
+  options: ClientOptions = {},
+  listen = true,
+): Run {
   const calls = { set: 0, fail: 0 };
   const events: unknown[][] = [];
   let resolve!: (outcome: Outcome) => void;
   const outcome = new Promise<Outcome>((r) => (resolve = r));
+  let read: Promise<ReadResponse> | undefined;
   const ws: ClientHandshakeTarget = {
     setSocket(socket, head, result) {
       calls.set++;
@@ -161,12 +185,33 @@ function run(url: string, protocols?: string | string[], options: ClientOptions 
       socket.pause();
       resolve({ ok: true, socket, head, result });
     },
-    failHandshake(error, response) {
+    failHandshake(error, reported = false) {
       calls.fail++;
-      resolve({ ok: false, error: error as Error & { code?: string }, response });
+      const failed = { ok: false as const, error: error as Error & { code?: string }, reported };
+      if (read === undefined) resolve(failed);
+      else void read.then((response) => resolve({ ...failed, response }));
     },
     emit(event, ...args) {
       events.push([event, ...args]);
+      if (event !== 'unexpected-response') return true;
+      if (!listen) return false;
+      const [request, response] = args as [http.ClientRequest, http.IncomingMessage];
+      read = new Promise((done) => {
+        const parts: Buffer[] = [];
+        let aborted = false;
+        response.on('data', (chunk: Buffer) => parts.push(chunk));
+        response.on('aborted', () => (aborted = true));
+        response.once('close', () =>
+          done({
+            request,
+            statusCode: response.statusCode ?? 0,
+            statusMessage: response.statusMessage ?? '',
+            headers: response.headers,
+            body: Buffer.concat(parts),
+            aborted: aborted || !response.complete,
+          }),
+        );
+      });
       return true;
     },
   };
@@ -419,6 +464,11 @@ describe('RFC 6455 §4.1 response checks (checklist K1, K2)', () => {
         assert.equal(outcome.ok, false, `${name} was accepted`);
         await new Promise((resolve) => setTimeout(resolve, 20));
         assert.deepEqual(r.calls, { set: 0, fail: 1 });
+        // 'upgrade' is only emitted for a 101 that passed every check.
+        assert.deepEqual(
+          r.events.filter(([event]) => event === 'upgrade'),
+          [],
+        );
         // The client destroyed its socket: the server sees the close.
         await server.requests[0].closed;
       } finally {
@@ -436,11 +486,11 @@ describe('RFC 6455 §4.1 response checks (checklist K1, K2)', () => {
     }
   });
 
-  test('a malformed status line fails with the parser code', async () => {
+  test("a malformed status line fails with Node's parser code (HPE_*)", async () => {
     const server = await rawServer((request) => request.socket.write('HTTP/1.1 1O1 Nope\r\n\r\n'));
     try {
       const outcome = await r0fail(run(`ws://127.0.0.1:${server.port}/`));
-      assert.equal(outcome.error.name, 'HandshakeError');
+      assert.equal(outcome.error.code, 'HPE_INVALID_STATUS');
       await server.requests[0].closed;
     } finally {
       await server.close();
@@ -528,11 +578,46 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(response.statusMessage, 'Forbidden');
       assert.equal(response.headers['content-type'], 'text/plain');
       assert.deepEqual(response.headers['set-cookie'], ['a=1', 'b=2']);
-      assert.equal(Object.getPrototypeOf(response.headers), null);
       assert.equal(response.body.toString(), 'nope');
-      assert.equal(response.bodyTruncated, false);
-      assert.equal(response.url, `ws://127.0.0.1:${server.port}/x`);
+      assert.equal(response.aborted, false);
+      // The real objects, as ws gives them: the request that was sent and Node's response.
+      assert.ok(response.request instanceof http.ClientRequest);
+      assert.equal(response.request.path, '/x');
+      assert.equal(failure.reported, true);
+      // The response was read to its end: the handshake closes its connection.
       await server.requests[0].closed;
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('without an unexpected-response listener: the error names the status, nothing is read', async () => {
+    let sent = 0;
+    const server = await rawServer((request) => {
+      request.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
+      const chunk = Buffer.alloc(64 * 1024, 0x78);
+      const pump = (): void => {
+        while (sent < 100_000_000 && !request.socket.destroyed) {
+          sent += chunk.length;
+          if (!request.socket.write(chunk)) {
+            request.socket.once('drain', pump);
+            return;
+          }
+        }
+      };
+      pump();
+    });
+    try {
+      const failure = await expectFailure(
+        run(`ws://127.0.0.1:${server.port}/`, undefined, {}, false),
+        'UNEXPECTED_RESPONSE',
+      );
+      assert.equal(failure.error.message, 'Unexpected server response: 404');
+      assert.equal(failure.error.statusCode, 404);
+      assert.equal(failure.reported, false);
+      assert.equal(failure.response, undefined);
+      await server.requests[0].closed;
+      assert.ok(sent < 100_000_000, `server sent ${sent} bytes: the client kept reading`);
     } finally {
       await server.close();
     }
@@ -548,7 +633,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
         'UNEXPECTED_RESPONSE',
       );
       assert.equal(failure.response?.body.toString(), 'until close');
-      assert.equal(failure.response?.bodyTruncated, false);
+      assert.equal(failure.response?.aborted, false);
     } finally {
       await server.close();
     }
@@ -593,7 +678,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
         'UNEXPECTED_RESPONSE',
       );
       assert.equal(failure.response?.body.length, 1024 * 1024);
-      assert.equal(failure.response?.bodyTruncated, true);
+      assert.equal(failure.response?.aborted, true);
       await server.requests[0].closed;
       assert.ok(sent < 100_000_000, `server sent ${sent} bytes: the client kept reading`);
     } finally {
@@ -611,7 +696,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
         'UNEXPECTED_RESPONSE',
       );
       assert.equal(failure.response?.body.toString(), '012');
-      assert.equal(failure.response?.bodyTruncated, true);
+      assert.equal(failure.response?.aborted, true);
     } finally {
       await server.close();
     }
@@ -627,21 +712,21 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
         'UNEXPECTED_RESPONSE',
       );
       assert.equal(failure.response?.body.toString(), 'partial');
-      assert.equal(failure.response?.bodyTruncated, true);
+      assert.equal(failure.response?.aborted, true);
       await server.requests[0].closed;
     } finally {
       await server.close();
     }
   });
 
-  test('response headers over 16 KiB: HEAD_TOO_LARGE, socket destroyed', async () => {
+  test("response headers over 16 KiB: Node's HPE_HEADER_OVERFLOW, socket destroyed", async () => {
     const server = await rawServer((request) => {
       request.socket.write(
         `HTTP/1.1 101 Switching Protocols\r\nX-Big: ${'a'.repeat(20 * 1024)}\r\n\r\n`,
       );
     });
     try {
-      await expectFailure(run(`ws://127.0.0.1:${server.port}/`), 'HEAD_TOO_LARGE');
+      await expectFailure(run(`ws://127.0.0.1:${server.port}/`), 'HPE_HEADER_OVERFLOW');
       await server.requests[0].closed;
     } finally {
       await server.close();

@@ -10,7 +10,7 @@ import WS from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
 import type { WebSocket } from '../../src/node/websocket.js';
 import type { BusAdapter, BusSink } from '../../src/pubsub/adapter.js';
-import type { GapInfo } from '../../src/pubsub/bus.js';
+import type { BusOptions, GapInfo } from '../../src/pubsub/bus.js';
 import type { PeerGate } from '../helpers/peers.js';
 import { delay, once, waitFor } from '../node/util.js';
 
@@ -84,7 +84,7 @@ function lossy(
 export async function startNode(
   fixture: BusFixture,
   prefix: string,
-  extra: { probeInterval?: number; probeTimeout?: number } = {},
+  extra: BusOptions = {},
 ): Promise<TestNode> {
   const wrapped = lossy(await fixture.adapter(), prefix);
   const wss = new WebSocketServer({
@@ -153,6 +153,7 @@ export function runContract(
   title: string,
   gate: PeerGate,
   makeFixture: () => Promise<BusFixture>,
+  options: BusOptions = {},
 ): void {
   describe(`pub/sub contract: ${title}`, gate, () => {
     let fixture: BusFixture;
@@ -165,8 +166,8 @@ export function runContract(
 
     test('order per publisher and topic, exactly once per subscriber, only to subscribers', async () => {
       const prefix = freshPrefix();
-      const a = await startNode(fixture, prefix);
-      const b = await startNode(fixture, prefix);
+      const a = await startNode(fixture, prefix, options);
+      const b = await startNode(fixture, prefix, options);
       try {
         const a1 = await connectClient(a, ['room']);
         const b1 = await connectClient(b, ['room']);
@@ -200,8 +201,8 @@ export function runContract(
 
     test('ws.publish skips the sender only; local subscribers are served in-process', async () => {
       const prefix = freshPrefix();
-      const a = await startNode(fixture, prefix);
-      const b = await startNode(fixture, prefix);
+      const a = await startNode(fixture, prefix, options);
+      const b = await startNode(fixture, prefix, options);
       try {
         const sender = await connectClient(a, ['room']);
         const neighbour = await connectClient(a, ['room']);
@@ -224,8 +225,8 @@ export function runContract(
 
     test('subscriptions end with the connection, on the node and on the bus', async () => {
       const prefix = freshPrefix();
-      const a = await startNode(fixture, prefix);
-      const b = await startNode(fixture, prefix);
+      const a = await startNode(fixture, prefix, options);
+      const b = await startNode(fixture, prefix, options);
       try {
         const leaving = await connectClient(a, ['room', 'lobby']);
         const staying = await connectClient(a, ['lobby']);
@@ -252,8 +253,8 @@ export function runContract(
 
     test('no leak after 10,000 subscribe/unsubscribe cycles', async () => {
       const prefix = freshPrefix();
-      const a = await startNode(fixture, prefix);
-      const b = await startNode(fixture, prefix);
+      const a = await startNode(fixture, prefix, options);
+      const b = await startNode(fixture, prefix, options);
       try {
         const client = await connectClient(a, []);
         const peer = a.peers[0];
@@ -292,8 +293,8 @@ export function runContract(
 
     test('a loss is reported as a gap with the exact number of messages, never delivered twice', async () => {
       const prefix = freshPrefix();
-      const a = await startNode(fixture, prefix);
-      const b = await startNode(fixture, prefix);
+      const a = await startNode(fixture, prefix, options);
+      const b = await startNode(fixture, prefix, options);
       try {
         const receiver = await connectClient(b, ['feed']);
         const turns = 20;

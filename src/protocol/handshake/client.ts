@@ -70,20 +70,34 @@ function usage(code: string, message: string): HandshakeError {
 }
 
 /**
- * Builds the opening handshake request (§4.1 items 1-12) with a fresh key from the platform.
+ * The opening handshake request as a method, a path and an ordered header list, for transports
+ * that write the head themselves (Node's `http.request`, fetch-like APIs). `Host` comes first.
+ */
+export interface ClientRequestHead {
+  /** Always `GET` (§4.1 item 2). */
+  method: 'GET';
+  /** The request target (path and query). */
+  path: string;
+  /** Header fields in the order they should be written; names spelled as given. */
+  headers: Array<[name: string, value: string]>;
+  /** The `Sec-WebSocket-Key` sent. */
+  key: string;
+  /** The `Sec-WebSocket-Accept` the server must answer (§4.1 item 4 of the response checks). */
+  expectedAccept: string;
+}
+
+/**
+ * Builds the opening handshake request (§4.1 items 1-12) with a fresh key from the platform, as
+ * a header list (see {@link createClientRequest} for the same request as text).
  *
  * @throws HandshakeError (no status) `INVALID_HOST`, `INVALID_PORT`, `INVALID_PATH`,
  *   `INVALID_PROTOCOL`, `DUPLICATE_PROTOCOL`, `INVALID_HEADER` (a name that is not a token or a
  *   value with CR, LF, NUL or another control character), `RESERVED_HEADER`.
- *
- * @example
- * const { request, expectedAccept } = createClientRequest(
- *   { host: 'example.com', port: 443, secure: true, path: '/chat', protocols: ['chat'] }, nodePlatform);
  */
-export function createClientRequest(
+export function createClientRequestHead(
   options: ClientRequestOptions,
   platform: Platform,
-): ClientRequest {
+): ClientRequestHead {
   const port = options.port;
   if (!Number.isInteger(port) || port < 1 || port > 65535) {
     throw usage('INVALID_PORT', 'port must be an integer in 1-65535');
@@ -120,7 +134,7 @@ export function createClientRequest(
   }
 
   let origin = options.origin;
-  const extra: Array<readonly [string, string]> = [];
+  const extra: Array<[string, string]> = [];
   for (const [name, value] of options.headers ?? []) {
     checkHeader(name, value);
     const lower = name.toLowerCase();
@@ -135,21 +149,41 @@ export function createClientRequest(
   if (options.extensions !== undefined) checkHeader('Sec-WebSocket-Extensions', options.extensions);
 
   const key = generateKey(platform);
-  let request =
-    `GET ${path} HTTP/1.1\r\n` +
-    `Host: ${hostHeader}\r\n` +
-    'Upgrade: websocket\r\n' +
-    'Connection: Upgrade\r\n' +
-    `Sec-WebSocket-Key: ${key}\r\n` +
-    'Sec-WebSocket-Version: 13\r\n';
-  if (origin !== undefined) request += `Origin: ${origin}\r\n`;
-  if (protocols.length > 0) request += `Sec-WebSocket-Protocol: ${protocols.join(', ')}\r\n`;
+  const headers: Array<[string, string]> = [
+    ['Host', hostHeader],
+    ['Upgrade', 'websocket'],
+    ['Connection', 'Upgrade'],
+    ['Sec-WebSocket-Key', key],
+    ['Sec-WebSocket-Version', '13'],
+  ];
+  if (origin !== undefined) headers.push(['Origin', origin]);
+  if (protocols.length > 0) headers.push(['Sec-WebSocket-Protocol', protocols.join(', ')]);
   if (options.extensions !== undefined && options.extensions !== '') {
-    request += `Sec-WebSocket-Extensions: ${options.extensions}\r\n`;
+    headers.push(['Sec-WebSocket-Extensions', options.extensions]);
   }
-  for (const [name, value] of extra) request += `${name}: ${value}\r\n`;
+  for (const header of extra) headers.push(header);
+  return { method: 'GET', path, headers, key, expectedAccept: computeAccept(key, platform) };
+}
+
+/**
+ * Builds the opening handshake request (§4.1 items 1-12) with a fresh key from the platform, as
+ * the text of the request head.
+ *
+ * @throws HandshakeError as {@link createClientRequestHead}.
+ *
+ * @example
+ * const { request, expectedAccept } = createClientRequest(
+ *   { host: 'example.com', port: 443, secure: true, path: '/chat', protocols: ['chat'] }, nodePlatform);
+ */
+export function createClientRequest(
+  options: ClientRequestOptions,
+  platform: Platform,
+): ClientRequest {
+  const head = createClientRequestHead(options, platform);
+  let request = `GET ${head.path} HTTP/1.1\r\n`;
+  for (const [name, value] of head.headers) request += `${name}: ${value}\r\n`;
   request += '\r\n';
-  return { request, key, expectedAccept: computeAccept(key, platform) };
+  return { request, key: head.key, expectedAccept: head.expectedAccept };
 }
 
 /** Brackets a bare IPv6 literal (two or more colons); leaves names, IPv4 and bracketed hosts. */

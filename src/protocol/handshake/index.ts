@@ -44,9 +44,11 @@ export {
 } from './response.js';
 export {
   createClientRequest,
+  createClientRequestHead,
   validateServerResponse,
   type ClientRequestOptions,
   type ClientRequest,
+  type ClientRequestHead,
   type ResponseExpectations,
   type ResponseAgreement,
 } from './client.js';

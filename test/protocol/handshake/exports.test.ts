@@ -19,6 +19,7 @@ test('the handshake entry exports exactly the documented names', () => {
     'compileOrigins',
     'computeAccept',
     'createClientRequest',
+    'createClientRequestHead',
     'createExtendedConnectRequest',
     'formatIPv6',
     'generateKey',
