@@ -1,30 +1,25 @@
 /**
  * SocketDriver: pumps a Node stream (net.Socket, tls.TLSSocket or any Duplex) to and from the
- * sans-I/O `Connection`, and owns everything that needs a clock or a socket: write batching, the
- * close timeout, the TCP close order, backpressure, the outgoing-buffer cap, the control-frame
- * rate limit and keepalive membership.
+ * sans-I/O `Connection`, and owns everything that needs a clock or a socket: the close timeout,
+ * the TCP close order, backpressure, the outgoing-buffer cap, the control-frame rate limit and
+ * keepalive membership. Every outgoing byte goes through the connection's `Outbox` (outbox.ts),
+ * which keeps them in order and batches them: the frames produced while one read is processed
+ * leave in one write at the end of the read.
  *
  * Speed: one driver per connection, no closures per connection or per message (socket listeners
- * are shared functions that find the driver through a symbol on the socket). Small frames
- * written while a read is processed (echoes, pongs, Close) are collected and leave as one
- * buffer in one `write` at the end of the read; small sends outside a read are collected until
- * the end of the current tick, so a burst of sends is batched too. Large payloads and writes
- * with a callback are written at once (after the batch, in order, as one `writev`).
- *
- * Small frames are encoded by the engine straight into one process-wide output buffer (the
- * `arena` below), so a small echo costs one copy of its payload and no allocation. One driver
- * at a time appends to the arena; the others collect their frames as before.
+ * are shared functions that find the driver through a symbol on the socket).
  */
-import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { encodeFrameInto, headerSize } from '../protocol/frame.js';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
 import type { Limits } from '../protocol/limits.js';
+import { Opcode } from '../protocol/codes.js';
 import { UsageError } from '../protocol/errors.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
+import { Outbox } from './outbox.js';
+import type { WriteCallback } from './outbox.js';
 import {
   CONTROL_FRAME_WINDOW_MS,
   DEFAULT_BUFFERED_AMOUNT_POLICY,
@@ -34,6 +29,8 @@ import {
 } from './limits.js';
 import type { BufferedAmountPolicy } from './limits.js';
 
+export type { WriteCallback } from './outbox.js';
+
 /** A send was refused because the connection's outgoing backlog is at `maxBufferedAmount`. */
 export class SendBufferFullError extends Error {
   readonly code = 'SEND_BUFFER_FULL';
@@ -42,9 +39,6 @@ export class SendBufferFullError extends Error {
     this.name = 'SendBufferFullError';
   }
 }
-
-/** Callback of a send/ping/pong: called once the bytes were handed to the kernel, or with an error. */
-export type WriteCallback = (error?: Error | null) => void;
 
 /** What the driver reports to its owner (the `WebSocket`). Implementations must not throw. */
 export interface DriverSink {
@@ -84,8 +78,6 @@ export interface DriverOptions {
 export const PauseReason = { User: 1, Engine: 2, Iterator: 4, Stream: 8 } as const;
 
 const kDriver = Symbol('ironsock.driver');
-/** Frames up to this size are batched (copied once into the batch buffer); larger ones are not. */
-const BATCH_LIMIT = 16 * 1024;
 type DrivenSocket = Duplex & { [kDriver]?: SocketDriver };
 const EMPTY = new Uint8Array(0);
 
@@ -107,9 +99,6 @@ function socketOnDrain(this: DrivenSocket): void {
 function destroyWhenFlushed(this: Duplex): void {
   this.destroy();
 }
-function uncorkTick(driver: SocketDriver): void {
-  driver.uncorkNow();
-}
 function closeTimerFired(driver: SocketDriver): void {
   driver.handleCloseTimeout();
 }
@@ -122,24 +111,6 @@ function startDriver(driver: SocketDriver, head: Uint8Array | undefined): void {
 function rethrow(error: unknown): void {
   throw error;
 }
-function callAll(callbacks: WriteCallback[], error?: Error | null): void {
-  for (const cb of callbacks) cb(error ?? null);
-}
-
-/**
- * The shared output buffer small frames are encoded into. Single-threaded use: one driver (the
- * `owner`) appends at `used` from its `arenaStart`; its flush writes that region with one
- * `socket.write` and gives up ownership. The region then belongs to the socket until written:
- * when the write completed synchronously (a plain `net.Socket` whose `writableLength` is back at
- * 0, so libuv copied it into the kernel), the region is reused at once; otherwise the arena
- * moves on past it and, once full, is replaced (the old one lives until its writes finish).
- */
-const ARENA_SIZE = 256 * 1024;
-const arena = {
-  buffer: Buffer.allocUnsafeSlow(ARENA_SIZE),
-  used: 0,
-  owner: null as SocketDriver | null,
-};
 
 /** Pumps one socket to and from one `Connection`. See the module comment. */
 export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
@@ -155,24 +126,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   kaPingAt = 0;
 
   private readonly sink: DriverSink;
+  private readonly outbox: Outbox;
   private readonly autoPong: boolean;
   private readonly closeTimeout: number;
   private readonly maxBuffered: number;
   private readonly rejectWhenFull: boolean;
   private readonly maxControl: number;
   private readonly wheel: KeepaliveWheel | null;
-  /** A batch is open (during a read, or until the end of the tick). */
-  private corked = false;
-  private batch: Uint8Array[] | null = null;
-  private batchBytes = 0;
-  /** Where this driver's frames start in the arena, while it owns it. */
-  private arenaStart = 0;
-  /** Whether a completed synchronous write proves the socket no longer needs the bytes. */
-  private readonly reusesWrites: boolean;
-  private holdWrites = false;
-  private held: Uint8Array | null = null;
-  private deferred: WriteCallback[] | null = null;
-  private pendingPong: Uint8Array | null = null;
   private controlCount = 0;
   private controlWindowStart = 0;
   private pauseFlags = 0;
@@ -184,6 +144,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   constructor(socket: Duplex, sink: DriverSink, options: DriverOptions) {
     this.socket = socket;
     this.sink = sink;
+    this.outbox = new Outbox(socket);
     this.role = options.role;
     this.autoPong = options.autoPong ?? true;
     this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
@@ -192,9 +153,6 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject';
     this.maxControl = options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW;
     this.wheel = options.keepalive ?? null;
-    // Only a plain TCP/IPC socket copies the bytes into the kernel during a synchronous write;
-    // TLS or a user stream (PassThrough ...) may keep a reference to the chunk.
-    this.reusesWrites = Object.getPrototypeOf(socket) === Socket.prototype;
     this.conn = new Connection(
       {
         role: options.role,
@@ -253,14 +211,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   /**
    * Exact number of bytes accepted by `send` and not yet handed to the kernel: the socket's
-   * buffer, the engine's backlog (async extension) and the driver's own (held pong).
+   * buffer, the engine's backlog (async extension) and the outbox (frames, held pong).
    */
   get bufferedAmount(): number {
-    let amount = this.socket.writableLength + this.conn.pendingBytes + this.batchBytes;
-    if (arena.owner === this) amount += arena.used - this.arenaStart;
-    if (this.held !== null) amount += this.held.length;
-    if (this.pendingPong !== null) amount += this.pendingPong.length + 2;
-    return amount;
+    return this.socket.writableLength + this.conn.pendingBytes + this.outbox.size;
   }
 
   /** Whether reading is paused for any reason. */
@@ -299,6 +253,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   /**
    * Sends a message (or a fragment with `fin` false). `cb` runs once the bytes reached the
    * kernel, or with an error (not open; `SendBufferFullError` with the `'reject'` policy).
+   * Ownership of `data`: see `WebSocket.send`.
    * @throws UsageError from the engine on misuse; SendBufferFullError with the `'reject'`
    *   policy when no callback is given.
    */
@@ -317,20 +272,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     // the backlog never exceeds the cap plus one message (and one big message always fits).
     if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
     this.fragmenting = !fin;
-    if (cb === undefined) {
-      this.conn.send(data, isBinary, fin, compress);
-      return;
-    }
-    this.holdWrites = true;
-    try {
-      this.conn.send(data, isBinary, fin, compress);
-    } catch (error) {
-      this.releaseHeld(undefined);
-      throw error;
-    } finally {
-      this.holdWrites = false;
-    }
-    this.releaseHeld(cb);
+    this.conn.send(data, isBinary, fin, compress);
+    if (cb !== undefined) this.whenWritten(cb);
   }
 
   /**
@@ -338,11 +281,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
    * been handed to the kernel: a write barrier, used by `await ws.send(...)`.
    */
   whenWritten(cb: WriteCallback): void {
-    if (this.conn.pendingBytes > 0) {
-      (this.deferred ??= []).push(cb);
-      return;
-    }
-    this.writeOut(EMPTY, cb);
+    if (this.conn.pendingBytes > 0) this.outbox.park(cb);
+    else this.outbox.barrier(cb, notOpenError);
   }
 
   /** Sends a ping (payload <= 125 bytes). @throws UsageError on misuse. */
@@ -356,10 +296,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   /**
-   * Writes an already-encoded server frame (broadcast fan-out). Returns false, writing nothing,
-   * when the connection is not open, in the middle of a fragmented send, when the engine has a
-   * backlog (the message is then sent through the engine to keep order), or over the cap
-   * (which closes the connection under the `'close'` policy).
+   * Writes an already-encoded server frame (broadcast fan-out), by reference. Returns false,
+   * writing nothing, when the connection is not open, in the middle of a fragmented send, or
+   * over the cap (which closes the connection under the `'close'` policy). While the engine has
+   * a backlog the message is sent through the engine instead, to keep order.
    */
   writeEncoded(frame: Uint8Array, payload: Uint8Array, isBinary: boolean): boolean {
     if (this.conn.state !== 'open' || this.fragmenting || this.socket.destroyed) return false;
@@ -367,13 +307,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       if (!this.rejectWhenFull) this.failBufferFull();
       return false;
     }
-    if (this.conn.pendingBytes > 0) {
-      this.conn.send(payload, isBinary, true, false);
-      return true;
-    }
-    // One buffer: join the open batch (keeps order), else write now (no per-socket tick).
-    if (this.corked) this.writeOut(frame, undefined);
-    else this.socket.write(frame);
+    if (this.conn.pendingBytes > 0) this.conn.send(payload, isBinary, true, false);
+    else this.outbox.bytes(frame);
     return true;
   }
 
@@ -411,9 +346,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.autoPong && this.conn.state !== 'closed') {
       // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
       // exactly one pong (the newest) until it drains. §5.5.2: pings are answered after our
-      // own Close too, until the peer's arrives (answerPing). The payload may be kept: the
-      // engine never overwrites it (ConnectionHandler).
-      if (this.socket.writableNeedDrain) this.pendingPong = payload;
+      // own Close too, until the peer's arrives (answerPing).
+      if (this.socket.writableNeedDrain) this.outbox.setPong(payload);
       else this.conn.answerPing(payload);
     }
     try {
@@ -433,18 +367,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onWrite(bytes: Uint8Array): void {
-    if (this.holdWrites) {
-      if (this.held !== null) this.writeOut(this.held, undefined);
-      this.held = bytes;
-      return;
-    }
-    const deferred = this.deferred;
-    if (deferred !== null && this.conn.pendingBytes === 0) {
-      this.deferred = null;
-      this.writeOut(bytes, (error) => callAll(deferred, error));
-      return;
-    }
-    this.writeOut(bytes, undefined);
+    this.outbox.bytes(bytes);
+    if (this.outbox.hasParked) this.afterEngineOutput(-1);
   }
 
   writeFrame(
@@ -454,28 +378,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     payload: Uint8Array,
     mask: Uint8Array | null,
   ): boolean {
-    const length = payload.length;
-    // Writes with a callback or a barrier need their own boundaries: the general path.
-    if (length > BATCH_LIMIT || this.holdWrites || this.deferred !== null) return false;
-    // Frames collected the general way are written after the arena region: once there is one,
-    // the rest of the batch goes that way too, so that order is kept.
-    if (this.batch !== null) return false;
-    const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) return false;
-    const size = headerSize(length, mask !== null) + length;
-    if (arena.owner !== this) {
-      if (arena.owner !== null) return false;
-      this.claimArena(size);
-      if (!this.corked) {
-        this.corked = true;
-        process.nextTick(uncorkTick, this);
-      }
-    } else if (ARENA_SIZE - arena.used < size) {
-      // Region full: write it, continue in a fresh region.
-      this.flush();
-      this.claimArena(size);
-    }
-    arena.used = encodeFrameInto(arena.buffer, arena.used, fin, rsv, opcode, payload, mask);
+    this.outbox.frame(fin, rsv, opcode, payload, mask);
+    if (this.outbox.hasParked) this.afterEngineOutput(opcode);
     return true;
   }
 
@@ -485,7 +389,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   onClose(info: CloseInfo): void {
     this.closeInfo = info;
-    this.pendingPong = null;
+    this.outbox.takePong();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -500,12 +404,12 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
       // Transport lost, terminated, or timed out: nothing more to say.
-      this.dropBatch();
+      this.outbox.drop(notOpenError);
       socket.destroy();
       return;
     }
-    // Our Close frame (or reply) may still be in the batch: it goes before the FIN.
-    this.flush();
+    // Our Close frame (or reply) may still be in the outbox: it goes before the FIN.
+    this.outbox.flush();
     // Keep reading so that the peer's FIN (or RST) is seen.
     if (this.started) socket.resume();
     if (this.role === 'server' || info.error !== undefined) {
@@ -528,19 +432,20 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   // ---- socket events (shared listeners) -----------------------------------------------------
 
-  /** @internal */
+  /** @internal One read: everything it makes the engine write leaves in one write at its end. */
   handleData(chunk: Uint8Array): void {
     this.kaActive = true;
-    if (this.corked) {
+    const outbox = this.outbox;
+    if (outbox.reading) {
       this.conn.receiveData(chunk);
       return;
     }
-    this.corked = true;
+    outbox.reading = true;
     try {
       this.conn.receiveData(chunk);
     } finally {
-      this.corked = false;
-      this.flush();
+      outbox.reading = false;
+      outbox.flush();
     }
   }
 
@@ -559,11 +464,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   /** @internal */
   handleDrain(): void {
-    const pong = this.pendingPong;
-    if (pong !== null) {
-      this.pendingPong = null;
-      this.conn.answerPing(pong);
-    }
+    const pong = this.outbox.takePong();
+    if (pong !== null) this.conn.answerPing(pong);
   }
 
   /** @internal */
@@ -584,21 +486,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
     if (this.wheel !== null) this.wheel.delete(this);
     if (this.closeInfo === null) this.conn.receiveEof();
-    this.pendingPong = null;
-    const deferred = this.deferred;
-    if (deferred !== null) {
-      this.deferred = null;
-      callAll(deferred, notOpenError());
-    }
+    this.outbox.drop(notOpenError);
     const info = this.closeInfo ?? { code: 1006, reason: '', wasClean: false };
     this.sink.driverClosed(info);
-  }
-
-  /** @internal */
-  uncorkNow(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.flush();
   }
 
   // ---- KeepaliveTarget ----------------------------------------------------------------------
@@ -614,95 +504,19 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   // ---- internals ------------------------------------------------------------------------------
 
-  private writeOut(bytes: Uint8Array, cb: WriteCallback | undefined): void {
-    const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) {
-      if (cb !== undefined) process.nextTick(cb, notOpenError());
-      return;
-    }
-    if (cb === undefined && bytes.length <= BATCH_LIMIT) {
-      if (!this.corked) {
-        this.corked = true;
-        process.nextTick(uncorkTick, this);
-      }
-      if (this.batch === null) this.batch = [bytes];
-      else this.batch.push(bytes);
-      this.batchBytes += bytes.length;
-      return;
-    }
-    if (this.batchBytes === 0 && arena.owner !== this) {
-      socket.write(bytes, cb);
-      return;
-    }
-    // Keep order: the batch, then this write, in one writev.
-    socket.cork();
-    this.flush();
-    socket.write(bytes, cb);
-    socket.uncork();
-  }
-
-  /** Writes the collected small frames: the arena region first (it is older), then the rest. */
-  private flush(): void {
-    if (arena.owner === this) this.flushArena();
-    const batch = this.batch;
-    if (batch === null) return;
-    const size = this.batchBytes;
-    this.batch = null;
-    this.batchBytes = 0;
-    const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) return;
-    socket.write(batch.length === 1 ? batch[0] : Buffer.concat(batch, size));
-  }
-
-  /** Takes the arena with room for `size` bytes, replacing it when full. */
-  private claimArena(size: number): void {
-    if (ARENA_SIZE - arena.used < size) {
-      arena.buffer = Buffer.allocUnsafeSlow(ARENA_SIZE);
-      arena.used = 0;
-    }
-    arena.owner = this;
-    this.arenaStart = arena.used;
-  }
-
-  private flushArena(): void {
-    arena.owner = null;
-    const start = this.arenaStart;
-    const end = arena.used;
-    const socket = this.socket;
-    if (socket.destroyed || socket.writableEnded) {
-      arena.used = start;
-      return;
-    }
-    const buffer = arena.buffer;
-    socket.write(buffer.subarray(start, end));
-    // Written synchronously and completely: the kernel has the bytes; reuse the region.
-    if (this.reusesWrites && socket.writableLength === 0 && arena.buffer === buffer) {
-      if (arena.used === end) arena.used = start;
-    }
-  }
-
-  /** Forgets unwritten small frames (the connection is being torn down). */
-  private dropBatch(): void {
-    if (arena.owner === this) {
-      arena.owner = null;
-      arena.used = this.arenaStart;
-    }
-    this.batch = null;
-    this.batchBytes = 0;
-  }
-
-  private releaseHeld(cb: WriteCallback | undefined): void {
-    const held = this.held;
-    this.held = null;
-    if (cb === undefined) {
-      if (held !== null) this.writeOut(held, undefined);
-    } else if (this.conn.pendingBytes > 0) {
-      if (held !== null) this.writeOut(held, undefined);
-      (this.deferred ??= []).push(cb);
-    } else if (held !== null) {
-      this.writeOut(held, cb);
+  /**
+   * Barriers parked behind the engine's backlog join the outbox once that backlog is written.
+   * A Close written while the engine is still `open` comes from `fail()`, which dropped the
+   * backlog: those barriers fail instead (their messages never left).
+   */
+  private afterEngineOutput(opcode: number): void {
+    if (this.conn.pendingBytes > 0) return;
+    if (opcode === Opcode.Close && this.conn.state === 'open') {
+      this.outbox.failParked(
+        new UsageError('NOT_OPEN', 'the connection failed before the message was sent'),
+      );
     } else {
-      process.nextTick(cb, null);
+      this.outbox.unpark(notOpenError);
     }
   }
 
@@ -712,17 +526,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       return;
     }
     if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
-    this.holdWrites = cb !== undefined;
-    try {
-      if (isPing) this.conn.ping(payload);
-      else this.conn.pong(payload);
-    } catch (error) {
-      this.holdWrites = false;
-      this.releaseHeld(undefined);
-      throw error;
-    }
-    this.holdWrites = false;
-    this.releaseHeld(cb);
+    if (isPing) this.conn.ping(payload);
+    else this.conn.pong(payload);
+    if (cb !== undefined) this.whenWritten(cb);
   }
 
   /** Applies the cap policy; returns true only if the send may go ahead (never, currently). */
@@ -740,8 +546,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   private failBufferFull(): void {
     if (this.conn.state !== 'closed') this.conn.fail('SEND_BUFFER_FULL');
-    this.dropBatch();
     // The socket is backed up: the Close frame would wait behind the backlog. Drop it all.
+    this.outbox.drop(notOpenError);
     this.socket.destroy();
   }
 

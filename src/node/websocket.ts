@@ -343,6 +343,13 @@ export class WebSocket extends EventEmitter {
    * has been handed to the kernel, and rejects if the connection is not open. It is a lazy
    * thenable, not a Promise: code that ignores it (every ws-style caller) allocates nothing and
    * can never see an unhandled rejection.
+   *
+   * Who owns `data`: ironsock never modifies it. An uncompressed payload over 16 KiB sent by a
+   * server is written from `data` itself, without a copy: do not modify it until the callback
+   * has run (or the awaited send resolved). Every other payload is copied before `send`
+   * returns, and the caller may reuse it at once: smaller ones into the output buffer, client
+   * frames while masking, a message to be compressed (the compressor reads the copy), and any
+   * message sent while an earlier one is still being compressed (it waits as a copy).
    * @throws Error when CONNECTING (as ws); TypeError for non-binary data; SendBufferFullError
    *   under the `'reject'` policy when no callback is given.
    */

@@ -72,8 +72,10 @@ export interface ConnectionHandler {
   /**
    * Optional fast path for output: encode this frame straight into the adapter's own output
    * buffer (with `encodeFrameInto`), saving the engine's allocation and the adapter's copy.
-   * Return `false` to decline; the engine then encodes the frame and calls `onWrite`. The
-   * payload must be read before returning: the caller may reuse it afterwards.
+   * Return `false` to decline; the engine then encodes the frame and calls `onWrite`. A
+   * payload of up to 125 bytes must be read before returning (the engine may reuse it); a
+   * larger one may be kept by reference until written, as `encodeFrame` does (it is the
+   * sender's buffer or the encoder's output, which the engine does not touch again).
    */
   writeFrame?(
     fin: boolean,
