@@ -29,10 +29,11 @@ export interface Health {
 
 /**
  * A fresh connection still gets a 101 (and an echo, from an echo server). When the baseline
- * handshake was refused (the server does not upgrade the audit's requests), any HTTP answer
- * shows it is alive.
+ * handshake was not upgraded (the server refuses the audit's requests), the server is alive if
+ * it still answers the way it did: with an HTTP response when `answers` (it answered at first),
+ * else by accepting the connection (a server that drops HTTP/1.1 upgrades without a word).
  */
-export async function checkHealth(context: CheckContext): Promise<Health> {
+export async function checkHealth(context: CheckContext, answers = true): Promise<Health> {
   let probe: Probe;
   try {
     probe = await Probe.handshake(context.settings);
@@ -41,9 +42,12 @@ export async function checkHealth(context: CheckContext): Promise<Health> {
   }
   try {
     if (!context.profile.upgrades) {
-      return probe.outcome.response !== null
-        ? { ok: true, detail: `answered ${probe.outcome.response.status}` }
-        : { ok: false, detail: 'no response to a fresh handshake' };
+      if (probe.outcome.response !== null) {
+        return { ok: true, detail: `answered ${probe.outcome.response.status}` };
+      }
+      return answers
+        ? { ok: false, detail: 'no response to a fresh handshake (it answered before)' }
+        : { ok: true, detail: 'accepted the connection (it never answers these handshakes)' };
     }
     if (!probe.outcome.upgraded) {
       return {
@@ -62,6 +66,17 @@ export async function checkHealth(context: CheckContext): Promise<Health> {
       : { ok: false, detail: 'upgraded but no longer echoes' };
   } finally {
     probe.close();
+  }
+}
+
+/** Whether a fresh, ordinary handshake gets any HTTP response (false also when unreachable). */
+async function answersHandshakes(context: CheckContext): Promise<boolean> {
+  try {
+    const probe = await Probe.handshake(context.settings);
+    probe.close();
+    return probe.outcome.response !== null;
+  } catch {
+    return false;
   }
 }
 
@@ -113,6 +128,8 @@ export async function runChecks(
     onResult(result);
   };
   let dead: string | null = null;
+  /** Whether the server answers a refused handshake at all (learnt once, if it never upgrades). */
+  let answers: boolean | undefined;
   for (const check of ALL_CHECKS) {
     const baseline = BASELINE_CHECKS.includes(check);
     const selected = isSelected(check, only, skip);
@@ -150,10 +167,13 @@ export async function runChecks(
     // Liveness after every probe, not only the heavy ones: a default ws server without an
     // 'error' listener dies on the first malformed frame, and the probe that killed it may itself
     // have seen a plausible close. One retry after 500 ms lets a restarting server recover.
-    let health = await checkHealth(context);
+    if (!context.profile.upgrades && answers === undefined) {
+      answers = await answersHandshakes(context);
+    }
+    let health = await checkHealth(context, answers);
     if (!health.ok) {
       await new Promise((resolve) => setTimeout(resolve, 500));
-      health = await checkHealth(context);
+      health = await checkHealth(context, answers);
     }
     if (!health.ok) {
       result.status = Status.Fail;
