@@ -10,6 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as wsPackage from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocket as PlainWebSocket } from '../../src/node/websocket.js';
 import type { WebSocket } from '../../src/node/websocket.js';
 import {
   ReconnectError,
@@ -500,3 +501,10 @@ test(
     await new Promise<void>((resolve) => second.close(() => resolve()));
   },
 );
+
+test('a plain WebSocket refuses the reconnect option and names ReconnectingWebSocket', () => {
+  assert.throws(
+    () => new PlainWebSocket('ws://127.0.0.1:1/', { reconnect: { attempts: 3 } }),
+    (error: Error) => error instanceof TypeError && /ReconnectingWebSocket/.test(error.message),
+  );
+});
