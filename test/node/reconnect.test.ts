@@ -504,7 +504,7 @@ test(
 
 test('a plain WebSocket refuses the reconnect option and names ReconnectingWebSocket', () => {
   assert.throws(
-    () => new PlainWebSocket('ws://127.0.0.1:1/', { reconnect: { attempts: 3 } }),
+    () => new PlainWebSocket('ws://127.0.0.1:1/', { reconnect: { attempts: 3 } } as never),
     (error: Error) => error instanceof TypeError && /ReconnectingWebSocket/.test(error.message),
   );
 });
