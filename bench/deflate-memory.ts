@@ -21,8 +21,9 @@ const SERVER_ROLE = process.env.IRONSOCK_BENCH_ROLE;
 if (SERVER_ROLE !== undefined) {
   // Child: one server with permessage-deflate on, echoing; answers 'stats' after two GCs.
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  const { WebSocketServer } =
-    SERVER_ROLE === 'ironsock' ? await import('../src/index.js') : await import('ws');
+  const { WebSocketServer } = (
+    SERVER_ROLE === 'ironsock' ? await import('../src/index.js') : await import('ws')
+  ) as { WebSocketServer: new (options: object) => any };
   const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
   wss.on('connection', (ws: any) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
