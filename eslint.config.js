@@ -34,6 +34,15 @@ export default tseslint.config(
     },
   },
   {
+    // Programs written for ws (CommonJS) and compile-only type fixtures, kept as users write them.
+    files: ['test/compat/programs/**', 'test/compat/types/**'],
+    languageOptions: { globals: { require: 'readonly', module: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      '@typescript-eslint/no-unused-vars': 'off',
+    },
+  },
+  {
     files: ['src/protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': [

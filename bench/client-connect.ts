@@ -5,7 +5,7 @@
  * client process's CPU is the client's alone.
  *
  *   node dist/bench/client-connect.js --build new=dist/src --build old=/tmp/old/dist/src \
- *     [--rounds 6] [--connections 2000] [--concurrency 8]
+ *     --build ws=node_modules/ws/wrapper.mjs [--rounds 6] [--connections 2000] [--concurrency 8]
  *
  * Each run is a fresh process: 200 warm-up handshakes, then `connections` handshakes with
  * `concurrency` in flight (open, then `terminate()`); it reports µs of CPU and of wall time per
@@ -103,8 +103,12 @@ async function main(argv: string[]): Promise<void> {
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (argv[i] === '--build') {
-      const [label, dir] = value.split('=');
-      builds.push([label, resolve(dir, 'node', 'websocket.js')]);
+      // A build's dist/src directory, or a module exporting `WebSocket` (e.g. ws's wrapper.mjs).
+      const [label, where] = value.split('=');
+      builds.push([
+        label,
+        /\.m?js$/.test(where) ? resolve(where) : resolve(where, 'node', 'websocket.js'),
+      ]);
     } else if (argv[i] === '--rounds') rounds = Number(value);
     else if (argv[i] === '--connections') total = Number(value);
     else if (argv[i] === '--concurrency') inFlight = Number(value);

@@ -26,8 +26,9 @@ const SERVER_ROLE = process.env.IRONSOCK_BENCH_ROLE;
 if (SERVER_ROLE !== undefined) {
   // Child: one server with permessage-deflate on, echoing; answers 'stats' after two GCs.
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
-  const { WebSocketServer } =
-    SERVER_ROLE === 'ironsock' ? await import('../src/index.js') : await import('ws');
+  const { WebSocketServer } = (
+    SERVER_ROLE === 'ironsock' ? await import('../src/index.js') : await import('ws')
+  ) as { WebSocketServer: new (options: object) => any };
   const mode = process.env.IRONSOCK_BENCH_MODE ?? 'takeover';
   const perMessageDeflate = {
     serverNoContextTakeover: mode !== 'takeover',
@@ -39,7 +40,7 @@ if (SERVER_ROLE !== undefined) {
     port: 0,
     perMessageDeflate,
     ...(SERVER_ROLE === 'ironsock' ? { maxCompressionMemory: budget } : {}),
-  } as never);
+  });
   wss.on('connection', (ws: any) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {});

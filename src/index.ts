@@ -3,21 +3,42 @@
  * Drop-in for the `ws` package's main names (`WebSocket`, `WebSocketServer`,
  * `createWebSocketStream`); the sans-I/O engine is in `ironsock/protocol`.
  *
+ * Import forms of ws work unchanged: `import WebSocket, { WebSocketServer } from 'ironsock'`,
+ * `WebSocket.Server`, and in CommonJS `const WebSocket = require('ironsock')` (the `WebSocket`
+ * class with the statics `Server`, `WebSocket`, `WebSocketServer`, `createWebSocketStream`, plus
+ * every named export of this module; see `scripts/build-cjs.js`).
+ *
  * @example
  * import { WebSocketServer } from 'ironsock';
  * const wss = new WebSocketServer({ port: 8080 });
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
-export { WebSocket, ReadyState } from './node/websocket.js';
+import { WebSocket } from './node/websocket.js';
+import { WebSocketServer } from './node/server.js';
+import { createWebSocketStream } from './node/stream.js';
+
+// ws's statics on the class (`new WebSocket.Server(...)` in ws's README and its CommonJS shape).
+// Assigned here, not in websocket.ts, because server.ts and stream.ts import websocket.ts.
+WebSocket.Server = WebSocketServer;
+WebSocket.WebSocketServer = WebSocketServer;
+WebSocket.WebSocket = WebSocket;
+WebSocket.createWebSocketStream = createWebSocketStream;
+
+/** The `WebSocket` class, as ws's default export (`import WebSocket from 'ironsock'`). */
+export default WebSocket;
+export { WebSocket, WebSocketServer, createWebSocketStream };
+export { ReadyState } from './node/websocket.js';
 export type {
   BinaryType,
   ConnectionTuning,
+  RawData,
   SendData,
   SendOptions,
+  SendResult,
+  WebSocketEvents,
   WebSocketMessage,
   WebSocketOptions,
 } from './node/websocket.js';
-export { WebSocketServer } from './node/server.js';
 export type {
   BroadcastOptions,
   RejectionInfo,
@@ -25,8 +46,8 @@ export type {
   VerifyClientAsync,
   VerifyClientInfo,
   VerifyClientSync,
+  WebSocketServerEvents,
 } from './node/server.js';
-export { createWebSocketStream } from './node/stream.js';
 export { SendBufferFullError } from './node/socket-driver.js';
 export type { WriteCallback } from './node/socket-driver.js';
 export { CloseEvent, ErrorEvent, MessageEvent } from './node/events.js';

@@ -39,7 +39,9 @@ async function ironsockAdapter(): Promise<BusAdapter> {
 }
 
 async function listen(server: WebSocketServer | WsServer): Promise<number> {
-  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  // Both classes are EventEmitters; their typed `once` overloads do not unite into one signature.
+  const emitter: NodeJS.EventEmitter = server;
+  await new Promise<void>((resolve) => emitter.once('listening', () => resolve()));
   return (server.address() as AddressInfo).port;
 }
 

@@ -23,7 +23,7 @@ export const ClientErrorCode = {
   TOO_MANY_REDIRECTS: 'TOO_MANY_REDIRECTS',
   /** `close()`/`terminate()` was called on the WebSocket while it was still connecting. */
   ABORTED: 'ABORTED',
-  /** The proxy answered the CONNECT with 407: credentials missing or refused. */
+  /** The proxy answered the CONNECT with 407 (or 401): credentials missing or refused. */
   PROXY_AUTH_REQUIRED: 'PROXY_AUTH_REQUIRED',
   /** The proxy answered the CONNECT with a status other than 2xx and 407 (`statusCode`). */
   PROXY_REFUSED: 'PROXY_REFUSED',

@@ -108,7 +108,9 @@ export function wantsHttp2(
   }
   if (mode !== true && mode !== 'auto') return false;
   const proxy: unknown = options.proxy;
+  // A proxy or a custom agent decides the connection: HTTP/1.1 through them.
   if (proxy !== undefined && proxy !== false && proxy !== null) return false;
+  if ((options as { agent?: unknown }).agent !== undefined) return false;
   // An agent or createConnection provides HTTP/1.1 connections: honour it over HTTP/2.
   if ((options.agent !== undefined && options.agent !== null) || options.createConnection)
     return false;

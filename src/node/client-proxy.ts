@@ -11,7 +11,8 @@
  *   proxy that has not agreed (RFC 9110 §9.3.6: a client must not send data before the 2xx).
  * - Proxy credentials (from the proxy URL) go in `Proxy-Authorization` on the CONNECT only;
  *   they never reach the target.
- * - A 407 fails with `PROXY_AUTH_REQUIRED`, another non-2xx with `PROXY_REFUSED` (status in
+ * - A 407 (or a 401, which tinyproxy sends for wrong credentials) fails with
+ *   `PROXY_AUTH_REQUIRED`, another non-2xx with `PROXY_REFUSED` (status in
  *   `statusCode`); a proxy that cannot be reached, answers garbage (`cause` keeps Node's `HPE_*`
  *   error) or closes before answering fails with `PROXY_FAILED`.
  */
@@ -237,11 +238,13 @@ export function openTunnel(
     if (status < 200 || status > 299) {
       socket.on('error', () => {});
       socket.destroy();
+      // 407 is the proxy's "authenticate"; some proxies (tinyproxy) answer wrong credentials with
+      // 401, which for a CONNECT can only be about the proxy too (the target was never reached).
       finish(
-        status === 407
+        status === 407 || status === 401
           ? new ClientHandshakeError(
               ClientErrorCode.PROXY_AUTH_REQUIRED,
-              `Proxy ${proxy.display} requires authentication (407)${
+              `Proxy ${proxy.display} requires authentication (${status})${
                 proxy.authorization === undefined
                   ? ': give credentials in the proxy URL (http://user:pass@host:port)'
                   : ': the credentials in the proxy URL were refused'

@@ -218,8 +218,8 @@ export interface ClientHandshakeResult {
  * `error` and `close` listeners synchronously (Node has removed its own; the socket is paused).
  * `emit` is used for `redirect` (url, `http.ClientRequest` not yet sent), `upgrade`
  * (`http.IncomingMessage`) and `unexpected-response` (`http.ClientRequest`, `http.IncomingMessage`);
- * its return value says whether a listener took the event.
- * @internal
+ * its return value says whether a listener took the event. (Kept in the published types: the
+ * signature of `startClientHandshake` names it.)
  */
 export interface ClientHandshakeTarget {
   setSocket(socket: Duplex, head: Buffer, result: ClientHandshakeResult): void;

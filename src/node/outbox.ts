@@ -278,9 +278,10 @@ export class Outbox {
 
   /**
    * Forgets everything queued (the connection is being torn down): the arena regions are
-   * released, barriers (queued and parked) are called with `error()`.
+   * released, queued barriers are called with `error()` and parked ones (waiting behind data
+   * still being compressed) with `parkedError()` (default: the same).
    */
-  drop(error: () => Error): void {
+  drop(error: () => Error, parkedError: () => Error = error): void {
     const block = this.regionBlock;
     if (block !== null) {
       this.regionBlock = null;
@@ -290,8 +291,11 @@ export class Outbox {
     this.items = null;
     this.pong = null;
     this.size = 0;
-    let barriers = this.parked;
+    // Parked barriers wait behind the engine's backlog (data still being compressed).
+    const parked = this.parked;
     this.parked = null;
+    if (parked !== null) process.nextTick(callAll, parked, parkedError());
+    let barriers: WriteCallback[] | null = null;
     if (items !== null) {
       for (const item of items) {
         if (typeof item === 'function') (barriers ??= []).push(item);

@@ -18,10 +18,21 @@ type NativeMask = (
   length: number,
 ) => void;
 
+/**
+ * This module's URL, so `bufferutil` is resolved from ironsock's own location. The CommonJS build
+ * (`scripts/build-cjs.js`) replaces the `import.meta.url` below with the CommonJS equivalent,
+ * because `import.meta` is a syntax error in a CommonJS module.
+ */
+function moduleUrl(): string {
+  // eslint-disable-next-line @typescript-eslint/ban-ts-comment
+  // @ts-ignore TS1343 in the CommonJS pass only (rewritten there, see above)
+  return import.meta.url;
+}
+
 function loadNative(): { unmask: NativeUnmask; mask: NativeMask | undefined } | undefined {
   if (process.env.IRONSOCK_NO_NATIVE === '1') return undefined;
   try {
-    const addon = createRequire(import.meta.url)('bufferutil') as {
+    const addon = createRequire(moduleUrl())('bufferutil') as {
       unmask?: NativeUnmask;
       mask?: NativeMask;
     };

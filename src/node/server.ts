@@ -100,8 +100,13 @@ export interface RejectionInfo {
  * Options of `WebSocketServer` (ws names where ws has them). Exactly one of `port`, `server`
  * and `noServer` is required. Durations in ms, sizes in bytes.
  */
-export interface ServerOptions
+export interface ServerOptions<T extends WebSocket = WebSocket>
   extends ConnectionTuning, Omit<OriginPolicy<IncomingMessage>, never> {
+  /**
+   * The class instantiated for each connection (ws's option): `WebSocket` or a subclass of it.
+   * It is constructed with no arguments, then attached to the socket.
+   */
+  WebSocket?: new () => T;
   /** Standalone mode: create an HTTP server listening on this port (0: any free port). */
   port?: number;
   /** Standalone mode: address to listen on (default: Node's, all interfaces). */
@@ -135,7 +140,7 @@ export interface ServerOptions
   handleProtocols?: (protocols: Set<string>, req: IncomingMessage) => string | false;
   /** Decides whether to accept the client (sync: 1 parameter; async: 2). */
   verifyClient?: VerifyClientSync | VerifyClientAsync;
-  /** Keep open connections in `clients` (default true). */
+  /** Keep open connections in `clients` (default true); when false, `clients` is undefined (as ws). */
   clientTracking?: boolean;
   /** permessage-deflate: off by default (memory and CPU cost per connection; zip-bomb surface). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
@@ -179,12 +184,84 @@ export interface ServerOptions
   pubsub?: PubSubOptions;
 }
 
+/** The events of `WebSocketServer` and the arguments their listeners get (ws's, plus `rejected`). */
+export interface WebSocketServerEvents<T extends WebSocket = WebSocket> {
+  /** A client completed the opening handshake. */
+  connection: [socket: T, request: IncomingMessage];
+  /** The underlying HTTP server failed (e.g. EADDRINUSE), or an application callback threw. */
+  error: [error: Error];
+  /** The 101 response lines, before they are written; listeners may add lines. */
+  headers: [headers: string[], request: IncomingMessage];
+  /** The server finished `close()`. */
+  close: [];
+  /** Standalone mode: the HTTP server is listening. */
+  listening: [];
+  /** A handshake was invalid; only when listened for (the listener then answers and owns the socket). */
+  wsClientError: [error: Error, socket: Duplex, request: IncomingMessage];
+  /** A handshake was refused (for operators' logs). */
+  rejected: [info: RejectionInfo];
+}
+
+/**
+ * Types only (declaration merging with the class below): the listener methods typed per event of
+ * {@link WebSocketServerEvents}, then ws's catch-all for other names, as `@types/ws` declares them.
+ */
+export interface WebSocketServer<T extends WebSocket = WebSocket> {
+  on<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  on(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  once(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  off(event: string | symbol, listener: (this: WebSocketServer<T>, ...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  addListener(
+    event: string | symbol,
+    listener: (this: WebSocketServer<T>, ...args: any[]) => void,
+  ): this;
+  removeListener<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  removeListener(
+    event: string | symbol,
+    listener: (this: WebSocketServer<T>, ...args: any[]) => void,
+  ): this;
+  prependListener<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  prependListener(
+    event: string | symbol,
+    listener: (this: WebSocketServer<T>, ...args: any[]) => void,
+  ): this;
+  prependOnceListener<K extends keyof WebSocketServerEvents<T>>(
+    event: K,
+    listener: (this: WebSocketServer<T>, ...args: WebSocketServerEvents<T>[K]) => void,
+  ): this;
+  prependOnceListener(
+    event: string | symbol,
+    listener: (this: WebSocketServer<T>, ...args: any[]) => void,
+  ): this;
+}
+
 /** Options of `broadcast`. */
-export interface BroadcastOptions {
+export interface BroadcastOptions<T extends WebSocket = WebSocket> {
   /** Send as binary (default: true for bytes, false for strings). */
   binary?: boolean;
   /** Only clients for which this returns true. */
-  filter?: (client: WebSocket) => boolean;
+  filter?: (client: T) => boolean;
 }
 
 /**
@@ -210,7 +287,12 @@ const kServer = Symbol('ironsock.server');
 const kAddress = Symbol('ironsock.address');
 const kGraceTimer = Symbol('ironsock.graceTimer');
 const kHeadTimer = Symbol('ironsock.headTimer');
+const kUpgraded = Symbol('ironsock.upgraded');
+/** ws's text for a second `handleUpgrade` on a socket that already became a WebSocket. */
+const HANDLED_TWICE =
+  'server.handleUpgrade() was called more than once with the same socket, possibly due to a misconfiguration';
 type TrackedSocket = Duplex & {
+  [kUpgraded]?: boolean;
   [kServer]?: WebSocketServer;
   [kAddress]?: string;
   [kGraceTimer]?: ReturnType<typeof setTimeout>;
@@ -263,10 +345,14 @@ let warnedAnyOrigin = false;
  * const wss = new WebSocketServer({ port: 8080 });
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
-export class WebSocketServer extends EventEmitter {
-  /** Open connections when `clientTracking` is on (the default). */
-  readonly clients: Set<WebSocket>;
-  readonly options: ServerOptions;
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitter {
+  /**
+   * Open connections when `clientTracking` is on (the default). `undefined` when it is off, as
+   * in ws (typed as a Set, as @types/ws does, for the common case).
+   */
+  readonly clients: Set<T>;
+  readonly options: ServerOptions<T>;
   private readonly httpServer: HttpServer | HttpsServer | null;
   private readonly ownsServer: boolean;
   private readonly wheel: KeepaliveWheel | null;
@@ -276,7 +362,7 @@ export class WebSocketServer extends EventEmitter {
   private readonly handshakeTimeout: number;
   private readonly listeners_: Array<[string, (...args: any[]) => void]> = [];
   private readonly perAddress = new Map<string, number>();
-  private readonly live = new Set<WebSocket>();
+  private readonly live = new Set<T>();
   private slots = 0;
   private state: 'running' | 'closing' | 'closed' = 'running';
   private policyPlain: ServerPolicy<IncomingMessage> | null = null;
@@ -287,7 +373,7 @@ export class WebSocketServer extends EventEmitter {
   private http2Attachment: Http2Attachment | null = null;
   private hub: TopicHub | null = null;
 
-  constructor(options: ServerOptions, callback?: () => void) {
+  constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
     // Every option, at once (TypeError/RangeError naming it); see server-options.ts.
     checkServerOptions(options);
@@ -295,7 +381,7 @@ export class WebSocketServer extends EventEmitter {
     // Fail at construction, not at the first request, for options that can never work.
     compileOrigins(options.origins);
     resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
-    this.clients = new Set();
+    this.clients = (options.clientTracking === false ? undefined : new Set()) as Set<T>;
     // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
     if (options.pubsub?.adapter !== undefined) this.topicHub();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
@@ -441,9 +527,10 @@ export class WebSocketServer extends EventEmitter {
     req: IncomingMessage,
     socket: Duplex,
     head: Buffer,
-    cb: (ws: WebSocket, req: IncomingMessage) => void,
+    cb: (ws: T, req: IncomingMessage) => void,
   ): void {
     const tracked = socket as TrackedSocket;
+    if (tracked[kUpgraded] === true) throw new Error(HANDLED_TWICE);
     clearHeadTimer.call(tracked);
     // R8: from the first moment, a socket error never reaches the process.
     socket.on('error', ignoreSocketError);
@@ -644,8 +731,8 @@ export class WebSocketServer extends EventEmitter {
       adopt: (ws, stream) => {
         stream.removeListener('close', onTrackedSocketClose);
         ws._owner = this;
-        this.live.add(ws);
-        if (this.options.clientTracking !== false) this.clients.add(ws);
+        this.live.add(ws as T);
+        this.clients?.add(ws as T);
       },
     };
   }
@@ -655,9 +742,14 @@ export class WebSocketServer extends EventEmitter {
    * once and the same bytes are written to each socket. A client whose outgoing buffer would
    * pass its `maxBufferedAmount` is skipped (and closed 1008 under the `'close'` policy).
    * Requires `clientTracking`. Returns the number of clients the message was written to.
-   * @throws TypeError for data that is not a string or binary.
+   * @throws TypeError for data that is not a string, number or bytes (a Blob cannot be sent
+   *   synchronously); Error when `clientTracking` is false.
    */
-  broadcast(data: SendData, options: BroadcastOptions = {}): number {
+  broadcast(data: SendData, options: BroadcastOptions<T> = {}): number {
+    if (this.clients === undefined) {
+      throw new Error('broadcast() needs the clients list: clientTracking is false');
+    }
+    if (typeof data === 'number') data = String(data);
     const payload = toSendBytes(data);
     const isBinary = options.binary ?? typeof data !== 'string';
     const frame = encodeServerFrame(payload, isBinary);
@@ -794,9 +886,9 @@ export class WebSocketServer extends EventEmitter {
 
   /** @internal */
   forgetClient(ws: WebSocket): void {
-    this.clients.delete(ws);
+    this.clients?.delete(ws as T);
     this.hub?.removeClient(ws);
-    this.live.delete(ws);
+    this.live.delete(ws as T);
     const socket = ws._socket;
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
   }
@@ -890,8 +982,9 @@ export class WebSocketServer extends EventEmitter {
     decision: UpgradeAccepted,
     protocol: string | undefined,
     deflate: { response: string; params: unknown } | null,
-    cb: (ws: WebSocket, req: IncomingMessage) => void,
+    cb: (ws: T, req: IncomingMessage) => void,
   ): void {
+    if (socket[kUpgraded] === true) throw new Error(HANDLED_TWICE);
     if (socket.destroyed || !socket.writable || !socket.readable) {
       socket.destroy();
       return;
@@ -945,7 +1038,11 @@ export class WebSocketServer extends EventEmitter {
       });
     }
     socket.write(response, 'latin1');
-    const ws = new WebSocket(null);
+    socket[kUpgraded] = true;
+    const ws =
+      this.options.WebSocket === undefined
+        ? (new WebSocket(null) as T)
+        : new this.options.WebSocket();
     ws.setSocket(
       socket,
       head,
@@ -964,7 +1061,7 @@ export class WebSocketServer extends EventEmitter {
     socket.removeListener('close', onTrackedSocketClose);
     ws._owner = this;
     this.live.add(ws);
-    if (this.options.clientTracking !== false) this.clients.add(ws);
+    if (this.clients !== undefined) this.clients.add(ws);
     cb(ws, req);
   }
 

@@ -403,8 +403,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     const socket = this.socket;
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
-      // Transport lost, terminated, or timed out: nothing more to say.
-      this.outbox.drop(notOpenError);
+      // Transport lost, terminated, or timed out: nothing more to say. Sends still waiting for
+      // the compressor get ws's wording for that case.
+      this.outbox.drop(notOpenError, closedWhileCompressingError);
       socket.destroy();
       return;
     }
@@ -486,7 +487,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
     if (this.wheel !== null) this.wheel.delete(this);
     if (this.closeInfo === null) this.conn.receiveEof();
-    this.outbox.drop(notOpenError);
+    // Callbacks parked behind the compressor get ws's wording for this case.
+    this.outbox.drop(notOpenError, closedWhileCompressingError);
     const info = this.closeInfo ?? { code: 1006, reason: '', wasClean: false };
     this.sink.driverClosed(info);
   }
@@ -516,7 +518,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
         new UsageError('NOT_OPEN', 'the connection failed before the message was sent'),
       );
     } else {
-      this.outbox.unpark(notOpenError);
+      // They waited for the compressor; if the socket went away meanwhile, ws's wording.
+      this.outbox.unpark(closedWhileCompressingError);
     }
   }
 
@@ -563,6 +566,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
     return true;
   }
+}
+
+function closedWhileCompressingError(): Error {
+  return new Error('The socket was closed while data was being compressed');
 }
 
 function notOpenError(): UsageError {

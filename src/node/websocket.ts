@@ -6,13 +6,14 @@
  * Deviations from ws, on purpose:
  * - `'error'` is only emitted when someone listens for it: an unlistened protocol error never
  *   crashes the process (checklist R8). The close event always follows.
- * - `send`/`ping`/`pong` reject numbers, plain objects, booleans and null with a TypeError
- *   (checklist X5; ws stringifies numbers, so `ws.send(Date.now())` must become
- *   `ws.send(String(Date.now()))`).
+ * - `send`/`ping`/`pong` reject plain objects, booleans and null with a TypeError (checklist
+ *   X5: never bytes the caller did not mean); numbers are sent as their decimal string and
+ *   `undefined` as an empty message, as in ws.
  * - Close codes accepted by `close()` are those allowed on the wire (1000-1003, 1007-1014,
  *   3000-4999), which is ws's rule; 1004/1005/1006/1015 throw.
  */
 import { EventEmitter } from 'node:events';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CloseInfo, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
@@ -31,12 +32,40 @@ import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
 import { startClientHandshake } from './client.js';
 import type { ClientHandshake, ClientOptions } from './client.js';
+import type { WebSocketServer } from './server.js';
+import type { createWebSocketStream } from './stream.js';
 
 /** How binary messages are delivered: ws's three types plus `blob`. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
 
-/** Anything `send` accepts: text, or bytes in any binary container (never copied needlessly). */
-export type SendData = string | Buffer | ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
+/**
+ * Anything `send` accepts: text, bytes in any binary container (never copied needlessly), a
+ * `Blob` (read first, order kept), a list of byte chunks (`'fragments'` data, joined), or a
+ * number (sent as its decimal string, as ws does).
+ */
+export type SendData =
+  | string
+  | number
+  | Buffer
+  | ArrayBuffer
+  | SharedArrayBuffer
+  | ArrayBufferView
+  | Blob
+  | readonly Uint8Array[];
+
+/**
+ * What `send` returns: a promise-like that settles once everything sent so far has been handed
+ * to the kernel, or once it is known it never will be because the connection is closing or
+ * closed. It resolves in both cases (see `send`); `then`, `catch` and `finally` behave as a
+ * Promise's. One object per socket, created on first use: code that ignores the value (every
+ * ws-style caller) allocates nothing.
+ */
+export interface SendResult extends PromiseLike<void> {
+  catch<T = never>(
+    onRejected?: ((reason: unknown) => T | PromiseLike<T>) | null,
+  ): Promise<void | T>;
+  finally(onFinally?: (() => void) | null): Promise<void>;
+}
 
 /** The `readyState` values (WHATWG and ws). */
 export const ReadyState = { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 } as const;
@@ -81,10 +110,11 @@ export interface ConnectionTuning {
   keepalive?: KeepaliveOptions | boolean;
 }
 
-/** Client constructor options: the tuning above plus whatever `client.ts` understands. */
-export interface WebSocketOptions extends ConnectionTuning {
-  [option: string]: unknown;
-}
+/**
+ * Client constructor options: the handshake options of `client.ts` (ws's names) plus the
+ * connection tuning above. One closed interface, so a misspelt option fails to compile.
+ */
+export interface WebSocketOptions extends ConnectionTuning, ClientOptions {}
 
 /** @internal What `setSocket` takes after a successful handshake. */
 export interface SetSocketOptions extends ConnectionTuning {
@@ -98,6 +128,33 @@ export interface SetSocketOptions extends ConnectionTuning {
   role?: Role;
   /** A resolved shared wheel (the server passes its own). */
   keepaliveWheel?: KeepaliveWheel | null;
+}
+
+/**
+ * What a `'message'` listener receives (ws's `RawData`): a text message as a Buffer (whatever
+ * `binaryType` says, as in ws), a binary message per `binaryType` (Buffer, ArrayBuffer, Buffer[]
+ * or Blob).
+ */
+export type RawData = Buffer | ArrayBuffer | Buffer[] | Blob;
+
+/** The events of `WebSocket` and the arguments their listeners get (the names and order of ws). */
+export interface WebSocketEvents {
+  /** Client: the opening handshake succeeded. */
+  open: [];
+  /** A complete message; `isBinary` tells text from binary. */
+  message: [data: RawData, isBinary: boolean];
+  /** The connection closed (code 1005 when the peer sent none, 1006 when it vanished). */
+  close: [code: number, reason: Buffer];
+  /** Only emitted when a listener exists (an unlistened error never crashes the process). */
+  error: [error: Error];
+  ping: [data: Buffer];
+  pong: [data: Buffer];
+  /** Client: the 101 response, just before `'open'`. */
+  upgrade: [response: IncomingMessage];
+  /** Client: the server answered the handshake with something other than 101. */
+  'unexpected-response': [request: ClientRequest, response: IncomingMessage];
+  /** Client: a redirect is being followed (`followRedirects`). */
+  redirect: [url: string, request: ClientRequest];
 }
 
 /** One message yielded by async iteration. `data` follows `binaryType` (text: a string). */
@@ -156,8 +213,12 @@ export function toSendBytes(data: unknown): Uint8Array {
   ) {
     return new Uint8Array(data);
   }
+  if (Array.isArray(data) && data.every((part) => part instanceof Uint8Array)) {
+    // ws's 'fragments' binary type delivers a list of chunks; echoing it sends them joined.
+    return Buffer.concat(data as Uint8Array[]);
+  }
   throw new TypeError(
-    'data must be a string, Buffer, ArrayBuffer, TypedArray or DataView (got ' +
+    'data must be a string, number, Buffer, ArrayBuffer, TypedArray, DataView or Blob (got ' +
       describe(data) +
       ')',
   );
@@ -177,6 +238,55 @@ function closeReasonBytes(reason: unknown): Uint8Array {
 }
 
 /**
+ * Types only (declaration merging with the class below): the listener methods typed per event of
+ * {@link WebSocketEvents}, then ws's catch-all for other names, as `@types/ws` declares them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WebSocket {
+  on<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  on(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  once<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  once(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  off<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  off(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  addListener<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  addListener(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  removeListener<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  removeListener(event: string | symbol, listener: (this: WebSocket, ...args: any[]) => void): this;
+  prependListener<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  prependListener(
+    event: string | symbol,
+    listener: (this: WebSocket, ...args: any[]) => void,
+  ): this;
+  prependOnceListener<K extends keyof WebSocketEvents>(
+    event: K,
+    listener: (this: WebSocket, ...args: WebSocketEvents[K]) => void,
+  ): this;
+  prependOnceListener(
+    event: string | symbol,
+    listener: (this: WebSocket, ...args: any[]) => void,
+  ): this;
+}
+
+/**
  * A WebSocket connection (client or server side). See the module comment for the surface.
  *
  * @example
@@ -184,11 +294,21 @@ function closeReasonBytes(reason: unknown): Uint8Array {
  * ws.send('hello');
  * for await (const { data } of ws) console.log(data);
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WebSocket extends EventEmitter {
-  static readonly CONNECTING = 0;
-  static readonly OPEN = 1;
-  static readonly CLOSING = 2;
-  static readonly CLOSED = 3;
+  // Defined after the class: enumerable, non-writable and non-configurable, as in ws.
+  declare static readonly CONNECTING: 0;
+  declare static readonly OPEN: 1;
+  declare static readonly CLOSING: 2;
+  declare static readonly CLOSED: 3;
+  /** ws's static: the server class (`new WebSocket.Server(options)`); set by the package entry. */
+  declare static Server: typeof WebSocketServer;
+  /** ws's static: the server class; set by the package entry. */
+  declare static WebSocketServer: typeof WebSocketServer;
+  /** ws's static: this class itself (`const { WebSocket } = require('ironsock')`). */
+  declare static WebSocket: typeof WebSocket;
+  /** ws's static: `createWebSocketStream`; set by the package entry. */
+  declare static createWebSocketStream: typeof createWebSocketStream;
   declare readonly CONNECTING: 0;
   declare readonly OPEN: 1;
   declare readonly CLOSING: 2;
@@ -211,6 +331,10 @@ export class WebSocket extends EventEmitter {
   private _userPaused = false;
   private _closeInfo: CloseInfo | null = null;
   private _queue: MessageQueue | null = null;
+  /** Sends held behind a Blob being read (ws keeps the order of sends); null almost always. */
+  private _held: HeldSends | null = null;
+  /** Bytes given to send/ping/pong after the connection stopped being OPEN (ws counts them). */
+  private _droppedBytes = 0;
 
   /**
    * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
@@ -313,7 +437,10 @@ export class WebSocket extends EventEmitter {
    * buffer + engine backlog + held pong). 0 when not connected.
    */
   get bufferedAmount(): number {
-    return this._driver === null ? 0 : this._driver.bufferedAmount;
+    let amount = this._droppedBytes;
+    if (this._driver !== null) amount += this._driver.bufferedAmount;
+    if (this._held !== null) amount += this._held.bytes;
+    return amount;
   }
   /** The underlying socket, for ws compatibility (e.g. `ws._socket.remoteAddress`). */
   get _socket(): Duplex | null {
@@ -337,35 +464,43 @@ export class WebSocket extends EventEmitter {
 
   /**
    * Sends a message (ws signature). `cb` runs once the bytes reached the kernel, or with an error
-   * (connection not open; `SendBufferFullError`).
+   * (connection not open; `SendBufferFullError`). As in ws: a number is sent as its decimal
+   * string, `undefined` as an empty binary message, a `Blob` once read (later sends wait for
+   * it, so order is kept); when the connection is CLOSING or CLOSED nothing is sent, nothing
+   * throws, the byte count is added to `bufferedAmount` and `cb` gets
+   * `Error('WebSocket is not open: readyState 2 (CLOSING)')`.
    *
    * The return value may be awaited: `await ws.send(data)` resolves once everything sent so far
-   * has been handed to the kernel, and rejects if the connection is not open. It is a lazy
-   * thenable, not a Promise: code that ignores it (every ws-style caller) allocates nothing and
-   * can never see an unhandled rejection.
+   * has been handed to the kernel. On a connection that is closing or closed it resolves too,
+   * without sending: the closing handshake has started (the peer's Close may already be in),
+   * data after it is dropped as ws drops it, and the end of the connection is reported once, by
+   * `'close'` and by async iteration ending, not by every pending send. So the loop
+   * `for await (const { data } of ws) await ws.send(data)` ends quietly when a peer sends and
+   * closes at once. Use the callback or `sendAsync` to learn that a given message was dropped.
    *
    * Who owns `data`: ironsock never modifies it. An uncompressed payload over 16 KiB sent by a
    * server is written from `data` itself, without a copy: do not modify it until the callback
    * has run (or the awaited send resolved). Every other payload is copied before `send`
    * returns, and the caller may reuse it at once: smaller ones into the output buffer, client
    * frames while masking, a message to be compressed (the compressor reads the copy), and any
-   * message sent while an earlier one is still being compressed (it waits as a copy).
-   * @throws Error when CONNECTING (as ws); TypeError for non-binary data; SendBufferFullError
-   *   under the `'reject'` policy when no callback is given.
+   * message sent while an earlier one is still being compressed (it waits as a copy). A `Blob`
+   * is read first; sends after it wait (as references) until it has been sent.
+   * @throws Error when CONNECTING (as ws); TypeError for data that is not text, bytes, a Blob
+   *   or a number; SendBufferFullError under the `'reject'` policy when no callback is given.
    */
-  send(
-    data: SendData,
-    options?: SendOptions | WriteCallback,
-    cb?: WriteCallback,
-  ): PromiseLike<void> {
+  send(data?: SendData, options?: SendOptions | WriteCallback, cb?: WriteCallback): SendResult {
     if (typeof options === 'function') {
       cb = options;
       options = undefined;
     }
-    if (this._state === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
+    if (this._state === ReadyState.CONNECTING) throw notOpenError(ReadyState.CONNECTING);
+    if (typeof data === 'number') data = String(data);
+    else if (data === undefined) data = EMPTY_BUFFER;
+    const driver = this._driver;
+    if (this._state !== ReadyState.OPEN || driver === null) {
+      this._dropAfterClose(data, cb);
+      return (this._sent ??= new SendCompletion(this));
     }
-    const bytes = toSendBytes(data);
     let isBinary = typeof data !== 'string';
     let fin = true;
     let compress = true;
@@ -374,13 +509,11 @@ export class WebSocket extends EventEmitter {
       if (options.fin !== undefined) fin = options.fin;
       if (options.compress !== undefined) compress = options.compress;
     }
-    const driver = this._driver;
-    if (this._state !== ReadyState.OPEN || driver === null) {
-      if (cb !== undefined)
-        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._state}`));
+    if (this._held !== null || isBlob(data)) {
+      this._hold({ kind: 'send', data, isBinary, fin, compress, cb });
       return (this._sent ??= new SendCompletion(this));
     }
-    driver.send(bytes, isBinary, fin, compress, cb);
+    driver.send(toSendBytes(data), isBinary, fin, compress, cb);
     return (this._sent ??= new SendCompletion(this));
   }
 
@@ -388,7 +521,7 @@ export class WebSocket extends EventEmitter {
    * Sends a message; the promise resolves when the bytes were handed to the kernel and rejects
    * when the connection is not open or the send was refused (buffer cap).
    */
-  sendAsync(data: SendData, options?: SendOptions): Promise<void> {
+  sendAsync(data?: SendData, options?: SendOptions): Promise<void> {
     return new Promise((resolve, reject) => {
       try {
         this.send(data, options, (error) => (error ? reject(error) : resolve()));
@@ -428,7 +561,9 @@ export class WebSocket extends EventEmitter {
       throw new RangeError('The close reason must not be greater than 123 bytes');
     if (this._state === ReadyState.CLOSING) return;
     this._state = ReadyState.CLOSING;
-    this._driver?.close(code, code === undefined ? undefined : reasonBytes);
+    const payload = code === undefined ? undefined : reasonBytes;
+    if (this._held !== null) this._hold({ kind: 'close', code, reason: payload });
+    else this._driver?.close(code, payload);
   }
 
   /** Destroys the connection at once, without a closing handshake (local code 1006). */
@@ -439,6 +574,7 @@ export class WebSocket extends EventEmitter {
       return;
     }
     this._state = ReadyState.CLOSING;
+    this._failHeld();
     this._driver?.terminate();
   }
 
@@ -734,28 +870,127 @@ export class WebSocket extends EventEmitter {
     } else if (typeof mask === 'function') {
       cb = mask;
     }
-    if (this._state === ReadyState.CONNECTING) {
-      throw new Error('WebSocket is not open: readyState 0 (CONNECTING)');
-    }
-    const bytes = data === undefined ? EMPTY_BUFFER : toSendBytes(data);
-    if (bytes.length > 125)
-      throw new RangeError('The data size must not be greater than 125 bytes');
+    if (this._state === ReadyState.CONNECTING) throw notOpenError(ReadyState.CONNECTING);
+    if (typeof data === 'number') data = String(data);
+    else if (data === undefined) data = EMPTY_BUFFER;
     const driver = this._driver;
     if (this._state !== ReadyState.OPEN || driver === null) {
-      if (cb !== undefined)
-        process.nextTick(cb, new Error(`WebSocket is not open: readyState ${this._state}`));
+      this._dropAfterClose(data, cb);
       return;
     }
+    if (this._held !== null || isBlob(data)) {
+      if (isBlob(data) && data.size > 125) throw new RangeError(CONTROL_TOO_BIG);
+      this._hold({ kind: isPing ? 'ping' : 'pong', data, cb });
+      return;
+    }
+    const bytes = toSendBytes(data);
+    if (bytes.length > 125) throw new RangeError(CONTROL_TOO_BIG);
     if (isPing) driver.ping(bytes, cb);
     else driver.pong(bytes, cb);
   }
 
-  /** Converts a received message per `binaryType`; `textAsString` for WHATWG/iteration paths. */
+  /** ws's `sendAfterClose`: count the bytes in `bufferedAmount`, tell `cb`, send nothing. */
+  private _dropAfterClose(data: SendData, cb: WriteCallback | undefined): void {
+    this._droppedBytes += isBlob(data) ? data.size : toSendBytes(data).length;
+    if (cb !== undefined) process.nextTick(cb, notOpenError(this._state));
+  }
+
+  /** Queues a send behind a Blob being read, and starts reading when it is the first. */
+  private _hold(op: HeldOp): void {
+    let held = this._held;
+    if (held === null) {
+      held = this._held = { ops: [], bytes: 0, reading: false };
+    }
+    if (op.kind !== 'close') {
+      const data = op.data;
+      if (isBlob(data)) {
+        held.bytes += data.size;
+      } else {
+        const bytes = toSendBytes(data);
+        op.data = bytes;
+        held.bytes += bytes.length;
+      }
+    }
+    held.ops.push(op);
+    this._drainHeld();
+  }
+
+  /** Dispatches held sends in order, stopping at a Blob until its bytes are read. */
+  private _drainHeld(): void {
+    const held = this._held;
+    if (held === null || held.reading) return;
+    while (held.ops.length > 0) {
+      const op = held.ops[0];
+      if (op.kind !== 'close' && isBlob(op.data)) {
+        held.reading = true;
+        const blob = op.data;
+        blob.arrayBuffer().then(
+          (buffer) => {
+            held.reading = false;
+            if (this._held !== held) return;
+            op.data = new Uint8Array(buffer);
+            this._drainHeld();
+          },
+          (error: Error) => {
+            held.reading = false;
+            if (this._held !== held) return;
+            // ws: the callback gets the error, the WebSocket emits it and the connection ends.
+            this._failHeld(error);
+            this._emitError(error);
+            if (this._state !== ReadyState.CLOSED) this.terminate();
+          },
+        );
+        return;
+      }
+      held.ops.shift();
+      if (op.kind !== 'close') held.bytes -= (op.data as Uint8Array).length;
+      this._dispatchHeld(op);
+    }
+    this._held = null;
+  }
+
+  private _dispatchHeld(op: HeldOp): void {
+    const driver = this._driver;
+    if (driver === null) return;
+    switch (op.kind) {
+      case 'send':
+        driver.send(op.data as Uint8Array, op.isBinary, op.fin, op.compress, op.cb);
+        break;
+      case 'ping':
+      case 'pong': {
+        const bytes = op.data as Uint8Array;
+        if (bytes.length > 125) {
+          op.cb?.(new RangeError(CONTROL_TOO_BIG));
+          break;
+        }
+        if (op.kind === 'ping') driver.ping(bytes, op.cb);
+        else driver.pong(bytes, op.cb);
+        break;
+      }
+      case 'close':
+        driver.close(op.code, op.reason);
+        break;
+    }
+  }
+
+  /** Drops every held send (terminate, Blob read failure), calling their callbacks. */
+  private _failHeld(error?: Error): void {
+    const held = this._held;
+    if (held === null) return;
+    this._held = null;
+    for (const op of held.ops) {
+      if (op.kind !== 'close' && op.cb !== undefined) {
+        process.nextTick(op.cb, error ?? notOpenError(ReadyState.CLOSING));
+      }
+    }
+  }
+
+  /** @internal Converts a received message per `binaryType`; `textAsString` for WHATWG/iteration paths. */
   _convert(data: Uint8Array | Uint8Array[], isBinary: boolean, textAsString: boolean): any {
-    if (!isBinary && textAsString) {
-      return Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : toBuffer(data).toString('utf8');
+    if (!isBinary) {
+      // `binaryType` is for binary messages only: text is a Buffer (ws) or a string.
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : toBuffer(data);
+      return textAsString ? bytes.toString('utf8') : bytes;
     }
     switch (this._binaryType) {
       case 'nodebuffer':
@@ -825,12 +1060,43 @@ export class WebSocket extends EventEmitter {
   }
 }
 
-Object.defineProperties(WebSocket.prototype, {
+// ws's object shape: the ready-state constants are enumerable, read-only and non-configurable on
+// the class and on the prototype; the attributes are enumerable, configurable accessors.
+const readyStateConstants: PropertyDescriptorMap = {
   CONNECTING: { enumerable: true, value: ReadyState.CONNECTING },
   OPEN: { enumerable: true, value: ReadyState.OPEN },
   CLOSING: { enumerable: true, value: ReadyState.CLOSING },
   CLOSED: { enumerable: true, value: ReadyState.CLOSED },
-});
+};
+Object.defineProperties(WebSocket, readyStateConstants);
+Object.defineProperties(WebSocket.prototype, readyStateConstants);
+for (const name of [
+  'binaryType',
+  'bufferedAmount',
+  'extensions',
+  'isPaused',
+  'protocol',
+  'readyState',
+  'url',
+  'onopen',
+  'onmessage',
+  'onclose',
+  'onerror',
+]) {
+  Object.defineProperty(WebSocket.prototype, name, { enumerable: true });
+}
+
+const CONTROL_TOO_BIG = 'The data size must not be greater than 125 bytes';
+const STATE_NAMES = ['CONNECTING', 'OPEN', 'CLOSING', 'CLOSED'] as const;
+
+/** ws's error for a send on a connection that is not OPEN (same text, users match on it). */
+function notOpenError(state: ReadyState): Error {
+  return new Error(`WebSocket is not open: readyState ${state} (${STATE_NAMES[state]})`);
+}
+
+function isBlob(data: unknown): data is Blob {
+  return typeof Blob !== 'undefined' && data instanceof Blob;
+}
 
 function abortHandshake(ws: WebSocket, handshake: ClientHandshake | null, message: string): void {
   if (handshake === null || !handshake.abort(message)) ws.failHandshake(new Error(message));
@@ -845,25 +1111,61 @@ function byteLength(data: Uint8Array | Uint8Array[]): number {
 
 /** The buffer behind async iteration, with backpressure on the socket. */
 /**
- * What `send` returns: awaiting it waits until everything sent so far reached the kernel. One
- * per socket, and no promise exists until someone calls `then`.
+ * What `send` returns (see `SendResult`): one per socket, and no promise exists until someone
+ * calls `then`, `catch` or `finally`. It never rejects because of the connection's state: on a
+ * connection that is not OPEN, or one that ends before the bytes are written, it resolves.
  */
-class SendCompletion implements PromiseLike<void> {
+class SendCompletion implements SendResult {
   constructor(private readonly ws: WebSocket) {}
 
   then<A = void, B = never>(
     onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<void>((resolve) => {
       const driver = this.ws._driver;
       if (this.ws.readyState !== ReadyState.OPEN || driver === null) {
-        reject(new Error(`WebSocket is not open: readyState ${this.ws.readyState}`));
+        resolve();
         return;
       }
-      driver.whenWritten((error) => (error ? reject(error) : resolve()));
+      // An error here means the connection ended first: reported by 'close', not here.
+      driver.whenWritten(() => resolve());
     }).then(onFulfilled, onRejected);
   }
+
+  catch<T = never>(
+    onRejected?: ((reason: unknown) => T | PromiseLike<T>) | null,
+  ): Promise<void | T> {
+    return this.then(undefined, onRejected);
+  }
+
+  finally(onFinally?: (() => void) | null): Promise<void> {
+    return this.then().finally(onFinally);
+  }
+}
+
+/** One send waiting behind a Blob (see `WebSocket._hold`). */
+type HeldOp =
+  | {
+      kind: 'send';
+      data: Blob | Uint8Array | Exclude<SendData, number>;
+      isBinary: boolean;
+      fin: boolean;
+      compress: boolean;
+      cb: WriteCallback | undefined;
+    }
+  | {
+      kind: 'ping' | 'pong';
+      data: Blob | Uint8Array | Exclude<SendData, number>;
+      cb: WriteCallback | undefined;
+    }
+  | { kind: 'close'; code: number | undefined; reason: Uint8Array | undefined };
+
+interface HeldSends {
+  ops: HeldOp[];
+  /** Bytes of the held sends, counted in `bufferedAmount`. */
+  bytes: number;
+  reading: boolean;
 }
 
 class MessageQueue implements AsyncIterableIterator<WebSocketMessage> {

@@ -7,7 +7,7 @@ import { CloseCode, Opcode } from './codes.js';
 import { buildClosePayload, parseClosePayload } from './close.js';
 import { ProtocolError, UsageError, type ProtocolViolationCode } from './errors.js';
 import { encodeFrame, MAX_CONTROL_PAYLOAD } from './frame.js';
-import { FrameParser, Next, type FrameSink } from './frame-parser.js';
+import { FrameParser, Next } from './frame-parser.js';
 import { MessageAssembler } from './assembler.js';
 import { MaskKeyPool } from './mask.js';
 import { resolveLimits, type Limits } from './limits.js';
@@ -132,7 +132,9 @@ interface QueuedFrame {
  * });
  * socket.on('data', (chunk) => conn.receiveData(chunk));
  */
-export class Connection implements FrameSink {
+// Not `implements FrameSink`: its methods are internal (stripped from the published types);
+// `new FrameParser(this, ...)` below still checks that the class is one.
+export class Connection {
   readonly role: Role;
   private _state: ConnectionState = 'open';
   private readonly handler: ConnectionHandler;
@@ -289,21 +291,21 @@ export class Connection implements FrameSink {
     if (opcode >= 0x8) {
       // §5.5: control frames: known opcode, no RSV, not fragmented, at most 125 bytes.
       if (opcode > Opcode.Pong) return this.fail('RESERVED_OPCODE', `opcode ${opcode}`);
-      if (rsv !== 0) return this.fail('RESERVED_BITS');
+      if (rsv !== 0) return this.fail('RESERVED_BITS', `rsv ${rsv}`);
       if (!fin) return this.fail('CONTROL_FRAGMENTED');
-      if (length > MAX_CONTROL_PAYLOAD) return this.fail('CONTROL_TOO_LONG');
+      if (length > MAX_CONTROL_PAYLOAD) return this.fail('CONTROL_TOO_LONG', `length ${length}`);
       return Next.Continue;
     }
     if (opcode > Opcode.Binary) return this.fail('RESERVED_OPCODE', `opcode ${opcode}`);
     // §5.2: RSV bits only when an extension defines them; RFC 7692 §6: RSV1 on the first frame only.
     if (rsv !== 0 && (rsv !== 4 || this.extension === null || opcode === Opcode.Continuation)) {
-      return this.fail('RESERVED_BITS');
+      return this.fail('RESERVED_BITS', `rsv ${rsv}`);
     }
     const limits = this.limits;
     if (opcode === Opcode.Continuation) {
       if (!this.inMessage) return this.fail('UNEXPECTED_CONTINUATION');
     } else {
-      if (this.inMessage) return this.fail('EXPECTED_CONTINUATION');
+      if (this.inMessage) return this.fail('EXPECTED_CONTINUATION', `opcode ${opcode}`);
       this.inMessage = true;
       this.messageBinary = opcode === Opcode.Binary;
       this.messageCompressed = rsv === 4;
@@ -426,7 +428,10 @@ export class Connection implements FrameSink {
 
   private receiveClose(payload: Uint8Array): Next {
     const parsed = parseClosePayload(payload, this.nativeIsUtf8, this.skipUtf8);
-    if (!parsed.ok) return this.fail(parsed.violation);
+    if (!parsed.ok) {
+      const code = parsed.violation === 'INVALID_CLOSE_CODE' ? (payload[0] << 8) | payload[1] : -1;
+      return this.fail(parsed.violation, code === -1 ? undefined : `code ${code}`);
+    }
     const info: CloseInfo = { code: parsed.code, reason: parsed.reason, wasClean: true };
     // §5.4 allows control frames, Close included, between the fragments of a message: a Close
     // there is a legal end of the connection that abandons the message (design.md, "A Close in

@@ -40,22 +40,81 @@ export const ProtocolViolation = {
 } as const satisfies Record<string, readonly [number, string]>;
 export type ProtocolViolationCode = keyof typeof ProtocolViolation;
 
+/** The number at the end of a detail such as `opcode 5` or `length 126`, as text, or ''. */
+function trailingNumber(detail: string | undefined): string {
+  const match = detail === undefined ? null : /(\d+)$/.exec(detail);
+  return match === null ? '' : ` ${match[1]}`;
+}
+
+/**
+ * The message the `ws` package gives when it refuses a frame for the same reason: code written
+ * for ws matches on these texts, so `ProtocolError.message` uses them. Violations ws does not
+ * check (message cost, control floods, the send buffer) keep ironsock's own text.
+ */
+function wsMessage(code: ProtocolViolationCode, detail: string | undefined): string | undefined {
+  const frame = 'Invalid WebSocket frame: ';
+  switch (code) {
+    case 'UNMASKED_CLIENT_FRAME':
+      return frame + 'MASK must be set';
+    case 'MASKED_SERVER_FRAME':
+      return frame + 'MASK must be clear';
+    case 'RESERVED_BITS': {
+      // ws checks RSV2/RSV3 first (rsv bits here: 4 = RSV1, 2 = RSV2, 1 = RSV3).
+      const rsv = Number(trailingNumber(detail));
+      return frame + ((rsv & 3) !== 0 ? 'RSV2 and RSV3 must be clear' : 'RSV1 must be clear');
+    }
+    case 'RESERVED_OPCODE':
+    case 'EXPECTED_CONTINUATION':
+      return frame + 'invalid opcode' + trailingNumber(detail);
+    case 'UNEXPECTED_CONTINUATION':
+      return frame + 'invalid opcode 0';
+    case 'CONTROL_FRAGMENTED':
+      return frame + 'FIN must be set';
+    case 'CONTROL_TOO_LONG':
+      return frame + 'invalid payload length' + trailingNumber(detail);
+    case 'INVALID_CLOSE_PAYLOAD':
+      return frame + 'invalid payload length 1';
+    case 'INVALID_CLOSE_CODE':
+      return frame + 'invalid status code' + trailingNumber(detail);
+    case 'INVALID_CLOSE_REASON':
+    case 'INVALID_UTF8':
+      return frame + 'invalid UTF-8 sequence';
+    case 'LENGTH_MSB_SET':
+      return 'Unsupported WebSocket frame: payload length > 2^53 - 1';
+    case 'FRAME_TOO_BIG':
+    case 'MESSAGE_TOO_BIG':
+    case 'EXTENSION_TOO_BIG':
+      return 'Max payload size exceeded';
+    default:
+      return undefined;
+  }
+}
+
 /**
  * A violation of the protocol by the peer. Receiving never throws: the engine records one of
  * these as the cause when it fails the connection (§7.1.7), and hands it to the adapter.
+ *
+ * `message` is ws's text where ws refuses for the same reason (e.g. `Invalid WebSocket frame:
+ * invalid opcode 5`), so code written for ws keeps matching; `explanation` is ironsock's own,
+ * longer text (what happened, with the RFC section); `code` is the stable identifier to match
+ * on. A RangeError, as ws's receiver errors are.
  */
-export class ProtocolError extends Error {
+export class ProtocolError extends RangeError {
   /** Stable machine-readable code, e.g. `UNMASKED_CLIENT_FRAME`. */
   readonly code: ProtocolViolationCode;
   /** The close code sent to the peer for this violation. */
   readonly closeCode: number;
+  /** ironsock's explanation, e.g. `reserved opcode (§5.2): opcode 5`. */
+  readonly explanation: string;
 
   constructor(code: ProtocolViolationCode, detail?: string) {
-    const [closeCode, message] = ProtocolViolation[code];
-    super(detail === undefined ? message : `${message}: ${detail}`);
+    const [closeCode, text] = ProtocolViolation[code];
+    const explanation = detail === undefined ? text : `${text}: ${detail}`;
+    super(wsMessage(code, detail) ?? explanation);
     this.name = 'ProtocolError';
     this.code = code;
     this.closeCode = closeCode;
+    this.explanation = explanation;
   }
 }
 

@@ -7,7 +7,9 @@ export interface Limits {
    * Largest message, in payload bytes after decompression. Default 1 MiB.
    * Checked against a frame's declared length before any byte of it is buffered, and again
    * while inflating. Blunts memory exhaustion by huge declared lengths (CVE-2016-10542 class)
-   * and decompression bombs.
+   * and decompression bombs. `0` means no limit, as in ws: an explicit opt-out whose cost is
+   * that a peer may make this process hold any message it cares to send, however large
+   * (the frame and message-cost limits then follow it unless given).
    */
   maxPayload: number;
   /** Largest single frame, in payload bytes. Default: `maxPayload`. */
@@ -27,10 +29,12 @@ export const DEFAULT_FRAGMENT_OVERHEAD = 32;
 
 /** Fills in the defaults; derived limits follow `maxPayload` unless given. */
 export function resolveLimits(partial: Partial<Limits> = {}): Limits {
-  const maxPayload = partial.maxPayload ?? DEFAULT_MAX_PAYLOAD;
-  if (!Number.isSafeInteger(maxPayload) || maxPayload < 0) {
-    throw new RangeError(`maxPayload must be a non-negative safe integer, got ${maxPayload}`);
+  const requested = partial.maxPayload ?? DEFAULT_MAX_PAYLOAD;
+  if (!Number.isSafeInteger(requested) || requested < 0) {
+    throw new RangeError(`maxPayload must be a non-negative safe integer, got ${requested}`);
   }
+  // 0 is ws's explicit "no limit" (an opt-out: a peer may then make us hold any message it sends).
+  const maxPayload = requested === 0 ? Number.MAX_SAFE_INTEGER : requested;
   return {
     maxPayload,
     maxFrameSize: partial.maxFrameSize ?? maxPayload,

@@ -91,6 +91,11 @@ export interface BusStats {
   malformed: number;
   /** Times the liveness probe found the subscription stalled. */
   stalls: number;
+  /**
+   * Messages not sent to other nodes: published while the adapter was still opening and its
+   * batch was already full, or after the adapter failed to open.
+   */
+  unsent: number;
 }
 
 /** What the bus tells its owner (the hub). */
@@ -137,6 +142,7 @@ export class Bus {
     duplicates: 0,
     malformed: 0,
     stalls: 0,
+    unsent: 0,
   };
   private readonly adapter: BusAdapter;
   private readonly owner: BusOwner;
@@ -160,6 +166,7 @@ export class Bus {
   private flushQueued = false;
   private work: Promise<void> = Promise.resolve();
   private opened = false;
+  private failed = false;
   private closed = false;
   private isDown = false;
   private probeToken = 0;
@@ -192,7 +199,12 @@ export class Bus {
     this.privateChannel = `${this.prefix}n:${this.nodeId}`;
     this.opening = this.open();
     // A failed open is reported through the owner; `ready()` rethrows it.
-    this.opening.catch((error: unknown) => this.owner.error(asError(error)));
+    this.opening.catch((error: unknown) => {
+      this.failed = true;
+      this.stats.unsent += [...this.batches.values()].reduce((sum, b) => sum + b.count, 0);
+      this.batches.clear();
+      this.owner.error(asError(error));
+    });
   }
 
   /** Resolves once the adapter is open and every subscription asked for so far is active. */
@@ -232,8 +244,21 @@ export class Bus {
   /** Queues one message for the other nodes; it leaves with this turn's batch for its channel. */
   send(topic: string, payload: Uint8Array, isBinary: boolean): void {
     if (this.closed) return;
+    if (this.failed) {
+      this.stats.unsent++;
+      return;
+    }
     const channel = this.channelOf(topic);
     let batch = this.batches.get(channel);
+    if (
+      !this.opened &&
+      batch !== undefined &&
+      (batch.count >= this.maxMessages || batch.bytes >= this.maxBytes)
+    ) {
+      // Still opening: one full batch per channel waits, the rest is counted, not held.
+      this.stats.unsent++;
+      return;
+    }
     if (batch === undefined) {
       batch = new BatchWriter(this.idBytes, 256 + payload.length * 4);
       this.batches.set(channel, batch);

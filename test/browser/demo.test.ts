@@ -65,13 +65,13 @@ test(
       // Chat: two tabs see each other's messages and join notices.
       await connect(first, 'chat');
       await first
-        .locator('.msg.sys', { hasText: /You are guest-\d+/ })
+        .locator('.msg.sys', { hasText: /You are guest-\d+ in #lobby @ \S+#\d+/ })
         .waitFor({ timeout: 20_000 });
       const second = await context.newPage();
       await second.goto(url);
       await connect(second, 'chat');
       await first
-        .locator('.msg.sys', { hasText: /joined · 2 online/ })
+        .locator('.msg.sys', { hasText: /joined @ \S+#\d+ · 2 on that server/ })
         .waitFor({ timeout: 20_000 });
       await send(first, 'hi from tab one');
       await second.locator('.msg.in', { hasText: 'hi from tab one' }).waitFor({ timeout: 20_000 });

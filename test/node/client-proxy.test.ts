@@ -198,12 +198,17 @@ describe('CONNECT tunnel through a proxy written in the test', () => {
     }
   });
 
-  test('another refusal (403): PROXY_REFUSED with the status', async () => {
+  test('another refusal (403): PROXY_REFUSED with the status; a 401 counts as the proxy asking for credentials', async () => {
     const p = await useProxy({ answer: 403, delayMs: 0 });
     try {
       const { error } = await failure(new WebSocket(`ws://127.0.0.1:${port}/`, { proxy: p.url }));
       assert.equal(error.code, 'PROXY_REFUSED');
       assert.equal(error.statusCode, 403);
+      await done();
+      const p401 = await useProxy({ answer: 401, delayMs: 0 });
+      const asked = await failure(new WebSocket(`ws://127.0.0.1:${port}/`, { proxy: p401.url }));
+      assert.equal(asked.error.code, 'PROXY_AUTH_REQUIRED');
+      assert.equal(asked.error.statusCode, 401);
     } finally {
       await done();
     }

@@ -28,6 +28,7 @@ test('src/index.ts exports exactly the curated names', () => {
     'clusterAdapter',
     'clusterRelay',
     'createWebSocketStream',
+    'default',
     'memoryBus',
     'shouldReconnect',
   ]);

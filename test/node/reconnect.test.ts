@@ -450,3 +450,20 @@ describe('the queue while disconnected', () => {
     await stop(wss);
   });
 });
+
+test('events are typed (compile-time checks; the listeners never run)', () => {
+  const typed = (client: ReconnectingWebSocket): void => {
+    client.on('reconnecting', ({ attempt, delay: wait, lastClose }) => {
+      const sum: number = attempt + wait + lastClose.code;
+      void sum;
+    });
+    client.on('reconnected', ({ lastClose }) => void lastClose.opened);
+    client.on('message', (data, isBinary: boolean) => void [data, isBinary]);
+    client.on('close', (code: number, reason: Buffer) => void [code, reason]);
+    // @ts-expect-error 'reconnecting' gets an info object, not the attempt number
+    client.on('reconnecting', (attempt: number) => void attempt);
+    // @ts-expect-error no such event
+    client.on('reconect', () => {});
+  };
+  assert.equal(typeof typed, 'function');
+});

@@ -5,7 +5,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { Duplex, Readable, Writable } from 'node:stream';
 import * as wsPackage from 'ws';
@@ -326,6 +327,33 @@ for (const impl of IMPLS) {
       assert.equal(await serverClose, 1002);
       await close();
     });
+
+    test(
+      'end() before a handshake that fails: the error, then close, never finish',
+      T,
+      async () => {
+        // An HTTP server answering every upgrade with 101 and a wrong Sec-WebSocket-Accept.
+        const server = createServer();
+        server.on('upgrade', (_req, socket: Socket) => {
+          socket.on('error', () => {});
+          socket.write(
+            'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+              'Sec-WebSocket-Accept: bm90IHRoZSByaWdodCBrZXk=\r\n\r\n',
+          );
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        const { port } = server.address() as AddressInfo;
+        const duplex = impl.createWebSocketStream(new impl.WebSocket(`ws://127.0.0.1:${port}/`));
+        const events: string[] = [];
+        duplex.on('error', () => events.push('error'));
+        duplex.on('finish', () => events.push('finish'));
+        const done = closed(duplex, events);
+        duplex.end();
+        assert.deepEqual(await done, ['error', 'close']);
+        server.close();
+      },
+    );
 
     test('a Duplex echoing through the server, pipelined both ways', T, async () => {
       const { wss, url, close } = await serve(impl);

@@ -498,6 +498,30 @@ describe('WebSocketStream: remote close', () => {
   });
 });
 
+describe('WebSocketStream: permessage-deflate', () => {
+  test('negotiated extensions are reported and compressed messages round-trip', T, async () => {
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1', perMessageDeflate: true });
+    await once(server, 'listening');
+    server.on('connection', (ws: WebSocket) =>
+      ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary })),
+    );
+    const stream = new WebSocketStream(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const { readable, writable, extensions } = await stream.opened;
+    assert.match(extensions, /permessage-deflate/);
+    const writer = writable.getWriter();
+    const reader = readable.getReader();
+    const text = 'compressible '.repeat(5000);
+    await writer.write(text);
+    assert.equal((await reader.read()).value, text);
+    const bytes = new Uint8Array(100_000).fill(7);
+    await writer.write(bytes);
+    assert.deepEqual((await reader.read()).value, bytes);
+    stream.close();
+    await stream.closed;
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+});
+
 describe('WebSocketStream.from: the server side', () => {
   test('an accepted socket gets the same shape and echoes through pipeTo', T, async () => {
     const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });

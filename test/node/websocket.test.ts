@@ -52,16 +52,13 @@ describe('WebSocket object surface (ws-compatible)', () => {
     await stopServer(wss);
   });
 
-  test('X5: send/ping accept binary views without copying, and reject numbers and objects', async () => {
+  test('X5: send/ping accept binary views without copying, numbers as text, and reject objects', async () => {
     const { wss, url } = await startServer();
     echo(wss);
     const client = await WebSocket.connect(url);
     assert.throws(() => client.send({} as never), TypeError);
     assert.throws(() => client.send(null as never), TypeError);
-    assert.throws(() => client.send(123 as never), TypeError);
-    assert.throws(() => client.ping(7 as never), TypeError);
     assert.throws(() => client.ping(true as never), TypeError);
-    assert.throws(() => client.send(undefined as never), TypeError);
     assert.throws(() => client.ping(Buffer.alloc(126)), RangeError);
     const got: string[] = [];
     const kinds: boolean[] = [];

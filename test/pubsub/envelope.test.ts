@@ -82,7 +82,7 @@ describe('envelope', () => {
 });
 
 /** A bus on a hand-driven adapter: the test plays the network. */
-function drivenBus(): {
+function drivenBus(options: { nodeExpiry?: number } = {}): {
   bus: Bus;
   deliver(message: Uint8Array): void;
   delivered: string[];
@@ -114,7 +114,7 @@ function drivenBus(): {
         throw error;
       },
     },
-    { nodeId: 'me', probeInterval: 0 },
+    { nodeId: 'me', probeInterval: 0, ...options },
   );
   bus.addTopic('t');
   return { bus, deliver: (m) => sink!.message(bus.channelOf('t'), m), delivered, gaps };
@@ -144,6 +144,63 @@ describe('bus receiving rules', () => {
     assert.deepEqual(delivered.slice(-2), ['restarted', 'next'], 'numbering restarted');
     deliver(Buffer.from('not an envelope'));
     assert.equal(bus.stats.malformed, 1);
+    assert.equal(bus.footprint.received, 1, 'one (node, channel) numbering kept');
     await bus.close();
   });
+});
+
+test('numbering state of a silent node is forgotten after nodeExpiry', async () => {
+  const { bus, deliver, delivered, gaps } = drivenBus({ nodeExpiry: 20 });
+  await bus.ready();
+  deliver(batch('other', 1, ['1']));
+  assert.equal(bus.footprint.received, 1);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  bus.sweepNow();
+  assert.equal(bus.footprint.received, 0);
+  deliver(batch('other', 9, ['9']));
+  assert.deepEqual(delivered, ['1', '9']);
+  assert.deepEqual(gaps, [], 'after expiry a node starts a new baseline');
+  await bus.close();
+});
+
+test('publishes wait for an opening adapter up to one batch; a failed adapter holds nothing', async () => {
+  let release: () => void = () => undefined;
+  const published: number[] = [];
+  const slow: BusAdapter = {
+    name: 'slow',
+    open: () => new Promise<void>((resolve) => (release = resolve)),
+    subscribe: () => Promise.resolve(),
+    unsubscribe: () => Promise.resolve(),
+    publish: (_channel, message) => published.push(readHeader(message)?.count ?? -1),
+    close: () => Promise.resolve(),
+  };
+  const owner = {
+    deliver: () => undefined,
+    batchStart: () => undefined,
+    batchEnd: () => undefined,
+    gap: () => undefined,
+    state: () => undefined,
+    error: () => undefined,
+  };
+  const bus = new Bus(slow, owner, { probeInterval: 0, maxBatchMessages: 10 });
+  for (let i = 0; i < 25; i++) bus.send('t', Buffer.from('x'), false);
+  assert.equal(bus.stats.unsent, 15);
+  release();
+  await bus.ready();
+  assert.deepEqual(published, [10], 'the waiting batch leaves once open');
+  await bus.close();
+
+  const errors: Error[] = [];
+  const broken: BusAdapter = { ...slow, open: () => Promise.reject(new Error('no bus')) };
+  const failed = new Bus(
+    broken,
+    { ...owner, error: (e: Error) => errors.push(e) },
+    { probeInterval: 0 },
+  );
+  failed.send('t', Buffer.from('x'), false);
+  await assert.rejects(failed.ready(), /no bus/);
+  failed.send('t', Buffer.from('y'), false);
+  assert.equal(failed.stats.unsent, 2);
+  assert.equal(failed.footprint.batches, 0);
+  assert.equal(errors[0]?.message, 'no bus');
 });

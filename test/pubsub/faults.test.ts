@@ -8,6 +8,7 @@
  * and reconnected.
  */
 import assert from 'node:assert/strict';
+import { connect as netConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Redis } from 'ioredis';
@@ -72,6 +73,9 @@ async function streamThroughFault(
     const lost = b.gaps.reduce((sum, gap) => sum + gap.lost, 0);
     assert.equal(got.length + lost, total, `received ${got.length} + lost ${lost} = sent ${total}`);
     assert.equal(got[0], 0);
+    assert.ok(lost > 0, 'the fault lost messages (and they were all reported)');
+    assert.equal(states.at(-1)?.state, 'up', 'the bus reported it was back');
+    assert.ok(states.some((info) => info.state === 'down'));
     assert.equal(b.wss.pubsub.stats.lost, lost);
     assert.equal(closes, 0, 'WebSocket connections untouched');
     assert.equal(receiver.ws.readyState, WS.OPEN);
@@ -132,6 +136,99 @@ describe('bus faults on redis-server', redisGate(), () => {
       });
     } finally {
       await fixture.cleanup();
+      await server.stop();
+    }
+  });
+});
+
+/**
+ * A TCP proxy in front of redis-server whose `deafen()` makes every connection open at that
+ * moment stop delivering server-to-client bytes while staying connected (a half-dead link);
+ * connections made later work normally.
+ */
+async function deafeningProxy(
+  target: number,
+): Promise<{ port: number; deafen(): void; close(): void }> {
+  const links = new Set<{ deaf: boolean; client: Socket; upstream: Socket }>();
+  const server = createServer((client) => {
+    const upstream = netConnect(target, '127.0.0.1');
+    const link = { deaf: false, client, upstream };
+    links.add(link);
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => {
+      if (!link.deaf) client.write(chunk);
+    });
+    const end = (): void => {
+      links.delete(link);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    deafen() {
+      for (const link of links) link.deaf = true;
+    },
+    close() {
+      for (const link of links) {
+        link.client.destroy();
+        link.upstream.destroy();
+      }
+      server.close();
+    },
+  };
+}
+
+describe('liveness probe on redis-server', redisGate(), () => {
+  test('a Redis subscription that stays connected but delivers nothing is found and replaced', async () => {
+    const server = await startRedis();
+    const proxy = await deafeningProxy(server.port);
+    const clients: Redis[] = [];
+    const fixture = (port: number): BusFixture => ({
+      adapter: () => {
+        const client = new Redis(port, '127.0.0.1', { retryStrategy: () => 50 });
+        client.on('error', () => undefined);
+        clients.push(client);
+        return Promise.resolve(redisAdapter(client));
+      },
+      serverChannels: () => Promise.resolve(null),
+      cleanup: () => Promise.resolve(),
+    });
+    const prefix = freshPrefix();
+    const a = await startNode(fixture(server.port), prefix);
+    const b = await startNode(fixture(proxy.port), prefix, {
+      probeInterval: 100,
+      probeTimeout: 300,
+    });
+    const states: BusStateInfo[] = [];
+    b.wss.pubsub.on('bus', (info: BusStateInfo) => states.push(info));
+    try {
+      const receiver = await connectClient(b, ['feed']);
+      a.wss.publish('feed', 'A-0');
+      await waitFor(() => receiver.texts.length === 1);
+      proxy.deafen();
+      a.wss.publish('feed', 'A-1');
+      await waitFor(() => (b.wss.pubsub.stats.stalls ?? 0) >= 1, 3000, 'stall found by the probe');
+      assert.equal(states[0]?.state, 'stalled');
+      // The adapter dropped the deaf connection; ioredis reconnected and resubscribed.
+      await waitFor(() => states.some((info) => info.state === 'up'), 3000, 'back up');
+      a.wss.publish('feed', 'A-2');
+      await waitFor(() => receiver.texts.length === 2, 3000);
+      assert.deepEqual(receiver.texts, ['A-0', 'A-2']);
+      assert.deepEqual(
+        b.gaps.map((gap) => gap.lost),
+        [1],
+      );
+      assert.equal(receiver.ws.readyState, WS.OPEN);
+      receiver.ws.close();
+    } finally {
+      await stopNode(a);
+      await stopNode(b);
+      for (const client of clients) client.disconnect();
+      proxy.close();
       await server.stop();
     }
   });

@@ -38,6 +38,8 @@ export interface ServerProfile {
   echoes: boolean;
   /** Largest declared frame length the server let through, once `message-limit` ran. */
   observedLimit?: number;
+  /** The server advertises and handles WebSockets over HTTP/2 (RFC 8441), once `h2-support` ran. */
+  http2?: boolean;
 }
 
 /** Everything a check may use. */
@@ -68,7 +70,7 @@ export interface AuditTuning {
 export interface Check {
   /** Stable id for `--only` / `--skip` and the JSON output. */
   id: string;
-  group: 'handshake' | 'framing' | 'limits';
+  group: 'handshake' | 'framing' | 'limits' | 'http2';
   title: string;
   /** RFC section(s), e.g. `RFC 6455 §5.1`. */
   rfc: string;

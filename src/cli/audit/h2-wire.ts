@@ -120,7 +120,7 @@ export class RawH2Connection {
 
   /**
    * Connects with ALPN `h2`, sends the preface and an empty SETTINGS. Resolves with null when
-   * the server does not select `h2`.
+   * the server does not select `h2` (or refuses the offer with a no_application_protocol alert).
    */
   static async open(
     options: tls.ConnectionOptions,
@@ -136,9 +136,11 @@ export class RawH2Connection {
         clearTimeout(timer);
         resolve(socket.alpnProtocol === 'h2');
       });
-      socket.once('error', (error) => {
+      socket.once('error', (error: Error & { code?: string }) => {
         clearTimeout(timer);
-        reject(error);
+        // A server without h2 may refuse the ALPN offer with a fatal alert (RFC 7301 §3.2).
+        if (/NO_APPLICATION_PROTOCOL/.test(error.code ?? '')) resolve(false);
+        else reject(error);
       });
     });
     if (!ok) {
