@@ -72,6 +72,13 @@ const ALL_SERVERS: ServerSpec[] = [
   { name: 'raw-net', file: 'raw-net', raw: true },
   // Opt-in (--servers): ironsock without the optional bufferutil addon, as installed with no extras.
   { name: 'ironsock-js', file: 'ironsock-echo', raw: false, env: { IRONSOCK_NO_NATIVE: '1' } },
+  // Opt-in (--servers): ironsock with keepalive off, to measure what the default keepalive costs.
+  {
+    name: 'ironsock-nokeepalive',
+    file: 'ironsock-echo',
+    raw: false,
+    env: { IRONSOCK_KEEPALIVE: '0' },
+  },
 ];
 /** The `publish` cells: ironsock's topic fan-out beside a raw `node:net` loop writing the same bytes. */
 const PUBLISH_SERVERS: ServerSpec[] = [

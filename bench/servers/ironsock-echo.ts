@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from '../../src/index.js';
 import { serveControl } from './control.js';
 
-const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, backlog: 1024 });
+// IRONSOCK_KEEPALIVE=0 (the opt-in 'ironsock-nokeepalive' server) measures the cost of the
+// default keepalive by comparison.
+const wss = new WebSocketServer({
+  host: '127.0.0.1',
+  port: 0,
+  backlog: 1024,
+  ...(process.env.IRONSOCK_KEEPALIVE === '0' ? { keepalive: false } : {}),
+});
 const publish = process.env.IRONSOCK_BENCH_PUBLISH === '1';
 wss.on('connection', (ws: WebSocket) => {
   if (publish) ws.subscribe('bench');

@@ -69,9 +69,9 @@ export const SERVE_OPTIONS = {
   keepalive: {
     type: 'string',
     value: '<ms>',
-    default: '0',
+    default: '30000',
     description:
-      'ping clients silent for this many ms and drop them 20 s after an unanswered ping (e.g. 30000); 0 = off',
+      "ping clients silent for this many ms and drop them 20 s after an unanswered ping (the library's default); 0 = off",
   },
   'json-log': { type: 'boolean', description: 'log one JSON object per line' },
   stats: {
@@ -140,13 +140,18 @@ export interface ServeSettings {
   allowHosts: string[];
   maxPayload: number;
   deflate: boolean;
-  keepalive: number;
+  /** Keepalive interval in ms, 0 = off, undefined = the library's default (on, 30 s / 20 s). */
+  keepalive: number | undefined;
   jsonLog: boolean;
   stats: number;
   /** Bus to share rooms on: `{kind, url}` for --redis/--nats, or null. */
   bus: { kind: 'redis' | 'nats'; url: string } | null;
   /** Processes to run (node:cluster workers) when > 1. */
   workers: number;
+}
+
+function optionalInteger(name: string, value: string | undefined): number | undefined {
+  return value === undefined ? undefined : integerOption(name, value, 0);
 }
 
 /**
@@ -215,7 +220,7 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
       2 ** 31,
     ),
     deflate: flagValue(values, 'deflate'),
-    keepalive: integerOption('keepalive', stringValue(values, 'keepalive') ?? '0', 0),
+    keepalive: optionalInteger('keepalive', stringValue(values, 'keepalive')),
     jsonLog: flagValue(values, 'json-log'),
     stats: flagValue(values, 'stats')
       ? integerOption('stats-interval', stringValue(values, 'stats-interval') ?? '5000', 10)

@@ -114,7 +114,13 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
       perMessageDeflate: settings.deflate,
       ...(settings.origins.length > 0 ? { origins: settings.origins } : {}),
       ...(settings.allowHosts.length > 0 ? { allowedHosts: settings.allowHosts } : {}),
-      keepalive: settings.keepalive === 0 ? false : { interval: settings.keepalive },
+      // No --keepalive: the library's default (on); 0 turns it off.
+      keepalive:
+        settings.keepalive === undefined
+          ? undefined
+          : settings.keepalive === 0
+            ? false
+            : { interval: settings.keepalive },
       ...(bus === null ? {} : { pubsub: { adapter: bus.adapter } }),
     });
   } catch (error) {

@@ -59,8 +59,11 @@ export const DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW = 256;
 export const CONTROL_FRAME_WINDOW_MS = 1000;
 
 /**
- * Keepalive: a ping after `interval` ms of silence from the peer, and the connection is
- * terminated (local 1006) if nothing arrives within `timeout` ms after it. Defaults 30 s / 20 s.
+ * Keepalive (on by default on the server, off on the client): a ping after `interval` ms of
+ * silence from the peer, and the connection is terminated (local 1006) if nothing arrives within
+ * `timeout` ms after it. Defaults 30 s / 20 s. The interval stays well under the common proxy
+ * idle timeouts (nginx `proxy_read_timeout` 60 s, AWS ALB 60 s, Heroku 55 s) even with the
+ * wheel's 5 s tick, so idle connections survive them.
  * Blunts half-open TCP connections and silent peers that hold memory forever (R5).
  */
 export const DEFAULT_KEEPALIVE_INTERVAL_MS = 30_000;

@@ -355,6 +355,13 @@ export function checkClientOptions(options: unknown): void {
   if (options === undefined || options === null) return;
   if (!isObject(options)) throw typeError('options', 'an object', options);
   const o = options;
+  if (o.reconnect !== undefined) {
+    // A plain WebSocket never reconnects; silently ignoring the option would mislead.
+    throw new TypeError(
+      'reconnect is an option of ReconnectingWebSocket (a plain WebSocket never reconnects): ' +
+        "import { ReconnectingWebSocket } from 'ironsock'",
+    );
+  }
   checkInteger(o, 'handshakeTimeout', DURATION);
   checkBoolean(o, 'followRedirects');
   checkInteger(o, 'maxRedirects', { min: 0 });

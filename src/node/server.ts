@@ -37,7 +37,7 @@ import { checkServerOptions } from './server-options.js';
 import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
 import { TopicHub } from '../pubsub/hub.js';
 import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
-import type { KeepaliveWheel } from './keepalive.js';
+import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_COMPRESSION_MEMORY,
@@ -177,6 +177,15 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   shutdownTimeout?: number;
   /** Standalone: most header lines (`server.maxHeadersCount`). Default 100. */
   maxHeadersCount?: number;
+  /**
+   * Keepalive, **on by default** on the server: a connection silent for `interval` ms (30 000)
+   * is sent a ping; if nothing at all arrives within `timeout` ms (20 000) after it, it is
+   * terminated (local code 1006). Any received byte counts as life, so busy connections are
+   * never pinged. Keeps idle connections open through proxies with idle timeouts (nginx's
+   * `proxy_read_timeout` is 60 s) and drops half-open ones. Costs one shared timer per process
+   * and a Set entry per connection. `false` turns it off; `{ interval, timeout }` tunes it.
+   */
+  keepalive?: KeepaliveOptions | boolean;
   /**
    * Pub/sub topics (`ws.subscribe`, `wss.publish`): limits, and the adapter that carries topics
    * to other processes or machines. Topics work without it, in this process.
@@ -385,7 +394,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
     if (options.pubsub?.adapter !== undefined) this.topicHub();
     this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
-    this.wheel = keepaliveWheel(options.keepalive);
+    // On by default (30 s / 20 s): a silent connection is pinged, so proxies and load balancers
+    // with idle timeouts keep it, and half-open connections of vanished clients are dropped.
+    // One shared, unref'd timer sweeps every connection (keepalive.ts); `keepalive: false` opts out.
+    this.wheel = keepaliveWheel(options.keepalive ?? true);
     this.deflate =
       options.perMessageDeflate === true
         ? {}

@@ -682,7 +682,7 @@ export class Connection {
         this.encoding = false;
         if (this.queue !== queue) return; // failed or aborted meanwhile
         if (error !== null) {
-          this.fail('EXTENSION_ERROR', error.message);
+          this.fail('ENCODER_ERROR', error.message);
           return;
         }
         queue.shift();

@@ -31,6 +31,8 @@ export const ProtocolViolation = {
   MESSAGE_TOO_BIG: [CloseCode.MessageTooBig, 'message larger than the configured limit'],
   MESSAGE_TOO_COSTLY: [CloseCode.MessageTooBig, 'message made of too many parts for its budget'],
   EXTENSION_ERROR: [CloseCode.ProtocolError, 'extension could not decode the message'],
+  /** Our own encoder failed: not the peer's fault, so 1011 (§7.4.1 "unexpected condition"). */
+  ENCODER_ERROR: [CloseCode.InternalError, 'extension could not encode an outgoing message'],
   EXTENSION_TOO_BIG: [
     CloseCode.MessageTooBig,
     'decompressed message larger than the configured limit',

@@ -1,5 +1,5 @@
 /**
- * Shared harness of the adversarial suite (/work/shared/security-checklist.md): an ironsock echo
+ * Shared harness of the adversarial suite (docs/checklist.md): an ironsock echo
  * server on 127.0.0.1:0, a raw-socket attacker that writes exact bytes and reads exact answers,
  * a control client (ironsock `WebSocket`) opened before each attack, and the checklist's
  * invariant ("nothing else affected") as one assertion.

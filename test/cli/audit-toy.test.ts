@@ -149,9 +149,18 @@ describe('health check after risky probes', () => {
       const byId = new Map(report.results.map((r) => [r.id, r]));
       assert.equal(byId.get('huge-length')?.status, 'FAIL');
       assert.match(byId.get('huge-length')?.note ?? '', /a fresh client failed/);
+      assert.match(
+        byId.get('huge-length')?.note ?? '',
+        /stopped accepting connections after this probe \(a crash or a denial of service\)/,
+      );
+      assert.equal(byId.get('huge-length')?.stoppedServer, true);
+      assert.equal(report.verdict.stoppedAfter, 'huge-length');
       assert.equal(byId.get('ping-flood')?.status, 'SKIP');
       assert.equal(byId.get('idle-timeout')?.status, 'SKIP');
-      assert.match(byId.get('idle-timeout')?.note ?? '', /stopped answering after huge-length/);
+      assert.match(
+        byId.get('idle-timeout')?.note ?? '',
+        /stopped accepting connections after huge-length/,
+      );
     } finally {
       await toy.close();
     }

@@ -284,7 +284,7 @@ describe('audit of a ws WebSocketServer with default options', () => {
     assert.equal(report.results.filter((r) => r.status === 'SKIP').length, 0);
   });
 
-  test('text output has one line per check plus a header and a summary', async () => {
+  test('text output: header, verdict first, what to fix with meaning and fix, then one line per check', async () => {
     const { code, stdout } = await run([
       ...FAST,
       '--only',
@@ -298,11 +298,21 @@ describe('audit of a ws WebSocketServer with default options', () => {
     const ids = ALL_CHECKS.filter((c) => c.group === 'handshake' && c.id !== 'slowloris').map(
       (c) => c.id,
     );
-    assert.equal(lines.length, ids.length + 2);
     assert.match(lines[0], /^ironsock audit ws:\/\/127\.0\.0\.1:\d+\//);
+    assert.equal(lines[1], '');
+    // ws with default options accepts cross-origin pages: the verdict comes first.
+    assert.match(lines[2], /^Verdict: FAIL: \d+ problems? to fix/);
+    assert.match(lines[3], /^\d+ FAIL, \d+ WARN, \d+ PASS, \d+ INFO, \d+ SKIP$/);
+    assert.equal(lines[5], 'What to fix:');
+    const fix = stdout.slice(stdout.indexOf('What to fix:'), stdout.indexOf('Every check:'));
+    assert.match(
+      fix,
+      /FAIL origin-cross: .*\n {6}means: any website your users visit can open a connection .*\n {6}fix: {3}check the Origin header/,
+    );
+    const every = lines.slice(lines.indexOf('Every check:') + 1);
+    assert.equal(every.length, ids.length);
     for (const [i, id] of ids.entries())
-      assert.match(lines[i + 1], new RegExp(`^(PASS|FAIL|WARN|INFO) ${id} `));
-    assert.match(lines.at(-1) ?? '', /^\d+ FAIL, \d+ WARN, \d+ PASS, \d+ INFO, \d+ SKIP$/);
+      assert.match(every[i], new RegExp(`^(PASS|FAIL|WARN|INFO) ${id} `));
   });
 
   test('--origin-base makes a listed origin the expected one', async () => {

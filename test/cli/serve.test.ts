@@ -5,6 +5,7 @@ import { connect, createServer } from 'node:net';
 import { describe, test } from 'node:test';
 import WebSocket from 'ws';
 import { main } from '../../src/cli/main.js';
+import { keepaliveWheel } from '../../src/node/keepalive.js';
 import { fakeIo, killQuietly, LISTENING, spawnServe, withTimeout, type FakeIo } from './harness.js';
 
 /** Runs `serve` through main() with fake io; returns the port and the pending exit code. */
@@ -274,6 +275,35 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     } finally {
       fake.abort();
       assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
+  test("without --keepalive, serve follows the library's default (on); --keepalive 0 turns it off", async () => {
+    const wheel = keepaliveWheel(true)!;
+    const base = wheel.size;
+    const on = await startServe(['--echo']);
+    const off = await startServe(['--echo', '--keepalive', '0']);
+    try {
+      const a = await openClient(`ws://127.0.0.1:${on.port}/`);
+      await withTimeout(
+        (async () => {
+          while (wheel.size !== base + 1) await new Promise((r) => setTimeout(r, 10));
+        })(),
+        5_000,
+        'the connection joins the default keepalive wheel',
+      );
+      const b = await openClient(`ws://127.0.0.1:${off.port}/`);
+      b.send('x');
+      await nextMessage(b);
+      assert.equal(wheel.size, base + 1, '--keepalive 0: not watched');
+      a.close();
+      b.close();
+      await Promise.all([closed(a), closed(b)]);
+    } finally {
+      on.fake.abort();
+      off.fake.abort();
+      assert.equal(await withTimeout(on.exit, 15_000, 'serve shutdown'), 0);
+      assert.equal(await withTimeout(off.exit, 15_000, 'serve shutdown'), 0);
     }
   });
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import * as ws from 'ws';
 import * as impl from './impl.js';
 import { TOY_TLS_CERT, TOY_TLS_KEY } from '../fixtures/toy-server-tls.js';
+import { documentedLocation, documentedUpgradeMap, nginxScaffold } from './nginx-documented.js';
 import {
   NGINX,
   freePort,
@@ -41,11 +42,13 @@ const IronSocket = impl.WebSocket as unknown as new (...args: any[]) => SocketLi
 const IronServer = impl.WebSocketServer as unknown as new (...args: any[]) => ServerLike;
 
 /**
- * An nginx config proxying to `upstream`: `/` passes `Host $host` (the name without the port),
- * `/keep-port/` passes `Host $http_host` (the client's Host header as sent); `/allow-listed/`
- * goes to `allowListed` (a server with the proxy's origin in `origins`) with `Host $host`.
- * A second listener on `tls.port` terminates TLS (fixture certificate) and proxies `/` to
- * `upstream` and `/server-origins/` to a server whose `serverOrigins` names the https origin.
+ * An nginx config proxying to `upstream`, every location built from the directives of the
+ * configuration documented in docs/deploying.md (see nginx-documented.ts): `/` passes
+ * `Host $host` (the name without the port), `/keep-port/` passes `Host $http_host` (the
+ * client's Host header as sent, as documented); `/allow-listed/` goes to `allowListed` (a server
+ * with the proxy's origin in `origins`) with `Host $host`. A second listener on `tls.port`
+ * terminates TLS (fixture certificate) and proxies `/` to `upstream` and `/server-origins/` to a
+ * server whose `serverOrigins` names the https origin.
  */
 function nginxConfig(
   dir: string,
@@ -54,45 +57,25 @@ function nginxConfig(
   allowListed: number,
   tls: { port: number; serverOriginsUpstream: number },
 ): string {
-  const location = (path: string, host: string, target = upstream): string => `
-    location ${path} {
-      proxy_pass http://127.0.0.1:${target};
-      proxy_http_version 1.1;
-      proxy_set_header Upgrade $http_upgrade;
-      proxy_set_header Connection "upgrade";
-      proxy_set_header Host ${host};
-      proxy_read_timeout 60s;
-      proxy_send_timeout 60s;
-    }`;
-  return `
-daemon off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr notice;
-events { worker_connections 128; }
-http {
-  access_log ${dir}/access.log;
-  client_body_temp_path ${dir}/client_body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  return nginxScaffold(
+    dir,
+    `
+  ${documentedUpgradeMap()}
   server {
     listen 127.0.0.1:${port};
-    ${location('/', '$host')}
-    ${location('/keep-port/', '$http_host')}
-    ${location('/allow-listed/', '$host', allowListed)}
+    ${documentedLocation('/', upstream, '$host')}
+    ${documentedLocation('/keep-port/', upstream)}
+    ${documentedLocation('/allow-listed/', allowListed, '$host')}
   }
   # TLS termination: wss: outside, plain ws: to the upstream.
   server {
     listen 127.0.0.1:${tls.port} ssl;
     ssl_certificate ${dir}/cert.pem;
     ssl_certificate_key ${dir}/key.pem;
-    ${location('/', '$http_host')}
-    ${location('/server-origins/', '$http_host', tls.serverOriginsUpstream)}
-  }
-}
-`;
+    ${documentedLocation('/', upstream)}
+    ${documentedLocation('/server-origins/', tls.serverOriginsUpstream)}
+  }`,
+  );
 }
 
 const clients = [

@@ -90,6 +90,38 @@ describe('keepalive wheel (R5)', () => {
   });
 });
 
+describe('keepalive wheel clock', () => {
+  test('wheel times are small integers (no boxed heap number per connection)', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    assert.ok(Number.isInteger(t.kaLastSeen) && t.kaLastSeen >= 0 && t.kaLastSeen < 2 ** 29);
+    wheel.delete(t);
+  });
+
+  test('after 2^29 ms of uptime the epoch moves forward and members keep their timing', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const silent = target();
+    const busy = target();
+    wheel.add(silent);
+    wheel.add(busy);
+    busy.kaActive = true;
+    // A sweep at wheel time 2^29 + 500 (6.2 days): the clock is rebased to 2^28.
+    wheel.tick(2 ** 29 + 500);
+    assert.equal(busy.kaLastSeen, 2 ** 28, 'the busy member was seen at the rebased now');
+    assert.equal(silent.pings, 1, 'the silent member is pinged');
+    assert.equal(silent.kaPingAt, 2 ** 28);
+    wheel.tick(2 ** 28 + 499);
+    assert.equal(silent.expired, false);
+    wheel.tick(2 ** 28 + 500);
+    assert.equal(silent.expired, true, 'and expires one timeout after the ping');
+    assert.equal(busy.pings, 0);
+    wheel.tick(2 ** 28 + 1000);
+    assert.equal(busy.pings, 1, 'the busy member, silent since, is pinged one interval later');
+    wheel.delete(busy);
+  });
+});
+
 describe('keepalive over real sockets', () => {
   test('a silent peer (no pongs) is terminated with local 1006 within interval + timeout', async () => {
     const { wss, port } = await startServer({ keepalive: { interval: 100, timeout: 100 } });
@@ -131,6 +163,55 @@ describe('keepalive over real sockets', () => {
     const client = await WebSocket.connect(url, { keepalive: { interval: 100, timeout: 100 } });
     const [code] = await once<[number]>(client, 'close', 5000);
     assert.equal(code, 1006);
+    await stopServer(wss);
+  });
+});
+
+describe('server keepalive is on by default (30 s / 20 s)', () => {
+  test('a default server watches its connections; keepalive: false does not', async () => {
+    const wheel = keepaliveWheel(true);
+    assert.ok(wheel !== null);
+    assert.equal(wheel.interval, 30_000);
+    assert.equal(wheel.timeout, 20_000);
+    const base = wheel.size;
+    const on = await startServer();
+    const off = await startServer({ keepalive: false });
+    const a = await wsClient(on.url);
+    await waitFor(() => wheel.size === base + 1, 2000, 'the connection joins the default wheel');
+    const b = await wsClient(off.url);
+    await waitFor(() => off.wss.clients.size === 1);
+    await delay(50);
+    assert.equal(wheel.size, base + 1, 'keepalive: false keeps the connection out of the wheel');
+    a.close();
+    b.close();
+    await Promise.all([once(a, 'close'), once(b, 'close')]);
+    await waitFor(() => wheel.size === base, 2000, 'a closed connection leaves the wheel');
+    await stopServer(on.wss);
+    await stopServer(off.wss);
+  });
+
+  test('after 30 s of silence a client is pinged; without any answer 20 s later it is dropped (1006)', async () => {
+    const wheel = keepaliveWheel(true)!;
+    const { wss, port, url } = await startServer();
+    const serverClosed = new Promise<number>((resolve) =>
+      wss.on('connection', (ws: WebSocket) => ws.on('close', (code: number) => resolve(code))),
+    );
+    const answering = await wsClient(url); // ws answers pings (autoPong)
+    const pinged = once(answering, 'ping');
+    const silent = await rawUpgrade(port); // reads but never answers
+    await waitFor(() => wss.clients.size === 2);
+    // Drive the shared wheel with a clock 30 s ahead instead of waiting (same code path as its timer).
+    const t0 = wheel.clock();
+    wheel.tick(t0 + 30_000);
+    await pinged;
+    await waitFor(() => parseFrames(silent.frames).some((f) => f.opcode === 9), 2000, 'ping');
+    await delay(50); // the ws client's pong arrives: it counts as alive at the next sweep
+    wheel.tick(t0 + 30_000 + 20_000);
+    assert.equal(await serverClosed, 1006);
+    await waitFor(() => silent.closed, 2000, 'the silent socket is closed');
+    assert.equal(answering.readyState, answering.OPEN, 'the client that answered stays open');
+    answering.close();
+    await once(answering, 'close');
     await stopServer(wss);
   });
 });

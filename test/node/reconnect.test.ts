@@ -8,7 +8,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as wsPackage from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
+import { WebSocket as PlainWebSocket } from '../../src/node/websocket.js';
 import type { WebSocket } from '../../src/node/websocket.js';
 import {
   ReconnectError,
@@ -466,4 +468,43 @@ test('events are typed (compile-time checks; the listeners never run)', () => {
     client.on('reconect', () => {});
   };
   assert.equal(typeof typed, 'function');
+});
+
+test(
+  'a ws server restarted on the same port: the client comes back and delivers the queue',
+  T,
+  async () => {
+    const first = new wsPackage.WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await once(first, 'listening');
+    const port = (first.address() as AddressInfo).port;
+    const client = await ReconnectingWebSocket.connect(`ws://127.0.0.1:${port}/`, {
+      reconnect: { attempts: 50, minDelay: 20, maxDelay: 100 },
+    });
+    const lost = once<[ReconnectingInfo]>(client, 'reconnecting');
+    for (const socket of first.clients) socket.terminate();
+    await new Promise<void>((resolve) => first.close(() => resolve()));
+    const [{ lastClose }] = await lost;
+    assert.equal(lastClose.code, 1006);
+    // Sent while the server is down: queued.
+    const queued = [client.send('a'), client.send('b')];
+    await delay(150);
+    const second = new wsPackage.WebSocketServer({ port, host: '127.0.0.1' });
+    const got: string[] = [];
+    second.on('connection', (socket) => socket.on('message', (data) => got.push(String(data))));
+    const [{ attempt }] = await once<[{ attempt: number }]>(client, 'reconnected', 10_000);
+    assert.ok(attempt >= 1);
+    await Promise.all(queued);
+    await waitFor(() => got.length === 2);
+    assert.deepEqual(got, ['a', 'b']);
+    client.close();
+    await once(client, 'close');
+    await new Promise<void>((resolve) => second.close(() => resolve()));
+  },
+);
+
+test('a plain WebSocket refuses the reconnect option and names ReconnectingWebSocket', () => {
+  assert.throws(
+    () => new PlainWebSocket('ws://127.0.0.1:1/', { reconnect: { attempts: 3 } } as never),
+    (error: Error) => error instanceof TypeError && /ReconnectingWebSocket/.test(error.message),
+  );
 });

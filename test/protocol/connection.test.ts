@@ -335,6 +335,14 @@ describe('limits', () => {
 });
 
 /** A fake extension that "compresses" by reversing bytes, synchronously or asynchronously. */
+/**
+ * Lets the asynchronous codec finish: each of its steps takes one setImmediate, so a number of
+ * event-loop turns (not a wall-clock wait, which a slow or instrumented run can outlast).
+ */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function reversingExtension(async: boolean, maxOut = Infinity): Extension & { disposed: boolean } {
   const run = (fn: () => void) => (async ? setImmediate(fn) : fn());
   return {
@@ -372,11 +380,11 @@ describe('§9 extension interface', () => {
           clientFrame(0, 'fed'),
         ]),
       );
-      await new Promise((r) => setTimeout(r, 20));
+      await settle();
       assert.deepEqual(h.messages(), ['hello', 'plain', 'abcdef']);
       h.conn.send(enc('abc'), false);
       h.conn.send(enc('raw'), false, true, false);
-      await new Promise((r) => setTimeout(r, 20));
+      await settle();
       const frames = h.written.slice(1); // after the pong
       assert.equal(frames[0][0], 0xc1, 'RSV1 set on the compressed message');
       assert.deepEqual([...frames[0].subarray(2)], [...enc('cba')]);
@@ -397,7 +405,7 @@ describe('§9 extension interface', () => {
     const ext = reversingExtension(true, 2);
     const h = harness({ role: 'server', extension: ext });
     h.feed(clientFrame(2, 'abcdef', { rsv: 4 }));
-    await new Promise((r) => setTimeout(r, 20));
+    await settle();
     assert.equal(h.closeEvent()?.code, 1009);
     assert.ok(ext.disposed);
   });

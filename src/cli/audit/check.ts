@@ -78,7 +78,10 @@ export interface Check {
   why: string;
   /** Bounds of this check in bytes and time (shown by `--help`). */
   bounds: string;
-  /** The probe could hurt the server: a health check runs after it. */
+  /**
+   * The probe is meant to stress the server (floods, bombs, slow requests). A liveness check
+   * runs after every probe anyway; this marks the heavy ones in `--help`.
+   */
   risky: boolean;
   /** Needs an established WebSocket connection (skipped when the baseline handshake fails). */
   needsUpgrade: boolean;
@@ -95,4 +98,10 @@ export interface CheckResult extends Verdict {
   bounds: string;
   why: string;
   durationMs: number;
+  /**
+   * True when the server stopped accepting connections right after this check's probe (a fresh
+   * TCP connection and upgrade failed): the probe crashed it or denied service. Every later
+   * check is then SKIP.
+   */
+  stoppedServer?: boolean;
 }

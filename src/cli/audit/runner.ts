@@ -1,6 +1,8 @@
 /**
- * Runs the selected checks in order against one server, with a health check after every probe
- * that could hurt it. Results are handed out one by one (for streaming output) and returned.
+ * Runs the selected checks in order against one server, with a liveness check (a fresh TCP
+ * connection and upgrade, plus an echo from an echo server) after every probe: a server that
+ * stops accepting connections is caught at the probe that stopped it, which then FAILs, and
+ * every later check is SKIP with that reason. Results are handed out one by one and returned.
  */
 import { Status, type Check, type CheckContext, type CheckResult, type Verdict } from './check.js';
 import { GROUPS, ALL_CHECKS, BASELINE_CHECKS } from './registry.js';
@@ -25,8 +27,13 @@ export interface Health {
   detail: string;
 }
 
-/** A fresh connection still gets a 101 (and an echo, from an echo server). */
-export async function checkHealth(context: CheckContext): Promise<Health> {
+/**
+ * A fresh connection still gets a 101 (and an echo, from an echo server). When the baseline
+ * handshake was not upgraded (the server refuses the audit's requests), the server is alive if
+ * it still answers the way it did: with an HTTP response when `answers` (it answered at first),
+ * else by accepting the connection (a server that drops HTTP/1.1 upgrades without a word).
+ */
+export async function checkHealth(context: CheckContext, answers = true): Promise<Health> {
   let probe: Probe;
   try {
     probe = await Probe.handshake(context.settings);
@@ -34,6 +41,14 @@ export async function checkHealth(context: CheckContext): Promise<Health> {
     return { ok: false, detail: (error as Error).message };
   }
   try {
+    if (!context.profile.upgrades) {
+      if (probe.outcome.response !== null) {
+        return { ok: true, detail: `answered ${probe.outcome.response.status}` };
+      }
+      return answers
+        ? { ok: false, detail: 'no response to a fresh handshake (it answered before)' }
+        : { ok: true, detail: 'accepted the connection (it never answers these handshakes)' };
+    }
     if (!probe.outcome.upgraded) {
       return {
         ok: false,
@@ -51,6 +66,17 @@ export async function checkHealth(context: CheckContext): Promise<Health> {
       : { ok: false, detail: 'upgraded but no longer echoes' };
   } finally {
     probe.close();
+  }
+}
+
+/** Whether a fresh, ordinary handshake gets any HTTP response (false also when unreachable). */
+async function answersHandshakes(context: CheckContext): Promise<boolean> {
+  try {
+    const probe = await Probe.handshake(context.settings);
+    probe.close();
+    return probe.outcome.response !== null;
+  } catch {
+    return false;
   }
 }
 
@@ -102,6 +128,8 @@ export async function runChecks(
     onResult(result);
   };
   let dead: string | null = null;
+  /** Whether the server answers a refused handshake at all (learnt once, if it never upgrades). */
+  let answers: boolean | undefined;
   for (const check of ALL_CHECKS) {
     const baseline = BASELINE_CHECKS.includes(check);
     const selected = isSelected(check, only, skip);
@@ -136,17 +164,25 @@ export async function runChecks(
       continue;
     }
     const result = await runOne(check, context);
-    if (check.risky && context.profile.upgrades) {
-      let health = await checkHealth(context);
-      if (!health.ok) {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-        health = await checkHealth(context);
-      }
-      if (!health.ok) {
-        result.status = Status.Fail;
-        result.note = `${result.note ? `${result.note}; ` : ''}after this probe a fresh client failed: ${health.detail}`;
-        dead = `the server stopped answering after ${check.id}`;
-      }
+    // Liveness after every probe, not only the heavy ones: a default ws server without an
+    // 'error' listener dies on the first malformed frame, and the probe that killed it may itself
+    // have seen a plausible close. One retry after 500 ms lets a restarting server recover.
+    if (!context.profile.upgrades && answers === undefined) {
+      answers = await answersHandshakes(context);
+    }
+    let health = await checkHealth(context, answers);
+    if (!health.ok) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      health = await checkHealth(context, answers);
+    }
+    if (!health.ok) {
+      result.status = Status.Fail;
+      result.stoppedServer = true;
+      result.note = `${result.note ? `${result.note}; ` : ''}the server stopped accepting connections after this probe (a crash or a denial of service): a fresh client failed: ${health.detail}`;
+      dead = `the server stopped accepting connections after ${check.id}`;
+      // Reported even when not selected (a baseline check): the worst finding is never hidden.
+      report(result);
+      continue;
     }
     if (selected) report(result);
   }
