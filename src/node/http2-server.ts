@@ -49,6 +49,7 @@ import { WebSocket } from './websocket.js';
 import type { ConnectionTuning } from './websocket.js';
 import type { KeepaliveWheel } from './keepalive.js';
 import {
+  DEFAULT_H2_CONNECTION_WINDOW_SIZE,
   DEFAULT_H2_INITIAL_WINDOW_SIZE,
   DEFAULT_H2_MAX_CONCURRENT_STREAMS,
   DEFAULT_H2_MAX_SESSION_MEMORY_MB,
@@ -91,6 +92,13 @@ export interface Http2ServerOptions
   maxSessionMemory?: number;
   /** SETTINGS_INITIAL_WINDOW_SIZE: per-stream receive window, bytes. Default 65,535. */
   initialWindowSize?: number;
+  /**
+   * Connection-level receive window, bytes (WINDOW_UPDATE on stream 0 right after the
+   * preface). Default 1 MiB (RFC 9113's initial value is 65,535, which lets one connection
+   * carry only 64 KiB per round trip for all its WebSockets together). Not a memory bound by
+   * itself: what a paused WebSocket can park is bounded by its stream window.
+   */
+  connectionWindowSize?: number;
 }
 
 /** Any HTTP/2 server Node can make (TLS or cleartext h2c). */
@@ -629,6 +637,7 @@ export function createHttp2Server(
     maxConcurrentStreams,
     maxSessionMemory,
     initialWindowSize,
+    connectionWindowSize,
     ...tls
   } = options;
   void maxWebSocketsPerSession;
@@ -650,6 +659,12 @@ export function createHttp2Server(
   // `WebSocketServer.close()` calls `closeAllConnections()` on servers it created: give this
   // one that method too (HTTP/2 sessions and HTTP/1.1 sockets alike).
   const sockets = new Set<Socket>();
+  const connectionWindow = connectionWindowSize ?? DEFAULT_H2_CONNECTION_WINDOW_SIZE;
+  server.on('session', (session: Http2Session) => {
+    session.once('localSettings', () => {
+      if (!session.destroyed) session.setLocalWindowSize(connectionWindow);
+    });
+  });
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

@@ -200,3 +200,11 @@ export const DEFAULT_H2_MAX_SESSION_MEMORY_MB = 10;
  * and its other streams keep flowing (Node grants the connection window as data arrives).
  */
 export const DEFAULT_H2_INITIAL_WINDOW_SIZE = 65_535;
+
+/**
+ * Connection-level receive window of HTTP/2 sessions ironsock creates (servers and the client's
+ * pooled sessions), in bytes. Default 1 MiB. RFC 9113's 65,535 would let all the WebSockets of
+ * a connection together receive only 64 KiB per round trip. Input a paused WebSocket can park
+ * stays bounded by its stream window (`DEFAULT_H2_INITIAL_WINDOW_SIZE` on servers).
+ */
+export const DEFAULT_H2_CONNECTION_WINDOW_SIZE = 1024 * 1024;
