@@ -7,12 +7,14 @@
  *   npm run bench -- --quick        fewer cells, shorter windows (< 2 min)
  *   npm run bench -- --smoke        a few seconds: proves the harness works end to end (CI)
  *   npm run bench -- --json [file]  also write the results as JSON (default artifacts/bench-<time>.json)
- *   --only echo,storm,memory,broadcast,publish,bus,micro   run a subset (publish: topic fan-out
+ *   --only echo,storm,memory,broadcast,publish,bus,http2,micro   run a subset (publish: topic fan-out
  *                                   to many subscribers vs raw node:net; bus: messages/s across two
- *                                   processes through Redis and NATS, beside ws + a Redis fan-out)
+ *                                   processes through Redis and NATS, beside ws + a Redis fan-out;
+ *                                   http2: echo over TLS as HTTP/1.1 upgrades vs RFC 8441 streams)
  *   --servers ironsock,ws,minimal-ws,raw-net  run a subset of servers (also: ironsock-js,
  *                                   ironsock without the optional bufferutil addon)
- *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>])
+ *   --cells 16x100,65536x1000w4     echo cells to run (<payload bytes>x<connections>[w<window>]),
+ *                                   for the http2 workload too
  *   --profile                       run ironsock under `node --cpu-prof` on 16 B and 64 KiB × 100
  *                                   (or --cells) and print the top functions by self time
  *
@@ -54,6 +56,7 @@ import {
 } from './harness/report.js';
 import { profileIronsock } from './harness/profile.js';
 import { runBusCell, startBusServers, type BusCell } from './harness/bus.js';
+import { runHttp2Cells } from './harness/http2.js';
 
 /** A server under test. */
 interface ServerSpec {
@@ -111,6 +114,8 @@ interface Plan {
   /** Offered rate (messages/s) and measured seconds of the `bus` cells. */
   busRate: number;
   busSeconds: number;
+  /** Echo cells over TLS, HTTP/1.1 vs HTTP/2 (bench/harness/http2.ts). */
+  http2: EchoCell[];
   microScale: number;
 }
 
@@ -160,6 +165,7 @@ function makePlan(mode: Plan['name']): Plan {
       publishConnections: 50,
       busRate: 20_000,
       busSeconds: 0.5,
+      http2: [{ size: 16, connections: 10, window: 4 }],
       microScale: 0.02,
     };
   }
@@ -185,6 +191,7 @@ function makePlan(mode: Plan['name']): Plan {
       publishConnections: 1000,
       busRate: 1_000_000,
       busSeconds: 1.5,
+      http2: [{ size: 16, connections: 100, window: windowFor(16, 100) }],
       microScale: 0.25,
     };
   }
@@ -208,6 +215,10 @@ function makePlan(mode: Plan['name']): Plan {
     publishConnections: 10000,
     busRate: 1_000_000,
     busSeconds: 3,
+    http2: [
+      { size: 16, connections: 100, window: windowFor(16, 100) },
+      { size: 65536, connections: 100, window: windowFor(65536, 100) },
+    ],
     microScale: 1,
   };
 }
@@ -225,7 +236,7 @@ function parseArgs(argv: string[]): Options {
   const options: Options = {
     mode: 'full',
     json: null,
-    only: new Set(['echo', 'storm', 'memory', 'broadcast', 'publish', 'bus', 'micro']),
+    only: new Set(['echo', 'storm', 'memory', 'broadcast', 'publish', 'bus', 'http2', 'micro']),
     servers: new Set(DEFAULT_SERVERS),
     profile: false,
     cells: null,
@@ -299,7 +310,10 @@ function log(line: string): void {
 async function main(): Promise<number> {
   const options = parseArgs(process.argv.slice(2));
   const plan = makePlan(options.mode);
-  if (options.cells !== null) plan.echo = options.cells;
+  if (options.cells !== null) {
+    plan.echo = options.cells;
+    plan.http2 = options.cells;
+  }
   const started = Date.now();
   const placement = detectPlacement(cpus().length);
   const notes = [...placement.notes];
@@ -455,6 +469,13 @@ async function main(): Promise<number> {
     );
   }
   for (const server of running.values()) await server.stop();
+
+  if (options.only.has('http2')) {
+    const h2 = await runHttp2Cells(placement, plan.http2, plan.echoTiming, plan.reps, log);
+    results.push(...h2.results);
+    notes.push(...h2.notes);
+    failures.push(...h2.failures);
+  }
 
   if (options.only.has('bus')) {
     const busServers = await startBusServers();

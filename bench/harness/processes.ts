@@ -235,6 +235,13 @@ export class LoadgenProcess {
     return new LoadgenProcess(new LineChild(spawnPinned(1, placement, [LOADGEN, ...args])));
   }
 
+  /** Starts a Node load generator script (same line protocol) on CPU 1, e.g. h2-loadgen.js. */
+  static startScript(placement: Placement, script: string, args: string[]): LoadgenProcess {
+    return new LoadgenProcess(
+      new LineChild(spawnPinned(1, placement, [process.execPath, script, ...args])),
+    );
+  }
+
   waitLine(prefix: string, timeoutMs: number): Promise<string> {
     return this.io.waitLine(prefix, timeoutMs);
   }

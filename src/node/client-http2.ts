@@ -31,7 +31,7 @@ import {
 import { createDeflateExtension } from './deflate-codec.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
+import { DEFAULT_H2_CONNECTION_WINDOW_SIZE, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
 import type { ClientHandshake, ClientHandshakeTarget, ClientOptions } from './client.js';
 
 /**
@@ -58,6 +58,8 @@ const DEFAULT_MAX_BODY = 1024 * 1024;
 /** How long an origin found without RFC 8441 support is not tried over HTTP/2 again ('auto'). */
 const NEGATIVE_CACHE_MS = 5 * 60 * 1000;
 const NEGATIVE_CACHE_MAX = 256;
+/** Receive window of each WebSocket stream of the client (what a paused socket may park). */
+const CLIENT_STREAM_WINDOW = 256 * 1024;
 
 /** TLS options that make a connection different (never share a session across them). */
 const TLS_IDENTITY = [
@@ -193,7 +195,13 @@ class PooledSession {
     };
     this.session = http2.connect(target.url.href.replace(/^wss:/, 'https:'), {
       createConnection: connect,
-      settings: { enablePush: false },
+      settings: { enablePush: false, initialWindowSize: CLIENT_STREAM_WINDOW },
+    });
+    // All the sockets of this connection share its receive window: 64 KiB (RFC 9113's initial
+    // value) per round trip would throttle them together.
+    this.session.once('localSettings', () => {
+      if (!this.session.destroyed)
+        this.session.setLocalWindowSize(DEFAULT_H2_CONNECTION_WINDOW_SIZE);
     });
     this.session.on('error', (error) => {
       this.failure ??= error;

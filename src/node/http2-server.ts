@@ -44,10 +44,12 @@ import { negotiateDeflateServer } from '../protocol/extensions/permessage-deflat
 import type { PerMessageDeflateOptions } from '../protocol/extensions/permessage-deflate.js';
 import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
+import type { CompressionBudget } from './compression-budget.js';
 import { WebSocket } from './websocket.js';
 import type { ConnectionTuning } from './websocket.js';
 import type { KeepaliveWheel } from './keepalive.js';
 import {
+  DEFAULT_H2_CONNECTION_WINDOW_SIZE,
   DEFAULT_H2_INITIAL_WINDOW_SIZE,
   DEFAULT_H2_MAX_CONCURRENT_STREAMS,
   DEFAULT_H2_MAX_SESSION_MEMORY_MB,
@@ -90,6 +92,13 @@ export interface Http2ServerOptions
   maxSessionMemory?: number;
   /** SETTINGS_INITIAL_WINDOW_SIZE: per-stream receive window, bytes. Default 65,535. */
   initialWindowSize?: number;
+  /**
+   * Connection-level receive window, bytes (WINDOW_UPDATE on stream 0 right after the
+   * preface). Default 1 MiB (RFC 9113's initial value is 65,535, which lets one connection
+   * carry only 64 KiB per round trip for all its WebSockets together). Not a memory bound by
+   * itself: what a paused WebSocket can park is bounded by its stream window.
+   */
+  connectionWindowSize?: number;
 }
 
 /** Any HTTP/2 server Node can make (TLS or cleartext h2c). */
@@ -115,6 +124,8 @@ export function isHttp2Server(server: unknown): server is AnyHttp2Server {
 export interface Http2Host {
   readonly handshakeTimeout: number;
   readonly deflate: PerMessageDeflateOptions | null;
+  /** The server's permessage-deflate state budget (compression-budget.ts). */
+  readonly compressionBudget: CompressionBudget | null;
   readonly tuning: ConnectionTuning;
   readonly wheel: KeepaliveWheel | null;
   readonly handleProtocols:
@@ -483,6 +494,14 @@ export class Http2Attachment {
       );
       return;
     }
+    // The compression budget is charged where the connection is certain (as over HTTP/1.1).
+    const budget = host.compressionBudget;
+    let reserved = 0;
+    if (deflate !== null && budget !== null && host.deflate !== null) {
+      const admitted = budget.admit(decision.extensions, host.deflate);
+      deflate = admitted;
+      if (admitted !== null) reserved = admitted.reserved;
+    }
     let fields: Array<[string, string]>;
     try {
       fields = buildExtendedConnectAccept({
@@ -509,6 +528,7 @@ export class Http2Attachment {
         });
       }
     } catch (error) {
+      if (reserved > 0) budget?.release(reserved);
       host.emit('error', error);
       this.refuse(stream, 500, 'INVALID_RESPONSE', 'internal error');
       return;
@@ -520,7 +540,10 @@ export class Http2Attachment {
     }
     let extension: Extension | null = null;
     if (deflate !== null && host.deflate !== null) {
-      extension = createDeflateExtension(deflate.params as never, 'server', host.deflate);
+      const onDispose = reserved > 0 ? () => budget?.release(reserved) : undefined;
+      extension = createDeflateExtension(deflate.params as never, 'server', host.deflate, {
+        onDispose,
+      });
     }
     try {
       // RFC 8441 §5: a 2xx answer opens the WebSocket; the stream stays open both ways.
@@ -614,6 +637,7 @@ export function createHttp2Server(
     maxConcurrentStreams,
     maxSessionMemory,
     initialWindowSize,
+    connectionWindowSize,
     ...tls
   } = options;
   void maxWebSocketsPerSession;
@@ -635,6 +659,12 @@ export function createHttp2Server(
   // `WebSocketServer.close()` calls `closeAllConnections()` on servers it created: give this
   // one that method too (HTTP/2 sessions and HTTP/1.1 sockets alike).
   const sockets = new Set<Socket>();
+  const connectionWindow = connectionWindowSize ?? DEFAULT_H2_CONNECTION_WINDOW_SIZE;
+  server.on('session', (session: Http2Session) => {
+    session.once('localSettings', () => {
+      if (!session.destroyed) session.setLocalWindowSize(connectionWindow);
+    });
+  });
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));

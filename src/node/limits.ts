@@ -40,6 +40,16 @@ export type BufferedAmountPolicy = 'close' | 'reject';
 export const DEFAULT_BUFFERED_AMOUNT_POLICY: BufferedAmountPolicy = 'close';
 
 /**
+ * Server-wide budget for permessage-deflate state kept between messages (zlib contexts under
+ * context takeover), in bytes. Default 64 MiB: about 230 connections with context takeover in
+ * both directions (about 290 KiB reserved each), then about 1,000 more keeping only their
+ * decompressor; past that, offers are accepted without context takeover, which keeps nothing.
+ * Blunts memory exhaustion by many idle compressed connections: without it every compressed
+ * connection holds about 250 KiB for as long as it stays open, and nothing caps the total.
+ */
+export const DEFAULT_MAX_COMPRESSION_MEMORY = 64 * 1024 * 1024;
+
+/**
  * Most control frames (ping + pong) accepted from a peer per `CONTROL_FRAME_WINDOW_MS` before
  * the connection is failed with CONTROL_FLOOD (Close 1008). Default 256 per second.
  * Blunts ping floods that make us write a pong for every ping (amplified CPU and outgoing
@@ -190,3 +200,11 @@ export const DEFAULT_H2_MAX_SESSION_MEMORY_MB = 10;
  * and its other streams keep flowing (Node grants the connection window as data arrives).
  */
 export const DEFAULT_H2_INITIAL_WINDOW_SIZE = 65_535;
+
+/**
+ * Connection-level receive window of HTTP/2 sessions ironsock creates (servers and the client's
+ * pooled sessions), in bytes. Default 1 MiB. RFC 9113's 65,535 would let all the WebSockets of
+ * a connection together receive only 64 KiB per round trip. Input a paused WebSocket can park
+ * stays bounded by its stream window (`DEFAULT_H2_INITIAL_WINDOW_SIZE` on servers).
+ */
+export const DEFAULT_H2_CONNECTION_WINDOW_SIZE = 1024 * 1024;
