@@ -1,10 +1,15 @@
 /**
- * RSS per idle compressed connection (RFC 7692 permessage-deflate with context takeover):
- * 1,000 connections to an ironsock server and to a `ws` server, each having sent and received
- * one compressed message (so both directions hold a zlib context), measured in one run with
+ * RSS per idle compressed connection (RFC 7692 permessage-deflate): 1,000 connections to an
+ * ironsock server and to a `ws` server, each having sent and received one compressed message
+ * (so both directions hold a zlib context if the mode keeps one), measured in one run with
  * interleaved repetitions. The same `ws` client drives both servers.
  *
- *   node dist/bench/deflate-memory.js [--connections 1000] [--reps 3]
+ *   node dist/bench/deflate-memory.js [--connections 1000] [--reps 3] [--mode MODE] [--budget BYTES]
+ *
+ * MODE: `takeover` (default: context takeover both ways), `server-no-takeover` (the server
+ * resets its compressor after every message) or `no-takeover` (both directions reset).
+ * `--budget` sets ironsock's `maxCompressionMemory` (default: Infinity, so that the mode asked
+ * for is the mode measured; with the default budget the connections past it fall back).
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +29,18 @@ if (SERVER_ROLE !== undefined) {
   const { WebSocketServer } = (
     SERVER_ROLE === 'ironsock' ? await import('../src/index.js') : await import('ws')
   ) as { WebSocketServer: new (options: object) => any };
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, perMessageDeflate: true });
+  const mode = process.env.IRONSOCK_BENCH_MODE ?? 'takeover';
+  const perMessageDeflate = {
+    serverNoContextTakeover: mode !== 'takeover',
+    clientNoContextTakeover: mode === 'no-takeover',
+  };
+  const budget = Number(process.env.IRONSOCK_BENCH_BUDGET ?? Infinity);
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    perMessageDeflate,
+    ...(SERVER_ROLE === 'ironsock' ? { maxCompressionMemory: budget } : {}),
+  });
   wss.on('connection', (ws: any) => {
     ws.on('message', (data: Buffer, isBinary: boolean) => ws.send(data, { binary: isBinary }));
     ws.on('error', () => {});
@@ -43,6 +59,9 @@ if (SERVER_ROLE !== undefined) {
     options: {
       connections: { type: 'string', default: '1000' },
       reps: { type: 'string', default: '3' },
+      mode: { type: 'string', default: 'takeover' },
+      budget: { type: 'string', default: 'Infinity' },
+      servers: { type: 'string', default: 'ironsock,ws' },
     },
   });
   const count = Number(values.connections);
@@ -61,7 +80,12 @@ if (SERVER_ROLE !== undefined) {
 
   async function measure(role: string): Promise<{ perConnection: number; extensions: string }> {
     const child = fork(self, [], {
-      env: { ...process.env, IRONSOCK_BENCH_ROLE: role },
+      env: {
+        ...process.env,
+        IRONSOCK_BENCH_ROLE: role,
+        IRONSOCK_BENCH_MODE: values.mode,
+        IRONSOCK_BENCH_BUDGET: values.budget,
+      },
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -77,7 +101,7 @@ if (SERVER_ROLE !== undefined) {
         clients.push(ws);
         await new Promise<void>((resolve, reject) => {
           ws.once('open', () => {
-            extensions = ws.extensions;
+            if (role === 'ironsock') extensions = ws.extensions;
             ws.send(message);
           });
           ws.once('message', () => resolve());
@@ -93,28 +117,29 @@ if (SERVER_ROLE !== undefined) {
     return { perConnection: (after.rss - before.rss) / count, extensions };
   }
 
+  const servers = values.servers.split(',');
   const results: Record<string, number[]> = { ironsock: [], ws: [] };
   let negotiated = '';
   for (let rep = 0; rep < reps; rep++) {
-    for (const role of ['ironsock', 'ws']) {
+    for (const role of servers) {
       const { perConnection, extensions } = await measure(role);
       results[role].push(perConnection);
       if (role === 'ironsock') negotiated = extensions;
     }
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  const ironsock = median(results.ironsock);
-  const ws = median(results.ws);
+  const ws = results.ws.length > 0 ? median(results.ws) : NaN;
   console.log(
-    `permessage-deflate idle memory, ${count} connections, ${reps} interleaved reps (Node ${process.version})`,
+    `permessage-deflate idle memory, mode ${values.mode}, ${count} connections, ${reps} interleaved reps (Node ${process.version})`,
   );
-  console.log(`negotiated: ${negotiated}`);
+  console.log(`negotiated (ironsock): ${negotiated}`);
   console.log('| server | RSS per connection (median) | runs | vs ws |');
   console.log('| --- | --- | --- | --- |');
-  console.log(
-    `| ironsock | ${(ironsock / 1024).toFixed(1)} KiB | ${results.ironsock.map((x) => (x / 1024).toFixed(1)).join(', ')} | ${(ws / ironsock).toFixed(2)}× |`,
-  );
-  console.log(
-    `| ws | ${(ws / 1024).toFixed(1)} KiB | ${results.ws.map((x) => (x / 1024).toFixed(1)).join(', ')} | 1.00× |`,
-  );
+  for (const role of servers) {
+    const value = median(results[role]);
+    const runs = results[role].map((x) => (x / 1024).toFixed(1)).join(', ');
+    console.log(
+      `| ${role} | ${(value / 1024).toFixed(1)} KiB | ${runs} | ${(ws / value).toFixed(2)}× |`,
+    );
+  }
 }

@@ -56,6 +56,8 @@ export interface DeflateExtension extends Extension {
 export interface DeflateCodecHooks {
   /** Use this limiter instead of the shared one for `concurrencyLimit`. */
   limiter?: ZlibLimiter;
+  /** Called once, by the first `dispose()` (the server gives back its compression budget). */
+  onDispose?: () => void;
 }
 
 type Job = (release: () => void) => void;
@@ -114,14 +116,17 @@ class DeflateCodec implements DeflateExtension {
   #deflateOp: Operation | null = null;
   #inflateOp: Operation | null = null;
   #disposed = false;
+  readonly #onDispose: (() => void) | undefined;
 
   constructor(
     params: DeflateParams,
     role: 'server' | 'client',
     options: ResolvedDeflateOptions,
     limiter: ZlibLimiter,
+    onDispose?: () => void,
   ) {
     this.#options = options;
+    this.#onDispose = onDispose;
     const dirs = deflateDirections(params, role);
     this.#deflateDir = dirs.deflate;
     this.#inflateDir = dirs.inflate;
@@ -154,6 +159,7 @@ class DeflateCodec implements DeflateExtension {
     this.#deflateOp?.finish(gone(), []);
     this.#dropInflater();
     this.#dropDeflater();
+    this.#onDispose?.();
   }
 
   /** Starts an operation: `callback` is called once, asynchronously, then the slot is freed. */
@@ -371,5 +377,5 @@ export function createDeflateExtension(
 ): DeflateExtension {
   const resolved = resolveDeflateOptions(options);
   const limiter = hooks.limiter ?? sharedZlibLimiter(resolved.concurrencyLimit);
-  return new DeflateCodec(params, role, resolved, limiter);
+  return new DeflateCodec(params, role, resolved, limiter, hooks.onDispose);
 }

@@ -44,6 +44,7 @@ import { negotiateDeflateServer } from '../protocol/extensions/permessage-deflat
 import type { PerMessageDeflateOptions } from '../protocol/extensions/permessage-deflate.js';
 import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
+import type { CompressionBudget } from './compression-budget.js';
 import { WebSocket } from './websocket.js';
 import type { ConnectionTuning } from './websocket.js';
 import type { KeepaliveWheel } from './keepalive.js';
@@ -123,6 +124,8 @@ export function isHttp2Server(server: unknown): server is AnyHttp2Server {
 export interface Http2Host {
   readonly handshakeTimeout: number;
   readonly deflate: PerMessageDeflateOptions | null;
+  /** The server's permessage-deflate state budget (compression-budget.ts). */
+  readonly compressionBudget: CompressionBudget | null;
   readonly tuning: ConnectionTuning;
   readonly wheel: KeepaliveWheel | null;
   readonly handleProtocols:
@@ -491,6 +494,14 @@ export class Http2Attachment {
       );
       return;
     }
+    // The compression budget is charged where the connection is certain (as over HTTP/1.1).
+    const budget = host.compressionBudget;
+    let reserved = 0;
+    if (deflate !== null && budget !== null && host.deflate !== null) {
+      const admitted = budget.admit(decision.extensions, host.deflate);
+      deflate = admitted;
+      if (admitted !== null) reserved = admitted.reserved;
+    }
     let fields: Array<[string, string]>;
     try {
       fields = buildExtendedConnectAccept({
@@ -517,6 +528,7 @@ export class Http2Attachment {
         });
       }
     } catch (error) {
+      if (reserved > 0) budget?.release(reserved);
       host.emit('error', error);
       this.refuse(stream, 500, 'INVALID_RESPONSE', 'internal error');
       return;
@@ -528,7 +540,10 @@ export class Http2Attachment {
     }
     let extension: Extension | null = null;
     if (deflate !== null && host.deflate !== null) {
-      extension = createDeflateExtension(deflate.params as never, 'server', host.deflate);
+      const onDispose = reserved > 0 ? () => budget?.release(reserved) : undefined;
+      extension = createDeflateExtension(deflate.params as never, 'server', host.deflate, {
+        onDispose,
+      });
     }
     try {
       // RFC 8441 §5: a 2xx answer opens the WebSocket; the stream stays open both ways.

@@ -40,6 +40,16 @@ export type BufferedAmountPolicy = 'close' | 'reject';
 export const DEFAULT_BUFFERED_AMOUNT_POLICY: BufferedAmountPolicy = 'close';
 
 /**
+ * Server-wide budget for permessage-deflate state kept between messages (zlib contexts under
+ * context takeover), in bytes. Default 64 MiB: about 230 connections with context takeover in
+ * both directions (about 290 KiB reserved each), then about 1,000 more keeping only their
+ * decompressor; past that, offers are accepted without context takeover, which keeps nothing.
+ * Blunts memory exhaustion by many idle compressed connections: without it every compressed
+ * connection holds about 250 KiB for as long as it stays open, and nothing caps the total.
+ */
+export const DEFAULT_MAX_COMPRESSION_MEMORY = 64 * 1024 * 1024;
+
+/**
  * Most control frames (ping + pong) accepted from a peer per `CONTROL_FRAME_WINDOW_MS` before
  * the connection is failed with CONTROL_FLOOD (Close 1008). Default 256 per second.
  * Blunts ping floods that make us write a pong for every ping (amplified CPU and outgoing

@@ -301,6 +301,7 @@ export function checkServerOptions(options: unknown): void {
     throw new TypeError(NO_MODE);
   }
   checkBoolean(o, 'noServer');
+  checkInteger(o, 'maxCompressionMemory', { min: 0, infinite: true });
   if (hasPort) {
     const port = o.port;
     // Node's listen() also takes the port as a string of digits.

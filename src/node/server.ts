@@ -20,6 +20,7 @@ import { writeHeader, headerSize } from '../protocol/frame.js';
 import { Opcode } from '../protocol/codes.js';
 import type { RequestHead } from '../protocol/handshake/http-head.js';
 import { validateUpgradeRequest } from '../protocol/handshake/server.js';
+import { wsRefusalText } from './ws-wording.js';
 import type { ServerPolicy, UpgradeAccepted } from '../protocol/handshake/server.js';
 import { buildAcceptResponse, buildRejectResponse } from '../protocol/handshake/response.js';
 import { compileOrigins } from '../protocol/handshake/origin.js';
@@ -28,6 +29,7 @@ import { negotiateDeflateServer } from '../protocol/extensions/permessage-deflat
 import type { PerMessageDeflateOptions } from '../protocol/extensions/permessage-deflate.js';
 import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
+import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
@@ -39,6 +41,7 @@ import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
 import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_MAX_COMPRESSION_MEMORY,
   DEFAULT_MAX_HEADERS,
   DEFAULT_MAX_HEAD_BYTES,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -142,6 +145,15 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   clientTracking?: boolean;
   /** permessage-deflate: off by default (memory and CPU cost per connection; zip-bomb surface). */
   perMessageDeflate?: boolean | PerMessageDeflateOptions;
+  /**
+   * Budget of this server for permessage-deflate state kept between messages, in bytes
+   * (compression-budget.ts). Default 64 MiB; `Infinity` disables it. Each connection reserves
+   * what its agreed mode keeps (about 290 KiB with context takeover both ways at 15-bit
+   * windows, about 65 KiB when only the client's window is kept); once the budget cannot hold
+   * that, new offers are accepted with `server_no_context_takeover`, then also
+   * `client_no_context_takeover` (nothing kept between messages): never an out-of-memory.
+   */
+  maxCompressionMemory?: number;
   /** Extra `Host` values accepted (DNS rebinding check), see hs `HostPolicy`. */
   allowedHosts?: readonly string[];
   /** The listen address for the Host check; default the server's address. */
@@ -355,6 +367,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   private readonly ownsServer: boolean;
   private readonly wheel: KeepaliveWheel | null;
   private readonly deflate: PerMessageDeflateOptions | null;
+  /** The permessage-deflate state budget (`maxCompressionMemory`), or null without deflate. */
+  readonly compressionBudget: CompressionBudget | null;
   private readonly handshakeTimeout: number;
   private readonly listeners_: Array<[string, (...args: any[]) => void]> = [];
   private readonly perAddress = new Map<string, number>();
@@ -391,6 +405,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
         : options.perMessageDeflate === undefined || options.perMessageDeflate === false
           ? null
           : options.perMessageDeflate;
+    this.compressionBudget =
+      this.deflate === null
+        ? null
+        : new CompressionBudget(options.maxCompressionMemory ?? DEFAULT_MAX_COMPRESSION_MEMORY);
     // Resolved once and shared by every connection (no per-connection copies).
     this.tuning = {
       ...options,
@@ -563,16 +581,28 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     // Origin predicates receive the IncomingMessage, as the `origins` option documents.
     const decision = validateUpgradeRequest(request, this.policy(tracked, secure), req);
     if (!decision.ok) {
+      // ws's wording where ws refuses for the same reason (ws-wording.ts); ironsock's reason
+      // stays on 'rejected' and as `explanation`.
+      const wsText = wsRefusalText(decision.code);
       if (this.listenerCount('wsClientError') > 0) {
-        const error = Object.assign(new Error(decision.reason), {
+        const error = Object.assign(new Error(wsText ?? decision.reason), {
           code: decision.code,
           status: decision.status,
+          explanation: decision.reason,
         });
         this.emit('wsClientError', error, socket, req);
         this.armGrace(tracked, this.handshakeTimeout);
         return;
       }
-      this.reject(tracked, req, decision.status, decision.code, decision.reason, decision.headers);
+      this.reject(
+        tracked,
+        req,
+        decision.status,
+        decision.code,
+        decision.reason,
+        decision.headers,
+        wsText,
+      );
       return;
     }
 
@@ -688,6 +718,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     return {
       handshakeTimeout: this.handshakeTimeout,
       deflate: this.deflate,
+      compressionBudget: this.compressionBudget,
       tuning: this.tuning,
       wheel: this.wheel,
       handleProtocols: this.options.handleProtocols,
@@ -987,6 +1018,15 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       this.rejectClosing(socket, req);
       return;
     }
+    // The compression budget is charged here, where the connection is certain: the agreed
+    // mode may keep less state than negotiated when the budget is short.
+    const budget = this.compressionBudget;
+    let reserved = 0;
+    if (deflate !== null && budget !== null && this.deflate !== null) {
+      const admitted = budget.admit(decision.extensions, this.deflate);
+      deflate = admitted;
+      if (admitted !== null) reserved = admitted.reserved;
+    }
     let response: string;
     try {
       const text = buildAcceptResponse(
@@ -1010,13 +1050,17 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
         response = lines.join('\r\n') + '\r\n\r\n';
       }
     } catch (error) {
+      if (reserved > 0) budget?.release(reserved);
       this.emit('error', error);
       this.reject(socket, req, 500, 'INVALID_RESPONSE', 'internal error');
       return;
     }
     let extension: Extension | null = null;
     if (deflate !== null && this.deflate !== null) {
-      extension = createDeflateExtension(deflate.params as never, 'server', this.deflate);
+      const onDispose = reserved > 0 ? () => budget?.release(reserved) : undefined;
+      extension = createDeflateExtension(deflate.params as never, 'server', this.deflate, {
+        onDispose,
+      });
     }
     socket.write(response, 'latin1');
     socket[kUpgraded] = true;
@@ -1053,6 +1097,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     code: string,
     reason: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
+    body?: string,
   ): void {
     this.report(
       socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
@@ -1064,7 +1109,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     if (!socket.destroyed && socket.writable) {
       let text: string;
       try {
-        text = buildRejectResponse({ status, reason, headers });
+        text =
+          body === undefined
+            ? buildRejectResponse({ status, reason, headers })
+            : buildRejectResponse({ status, reason: body, headers, newline: false });
       } catch {
         text = buildRejectResponse({ status: 500, reason: 'internal error' });
       }

@@ -509,7 +509,11 @@ export class WebSocket extends EventEmitter {
       if (options.fin !== undefined) fin = options.fin;
       if (options.compress !== undefined) compress = options.compress;
     }
-    if (this._held !== null || isBlob(data)) {
+    // Strings and byte views (every hot-path send) never reach the Blob check.
+    if (
+      this._held !== null ||
+      (typeof data === 'object' && !ArrayBuffer.isView(data) && isBlob(data))
+    ) {
       this._hold({ kind: 'send', data, isBinary, fin, compress, cb });
       return (this._sent ??= new SendCompletion(this));
     }

@@ -38,6 +38,8 @@ test('await send() on a closing or closed connection resolves without sending; i
   client.close(1000);
   // CLOSING: nothing is sent; the promise-like resolves (the closing handshake reports the end).
   await client.send('too late');
+  // Who needs to know that this message was dropped has the callback and sendAsync.
+  await assert.rejects(client.sendAsync('dropped'), /WebSocket is not open: readyState 2/);
   let unhandled = false;
   const onUnhandled = (): void => {
     unhandled = true;
