@@ -20,6 +20,7 @@ import { writeHeader, headerSize } from '../protocol/frame.js';
 import { Opcode } from '../protocol/codes.js';
 import type { RequestHead } from '../protocol/handshake/http-head.js';
 import { validateUpgradeRequest } from '../protocol/handshake/server.js';
+import { wsRefusalText } from './ws-wording.js';
 import type { ServerPolicy, UpgradeAccepted } from '../protocol/handshake/server.js';
 import { buildAcceptResponse, buildRejectResponse } from '../protocol/handshake/response.js';
 import { compileOrigins } from '../protocol/handshake/origin.js';
@@ -580,16 +581,28 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     // Origin predicates receive the IncomingMessage, as the `origins` option documents.
     const decision = validateUpgradeRequest(request, this.policy(tracked, secure), req);
     if (!decision.ok) {
+      // ws's wording where ws refuses for the same reason (ws-wording.ts); ironsock's reason
+      // stays on 'rejected' and as `explanation`.
+      const wsText = wsRefusalText(decision.code);
       if (this.listenerCount('wsClientError') > 0) {
-        const error = Object.assign(new Error(decision.reason), {
+        const error = Object.assign(new Error(wsText ?? decision.reason), {
           code: decision.code,
           status: decision.status,
+          explanation: decision.reason,
         });
         this.emit('wsClientError', error, socket, req);
         this.armGrace(tracked, this.handshakeTimeout);
         return;
       }
-      this.reject(tracked, req, decision.status, decision.code, decision.reason, decision.headers);
+      this.reject(
+        tracked,
+        req,
+        decision.status,
+        decision.code,
+        decision.reason,
+        decision.headers,
+        wsText,
+      );
       return;
     }
 
@@ -1084,6 +1097,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     code: string,
     reason: string,
     headers: ReadonlyArray<readonly [string, string]> = [],
+    body?: string,
   ): void {
     this.report(
       socket.remoteAddress ?? (req.socket as Socket | undefined)?.remoteAddress,
@@ -1095,7 +1109,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     if (!socket.destroyed && socket.writable) {
       let text: string;
       try {
-        text = buildRejectResponse({ status, reason, headers });
+        text =
+          body === undefined
+            ? buildRejectResponse({ status, reason, headers })
+            : buildRejectResponse({ status, reason: body, headers, newline: false });
       } catch {
         text = buildRejectResponse({ status: 500, reason: 'internal error' });
       }

@@ -350,6 +350,50 @@ for (const [name, lib] of LIBS) {
       await stop(wss, client);
     });
 
+    for (const [label, method, headers, status, text] of [
+      [
+        'a POST',
+        'POST',
+        { Connection: 'Upgrade', Upgrade: 'websocket' },
+        405,
+        'Invalid HTTP method',
+      ],
+      [
+        'a missing key',
+        'GET',
+        { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13' },
+        400,
+        'Missing or invalid Sec-WebSocket-Key header',
+      ],
+    ] as const) {
+      test(
+        `handshake refusal for ${label}: ws's status, body and wsClientError message`,
+        T,
+        async () => {
+          const wss = await serve(lib);
+          const port = (wss.address() as AddressInfo).port;
+          const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+            const req = http.request({ host: '127.0.0.1', port, method, headers }, (res) => {
+              let body = '';
+              res.on('data', (chunk) => (body += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            });
+            req.on('error', reject);
+            req.end();
+          });
+          assert.deepEqual(answer, { status, body: text });
+          const reported = once(wss, 'wsClientError');
+          const req = http.request({ host: '127.0.0.1', port, method, headers });
+          req.on('error', () => {});
+          req.end();
+          const [error, socket] = await reported;
+          assert.equal(error.message, text);
+          socket.destroy();
+          await stop(wss);
+        },
+      );
+    }
+
     test("a message over maxPayload: 'Max payload size exceeded', close 1009", T, async () => {
       const { wss, client, server } = await pair(lib, { maxPayload: 8 });
       const errored = once(server, 'error');

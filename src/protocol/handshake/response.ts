@@ -150,6 +150,11 @@ export interface RejectResponseOptions {
   reason: string;
   /** Headers the status calls for (e.g. `Sec-WebSocket-Version: 13`), checked like the rest. */
   headers?: ReadonlyArray<readonly [name: string, value: string]>;
+  /**
+   * End the body with a newline (default true). False sends `reason` exactly, e.g. another
+   * library's refusal text that clients compare byte for byte.
+   */
+  newline?: boolean;
 }
 
 /**
@@ -175,7 +180,7 @@ export function buildRejectResponse(rejection: RejectResponseOptions): string {
     const c = ch.charCodeAt(0);
     body += ch.length === 1 && c >= 0x20 && c < 0x7f ? ch : '?';
   }
-  body += '\n';
+  if (rejection.newline !== false) body += '\n';
   return (
     `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n` +
     'Connection: close\r\n' +
