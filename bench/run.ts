@@ -415,7 +415,14 @@ async function main(): Promise<number> {
         const result = cells.get(spec.name)!;
         if (server === undefined || result.error !== undefined) continue;
         try {
-          const sample = await run(server, spec);
+          let sample = await run(server, spec);
+          // A smoke cell measures 200 ms: on a busy machine a server may not get the CPU in
+          // that window and deliver nothing. It gets one more try before that counts as a
+          // failure of the harness (a broken server fails both).
+          if (sample.errors > 0 && plan.name === 'smoke') {
+            log(`  ${spec.name}: ${sample.errors} errors, measuring once more (smoke)`);
+            sample = await run(server, spec);
+          }
           record(result, sample);
           log(`  ${spec.name}: ${sample.value.toFixed(1)} ${unit} (${cpuNote(sample)})`);
         } catch (error) {

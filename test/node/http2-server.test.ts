@@ -32,8 +32,11 @@ test('standalone http2 server: echo over an extended CONNECT stream, req says HT
   let request: { httpVersion: string; method?: string; url?: string } | undefined;
   let verified: string | undefined;
   const wss2 = wss;
+  let remoteAddress: string | undefined;
   wss2.on('connection', (ws: WebSocket, req) => {
     request = req as unknown as typeof request;
+    // ws users read the peer address from `ws._socket`: the stream answers for its connection.
+    remoteAddress = (ws._socket as { remoteAddress?: string } | null)?.remoteAddress;
     ws.on('message', (data, isBinary) => ws.send(data as Buffer, { binary: isBinary }));
   });
   const session = await h2Session(port, pair.cert);
@@ -50,6 +53,7 @@ test('standalone http2 server: echo over an extended CONNECT stream, req says HT
     assert.equal(request?.httpVersion, '2.0');
     assert.equal(request?.method, 'CONNECT');
     assert.equal(request?.url, '/echo?x=1');
+    assert.equal(remoteAddress, '127.0.0.1');
     void verified;
     // Clean close: Close frames both ways, then END_STREAM from the server.
     socket.frame(0x8, Buffer.from([0x03, 0xe8]));
@@ -192,6 +196,53 @@ test('an http2 server without ironsock never sends the setting (raw SETTINGS fra
   } finally {
     raw?.close();
     if (wss !== null) await stopServer(wss);
+    await new Promise((r) => server.close(r));
+  }
+});
+
+test('noServer: handleStream() takes extended CONNECT streams from the application', async (t) => {
+  const pair = credentials(t);
+  if (pair === null) return;
+  const server = http2.createSecureServer({
+    ...pair,
+    settings: { enableConnectProtocol: true },
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on(
+    'stream',
+    (
+      stream: http2.ServerHttp2Stream,
+      headers: http2.IncomingHttpHeaders,
+      _flags: number,
+      rawHeaders: string[],
+    ) => {
+      if (headers[':protocol'] === 'websocket') {
+        wss.handleStream(stream, headers, rawHeaders, (ws, req) => {
+          ws.send(`hello ${req.httpVersion} ${req.url}`);
+        });
+      } else {
+        stream.respond({ ':status': 404 });
+        stream.end();
+      }
+    },
+  );
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const session = await h2Session(port, pair.cert);
+  try {
+    const socket = await h2Open(session, connectHeaders(`127.0.0.1:${port}`, {}, '/x'));
+    assert.equal(socket.status, 200);
+    await waitFor(() => parseFrames(socket.data).length === 1, 5000, 'greeting');
+    assert.equal(parseFrames(socket.data)[0].payload.toString(), 'hello 2.0 /x');
+    // The same policy as HTTP/1.1: a cross-origin page is refused.
+    const refused = await h2Open(
+      session,
+      connectHeaders(`127.0.0.1:${port}`, { origin: 'https://evil.example' }),
+    );
+    assert.equal(refused.status, 403);
+  } finally {
+    session.destroy();
+    await stopServer(wss);
     await new Promise((r) => server.close(r));
   }
 });

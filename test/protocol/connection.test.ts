@@ -343,6 +343,12 @@ async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Turns the event loop until `done()` holds (bounded: 2,000 turns), so the async codec's
+ * steps finish however the machine schedules them. */
+async function settleUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !done(); i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
 function reversingExtension(async: boolean, maxOut = Infinity): Extension & { disposed: boolean } {
   const run = (fn: () => void) => (async ? setImmediate(fn) : fn());
   return {
@@ -380,11 +386,11 @@ describe('§9 extension interface', () => {
           clientFrame(0, 'fed'),
         ]),
       );
-      await settle();
+      await settleUntil(() => h.messages().length >= 3);
       assert.deepEqual(h.messages(), ['hello', 'plain', 'abcdef']);
       h.conn.send(enc('abc'), false);
       h.conn.send(enc('raw'), false, true, false);
-      await settle();
+      await settleUntil(() => h.written.length >= 3);
       const frames = h.written.slice(1); // after the pong
       assert.equal(frames[0][0], 0xc1, 'RSV1 set on the compressed message');
       assert.deepEqual([...frames[0].subarray(2)], [...enc('cba')]);
