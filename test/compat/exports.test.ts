@@ -9,36 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, importByName, requireFromPackage } from './support.js';
-
-const MAIN_NAMES = [
-  'ClientErrorCode',
-  'ClientHandshakeError',
-  'ClientSyntaxError',
-  'CloseCode',
-  'CloseEvent',
-  'ErrorEvent',
-  'HandshakeError',
-  'MessageEvent',
-  'ProtocolError',
-  'ReadyState',
-  'ReconnectError',
-  'ReconnectErrorCode',
-  'ReconnectingWebSocket',
-  'SendBufferFullError',
-  'TopicHub',
-  'UsageError',
-  'WebSocket',
-  'WebSocketError',
-  'WebSocketServer',
-  'WebSocketStream',
-  'clusterAdapter',
-  'clusterRelay',
-  'createWebSocketStream',
-  'default',
-  'memoryBus',
-  'shouldReconnect',
-];
+import { MAIN_NAMES, ROOT, importByName, requireFromPackage } from './support.js';
 
 const PROTOCOL_NAMES = [
   'CloseCode',

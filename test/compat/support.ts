@@ -16,3 +16,33 @@ export const requireFromPackage = createRequire(join(ROOT, 'package.json'));
 export function importByName(name: string): Promise<any> {
   return import(name);
 }
+
+/** The names `ironsock` exports, sorted (STYLE.md §7: changing them is a conscious decision). */
+export const MAIN_NAMES = [
+  'ClientErrorCode',
+  'ClientHandshakeError',
+  'ClientSyntaxError',
+  'CloseCode',
+  'CloseEvent',
+  'ErrorEvent',
+  'HandshakeError',
+  'MessageEvent',
+  'ProtocolError',
+  'ReadyState',
+  'ReconnectError',
+  'ReconnectErrorCode',
+  'ReconnectingWebSocket',
+  'SendBufferFullError',
+  'TopicHub',
+  'UsageError',
+  'WebSocket',
+  'WebSocketError',
+  'WebSocketServer',
+  'WebSocketStream',
+  'clusterAdapter',
+  'clusterRelay',
+  'createWebSocketStream',
+  'default',
+  'memoryBus',
+  'shouldReconnect',
+];

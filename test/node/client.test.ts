@@ -10,12 +10,12 @@ import * as tls from 'node:tls';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import { makeCert, type TestCert } from '../helpers/certs.js';
 import {
   startClientHandshake,
   type ClientHandshakeResult,
@@ -1044,42 +1044,11 @@ describe('transport failures', () => {
 // TLS (checklist K7). Certificates are made at test time with openssl into a temp dir.
 
 describe('checklist K7: wss: certificate verification', () => {
-  let dir = '';
-  let good: { key: Buffer; cert: Buffer };
-  let other: { key: Buffer; cert: Buffer };
+  let good: TestCert;
+  let other: TestCert;
   let opensslMissing = '';
 
-  const makeCert = (name: string, san: string): { key: Buffer; cert: Buffer } => {
-    const key = join(dir, `${name}.key`);
-    const cert = join(dir, `${name}.crt`);
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '2',
-        '-subj',
-        `/CN=${name}`,
-        '-addext',
-        `subjectAltName=${san}`,
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(key), cert: readFileSync(cert) };
-  };
-
   before(() => {
-    dir = mkdtempSync(join(tmpdir(), 'ironsock-client-tls-'));
     try {
       good = makeCert('localhost', 'DNS:localhost,IP:127.0.0.1');
       other = makeCert('other.example', 'DNS:other.example');
@@ -1087,7 +1056,6 @@ describe('checklist K7: wss: certificate verification', () => {
       opensslMissing = `openssl unavailable: ${(error as Error).message}`;
     }
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
 
   const tlsRaw = (
     pair: { key: Buffer; cert: Buffer },
