@@ -5,48 +5,19 @@
  */
 import http2 from 'node:http2';
 import type { ClientHttp2Session, ClientHttp2Stream, OutgoingHttpHeaders } from 'node:http2';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { encodeFrame } from '../../src/protocol/frame.js';
+import { makeCert } from './certs.js';
 
 let cached: { key: Buffer; cert: Buffer } | null | undefined;
 
 /** A self-signed certificate for 127.0.0.1 and localhost (null when openssl is missing). */
 export function selfSigned(): { key: Buffer; cert: Buffer } | null {
   if (cached !== undefined) return cached;
-  const dir = mkdtempSync(join(tmpdir(), 'ironsock-h2-'));
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '2',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    cached = { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    cached = makeCert('localhost', 'IP:127.0.0.1,DNS:localhost');
   } catch {
     cached = null;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
   return cached;
 }
