@@ -31,3 +31,14 @@ export class HandshakeError extends Error {
     this.headers = headers;
   }
 }
+
+/** A server-side refusal: `status` with the stable `code`, the `reason` and any headers the RFC
+ * asks for. Shared by the HTTP/1.1 upgrade (RFC 6455 §4.2.1) and extended CONNECT (RFC 8441). */
+export function refuse(
+  status: number,
+  code: string,
+  reason: string,
+  headers: Array<[string, string]> = [],
+): HandshakeError {
+  return new HandshakeError(code, reason, status, headers);
+}

@@ -13,7 +13,7 @@
  * RFC 6455").
  */
 import type { ExtensionOffer } from '../extensions/extension.js';
-import { HandshakeError } from './errors.js';
+import { HandshakeError, refuse } from './errors.js';
 import {
   isToken,
   isValidFieldValue,
@@ -125,15 +125,6 @@ function collect(fields: readonly H2Field[]): Collected {
     }
   }
   return out;
-}
-
-function refuse(
-  status: number,
-  code: string,
-  reason: string,
-  headers: Array<[string, string]> = [],
-): HandshakeError {
-  return new HandshakeError(code, reason, status, headers);
 }
 
 /**

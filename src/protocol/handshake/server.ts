@@ -6,7 +6,7 @@
  */
 import type { ExtensionOffer } from '../extensions/extension.js';
 import { isValidKey } from './accept.js';
-import { HandshakeError } from './errors.js';
+import { HandshakeError, refuse } from './errors.js';
 import { parseExtensionHeader, parseProtocolHeader, splitList } from './header-tokens.js';
 import { checkHost, type HostPolicy } from './host.js';
 import type { RequestHead } from './http-head.js';
@@ -135,15 +135,6 @@ function collectHeaders(headers: RequestHead['headers']): HandshakeHeaders {
     }
   }
   return out;
-}
-
-function refuse(
-  status: number,
-  code: string,
-  reason: string,
-  headers: Array<[string, string]> = [],
-): HandshakeError {
-  return new HandshakeError(code, reason, status, headers);
 }
 
 const UPGRADE_REQUIRED: Array<[string, string]> = [['Upgrade', 'websocket']];
