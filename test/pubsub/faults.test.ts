@@ -31,11 +31,15 @@ import { natsGate, redisCli, redisGate, startNats, startRedis, type BusServer } 
 
 /**
  * Runs the stream, calls `fault()` after 150 messages; `fault` resolves with the time the
- * server is reachable again. Returns after checking everything.
+ * server is reachable again. Returns after checking everything. `mustLose`: the fault always
+ * loses messages (a killed subscription). After a server restart the publisher's client may
+ * hold its publishes in its own offline queue and send them once the subscriber is back, so
+ * there a loss is possible but not certain; received + lost = sent holds either way.
  */
 async function streamThroughFault(
   fixture: BusFixture,
   fault: () => Promise<number>,
+  mustLose = true,
 ): Promise<void> {
   const prefix = freshPrefix();
   const a = await startNode(fixture, prefix);
@@ -73,7 +77,7 @@ async function streamThroughFault(
     const lost = b.gaps.reduce((sum, gap) => sum + gap.lost, 0);
     assert.equal(got.length + lost, total, `received ${got.length} + lost ${lost} = sent ${total}`);
     assert.equal(got[0], 0);
-    assert.ok(lost > 0, 'the fault lost messages (and they were all reported)');
+    if (mustLose) assert.ok(lost > 0, 'the fault lost messages (and they were all reported)');
     assert.equal(states.at(-1)?.state, 'up', 'the bus reported it was back');
     assert.ok(states.some((info) => info.state === 'down'));
     assert.equal(b.wss.pubsub.stats.lost, lost);
@@ -128,12 +132,16 @@ describe('bus faults on redis-server', redisGate(), () => {
     const server = await startRedis();
     const fixture = redisFixture(server);
     try {
-      await streamThroughFault(fixture, async () => {
-        await server.kill();
-        await delay(300);
-        await server.start();
-        return Date.now();
-      });
+      await streamThroughFault(
+        fixture,
+        async () => {
+          await server.kill();
+          await delay(300);
+          await server.start();
+          return Date.now();
+        },
+        false,
+      );
     } finally {
       await fixture.cleanup();
       await server.stop();
@@ -252,12 +260,16 @@ describe('bus faults on nats-server', natsGate(), () => {
       cleanup: () => Promise.resolve(),
     };
     try {
-      await streamThroughFault(fixture, async () => {
-        await server.kill();
-        await delay(300);
-        await server.start();
-        return Date.now();
-      });
+      await streamThroughFault(
+        fixture,
+        async () => {
+          await server.kill();
+          await delay(300);
+          await server.start();
+          return Date.now();
+        },
+        false,
+      );
     } finally {
       for (const nc of connections) await nc.close();
       await server.stop();
