@@ -335,6 +335,12 @@ export class WebSocket extends EventEmitter {
   private _held: HeldSends | null = null;
   /** Bytes given to send/ping/pong after the connection stopped being OPEN (ws counts them). */
   private _droppedBytes = 0;
+  /** The upgrade request in flight (client, while CONNECTING), see `_req`. */
+  private _request: ClientRequest | null = null;
+  /** Redirects met by the opening handshake, see `_redirects`. */
+  private _redirectCount = 0;
+  /** An 'error' was emitted: a later Blob read failure is then not reported again (as ws). */
+  private _errorEmitted = false;
 
   /**
    * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
@@ -353,7 +359,12 @@ export class WebSocket extends EventEmitter {
       this._options = undefined;
       return;
     }
-    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+    if (
+      protocols !== undefined &&
+      protocols !== null &&
+      typeof protocols === 'object' &&
+      !Array.isArray(protocols)
+    ) {
       options = protocols;
       protocols = undefined;
     }
@@ -445,6 +456,22 @@ export class WebSocket extends EventEmitter {
   /** The underlying socket, for ws compatibility (e.g. `ws._socket.remoteAddress`). */
   get _socket(): Duplex | null {
     return this._driver === null ? null : this._driver.socket;
+  }
+  /**
+   * Client, for ws compatibility: the `http.ClientRequest` of the opening handshake while it is
+   * in flight (set by the constructor, replaced on each followed redirect), null once the
+   * handshake is over. Changing it after it was sent changes nothing.
+   */
+  get _req(): ClientRequest | null {
+    return this._request;
+  }
+  /**
+   * Client, for ws compatibility: how many redirects the opening handshake met (with
+   * `followRedirects`), counting the one that failed it (`maxRedirects` + 1 when the limit was
+   * passed). 0 without redirects.
+   */
+  get _redirects(): number {
+    return this._redirectCount;
   }
 
   /** How binary messages are delivered; invalid values are ignored (as in ws). */
@@ -846,6 +873,7 @@ export class WebSocket extends EventEmitter {
   }
 
   private _emitError(error: unknown): void {
+    this._errorEmitted = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -860,6 +888,16 @@ export class WebSocket extends EventEmitter {
   /** @internal client.ts: the URL after a followed redirect. */
   setUrl(url: string): void {
     this._url = url;
+  }
+
+  /** @internal client.ts: the request in flight (`_req`). */
+  setRequest(request: ClientRequest | null): void {
+    this._request = request;
+  }
+
+  /** @internal client.ts: redirects met so far (`_redirects`). */
+  setRedirects(count: number): void {
+    this._redirectCount = count;
   }
 
   private _control(
@@ -938,10 +976,12 @@ export class WebSocket extends EventEmitter {
           (error: Error) => {
             held.reading = false;
             if (this._held !== held) return;
-            // ws: the callback gets the error, the WebSocket emits it and the connection ends.
+            // ws: the callbacks get the error; the WebSocket emits it (unless it is closed or
+            // already reported an error) and the connection ends.
             this._failHeld(error);
-            this._emitError(error);
-            if (this._state !== ReadyState.CLOSED) this.terminate();
+            if (this._state === ReadyState.CLOSED) return;
+            if (!this._errorEmitted) this._emitError(error);
+            this.terminate();
           },
         );
         return;
@@ -977,15 +1017,17 @@ export class WebSocket extends EventEmitter {
     }
   }
 
-  /** Drops every held send (terminate, Blob read failure), calling their callbacks. */
+  /**
+   * Drops every held send (terminate, Blob read failure), calling their callbacks with `error`,
+   * by default ws's `The socket was closed while the blob was being read`.
+   */
   private _failHeld(error?: Error): void {
     const held = this._held;
     if (held === null) return;
     this._held = null;
+    const reason = error ?? new Error('The socket was closed while the blob was being read');
     for (const op of held.ops) {
-      if (op.kind !== 'close' && op.cb !== undefined) {
-        process.nextTick(op.cb, error ?? notOpenError(ReadyState.CLOSING));
-      }
+      if (op.kind !== 'close' && op.cb !== undefined) process.nextTick(op.cb, reason);
     }
   }
 
