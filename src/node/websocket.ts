@@ -31,6 +31,7 @@ import type { TopicHub } from '../pubsub/hub.js';
 import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
 import { startClientHandshake } from './client.js';
+import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import type { ClientHandshake, ClientOptions } from './client.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
@@ -341,6 +342,8 @@ export class WebSocket extends EventEmitter {
   private _redirectCount = 0;
   /** An 'error' was emitted: a later Blob read failure is then not reported again (as ws). */
   private _errorEmitted = false;
+  /** close()/terminate() while CONNECTING: the reason every end of the handshake reports. */
+  private _abortMessage: string | null = null;
 
   /**
    * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
@@ -798,6 +801,12 @@ export class WebSocket extends EventEmitter {
    */
   failHandshake(error: Error, reported = false): void {
     if (this._state === ReadyState.CLOSED) return;
+    if (this._abortMessage !== null && (error as { code?: unknown }).code !== 'ABORTED') {
+      // close()/terminate() was called while CONNECTING (e.g. from an 'unexpected-response'
+      // listener): whatever ended the handshake since, ws reports the abort, as an 'error'.
+      error = new ClientHandshakeError(ClientErrorCode.ABORTED, this._abortMessage);
+      reported = false;
+    }
     this._handshake = null;
     this._state = ReadyState.CLOSING;
     if (!reported) this._emitError(error);
@@ -882,6 +891,7 @@ export class WebSocket extends EventEmitter {
     const handshake = this._handshake;
     this._handshake = null;
     this._state = ReadyState.CLOSING;
+    this._abortMessage = message;
     process.nextTick(abortHandshake, this, handshake, message);
   }
 
