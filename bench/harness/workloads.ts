@@ -102,17 +102,24 @@ export async function runEcho(
   }
 }
 
-/** Connect storm: full cycles per second with `slots` cycles in flight. */
+/**
+ * Connect storm: full cycles per second with `slots` cycles in flight. `clientClose`: how the
+ * load generator ends its side once the server has closed: `'reset'` (no TIME_WAIT entry is
+ * left, so earlier cycles do not slow later ones down) or `'fin'` (a normal close, as real
+ * clients do; every cycle leaves a TIME_WAIT entry in the kernel for 60 s).
+ */
 export async function runStorm(
   server: ServerProcess,
   raw: boolean,
   slots: number,
   timing: Timing,
   placement: Placement,
+  clientClose: 'reset' | 'fin' = 'reset',
 ): Promise<Sample> {
   const args = ['storm', '-p', String(server.port), '-c', String(slots), '-s', '16'];
   args.push('-d', String(timing.measureMs), '-W', String(timing.warmMs));
   if (raw) args.push('-r');
+  if (clientClose === 'fin') args.push('-F');
   const loadgen = LoadgenProcess.start(placement, args);
   try {
     await loadgen.waitLine('PHASE measure', timing.warmMs + 30000);

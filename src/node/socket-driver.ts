@@ -10,6 +10,7 @@
  * are shared functions that find the driver through a symbol on the socket).
  */
 import type { Duplex } from 'node:stream';
+import { Socket as NetSocket } from 'node:net';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
@@ -411,6 +412,20 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
     // Our Close frame (or reply) may still be in the outbox: it goes before the FIN.
     this.outbox.flush();
+    if (
+      this.role === 'server' &&
+      info.wasClean &&
+      this.bufferedAmount === 0 &&
+      socket instanceof NetSocket &&
+      (socket as NetSocket & { encrypted?: boolean }).encrypted !== true
+    ) {
+      // Plain TCP, both Close frames exchanged, the kernel holds every byte: closing the
+      // descriptor sends them and the FIN (§7.1.1: the server closes first), with no shutdown
+      // call, 'finish' tick or close timer per connection (issue #12, connect storm). TLS
+      // (close_notify) and HTTP/2 streams (END_STREAM) take the path below.
+      socket.destroy();
+      return;
+    }
     // Keep reading so that the peer's FIN (or RST) is seen.
     if (this.started) socket.resume();
     if (this.role === 'server' || info.error !== undefined) {
