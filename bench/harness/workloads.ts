@@ -187,6 +187,7 @@ export async function runMemory(
   try {
     const connected = await loadgen.waitLine('PHASE connected', 120000);
     const opened = Number(connected.split(' ')[2]);
+    await untilServerHas(server, opened);
     await server.gc();
     const rightAfter = await server.stats();
     await settle();
@@ -237,6 +238,7 @@ export async function runBroadcast(
   try {
     const connected = await loadgen.waitLine('PHASE connected', 120000);
     const opened = Number(connected.split(' ')[2]);
+    await untilServerHas(server, opened);
     const times: number[] = [];
     const sendTimes: number[] = [];
     const cpuTimes: number[] = [];
@@ -265,6 +267,22 @@ export async function runBroadcast(
   } catch (error) {
     await loadgen.finish(5000);
     throw describeFailure(loadgen, error);
+  }
+}
+
+/**
+ * Waits until the server counts `opened` connections (at most `timeoutMs`). The load generator
+ * reports a raw TCP connection as open once its connect completes, possibly before the server
+ * accepted it from the backlog: a broadcast sent then misses it, and the round never completes.
+ */
+async function untilServerHas(
+  server: ServerProcess,
+  opened: number,
+  timeoutMs = 10000,
+): Promise<void> {
+  const give = Date.now() + timeoutMs;
+  while ((await server.stats()).connections < opened && Date.now() < give) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 
