@@ -1,18 +1,18 @@
 import { CliUsageError, ExitCode, parseCommandArgs, type OptionTable } from './args.js';
-import { auditCommand } from './audit.js';
-import { benchCommand } from './bench.js';
-import { connectCommand } from './connect.js';
 import { formatHelp } from './help.js';
 import type { CliIo, Command } from './io.js';
 import { packageVersion } from './package-info.js';
-import { serveCommand } from './serve.js';
 
-/** The subcommands of `ironsock`, each a function `(args, io) => exit code`. */
+/**
+ * The subcommands of `ironsock`, each loading its module on first use: a process runs one
+ * command, and every module it does not load is heap it does not carry (`serve --echo` does not
+ * hold the audit, bench and connect code; see "Heap at start" in BENCHMARKS.md).
+ */
 export const commands = {
-  serve: serveCommand,
-  connect: connectCommand,
-  audit: auditCommand,
-  bench: benchCommand,
+  serve: async (args, io) => (await import('./serve.js')).serveCommand(args, io),
+  connect: async (args, io) => (await import('./connect.js')).connectCommand(args, io),
+  audit: async (args, io) => (await import('./audit.js')).auditCommand(args, io),
+  bench: async (args, io) => (await import('./bench.js')).benchCommand(args, io),
 } as const satisfies Record<string, Command>;
 
 const COMMAND_SUMMARIES: Readonly<Record<keyof typeof commands, string>> = {

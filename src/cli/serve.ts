@@ -4,10 +4,9 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RejectionInfo, type WebSocket } from '../index.js';
 import { CliUsageError, ExitCode } from './args.js';
-import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import { ChatRoom, chatRoomName } from './chat-room.js';
-import { connectBus, runWorkers, type ServeBus } from './serve-bus.js';
+import type { ServeBus } from './serve-bus.js';
 import type { CliIo } from './io.js';
 import { createLogger, type Logger } from './log.js';
 import { createHttpHandler } from './serve-http.js';
@@ -66,10 +65,17 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     return ExitCode.Ok;
   }
   const logger = createLogger(io.stdout, settings.jsonLog, stylesFor(io));
-  if (settings.workers > 1 && cluster.isPrimary) return runWorkers(settings, args, io, logger);
+  // node:cluster and the bus adapters are loaded only when asked for: a plain server does not
+  // carry their code (the primary sets NODE_UNIQUE_ID in its workers' environment).
+  const clustered = settings.workers > 1 || process.env.NODE_UNIQUE_ID !== undefined;
+  const cluster = clustered ? (await import('node:cluster')).default : null;
+  const busModule = clustered || settings.bus !== null ? await import('./serve-bus.js') : null;
+  if (cluster?.isPrimary === true && busModule !== null) {
+    return busModule.runWorkers(settings, args, io, logger);
+  }
   let bus: ServeBus | null;
   try {
-    bus = await connectBus(settings, logger);
+    bus = busModule === null ? null : await busModule.connectBus(settings, logger);
   } catch (error) {
     io.stderr.write(`ironsock serve: ${(error as Error).message}\n`);
     return ExitCode.Failure;
@@ -224,7 +230,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   await bus?.close();
   logger.log('info', 'stopped', 'stopped');
   // A node:cluster worker keeps its IPC channel (and so its process) until it lets go.
-  if (cluster.isWorker) process.disconnect?.();
+  if (cluster?.isWorker === true) process.disconnect?.();
   return ExitCode.Ok;
 }
 

@@ -14,7 +14,7 @@
  * Not over HTTP/2: redirects (a 3xx is an unexpected response), `ws:` URLs (cleartext HTTP/2
  * needs prior knowledge, which browsers never use), `ws+unix:` and proxies.
  */
-import http2 from 'node:http2';
+import { nodeHttp2 } from './builtins.js';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
 import tls from 'node:tls';
 import type { Extension } from '../protocol/extensions/extension.js';
@@ -193,7 +193,7 @@ class PooledSession {
       });
       return socket;
     };
-    this.session = http2.connect(target.url.href.replace(/^wss:/, 'https:'), {
+    this.session = nodeHttp2().connect(target.url.href.replace(/^wss:/, 'https:'), {
       createConnection: connect,
       settings: { enablePush: false, initialWindowSize: CLIENT_STREAM_WINDOW },
     });
@@ -315,7 +315,7 @@ export function startHttp2ClientHandshake(
     if (name.toLowerCase() === 'host') authority = text;
     else extra.push([name, text]);
   }
-  const credentials = options.auth ?? target.credentials;
+  const credentials = target.credentials ?? options.auth; // the URL first, as ws
   if (credentials !== undefined && !extra.some(([n]) => n.toLowerCase() === 'authorization')) {
     extra.push(['authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
   }
@@ -348,7 +348,10 @@ export function startHttp2ClientHandshake(
     fail(
       new ClientHandshakeError(
         ClientErrorCode.HANDSHAKE_TIMEOUT,
-        `Opening handshake has timed out after ${timeoutMs} ms`,
+        'Opening handshake has timed out',
+        {
+          explanation: `Opening handshake has timed out after ${timeoutMs} ms`,
+        },
       ),
     );
   }, timeoutMs);
@@ -365,7 +368,7 @@ export function startHttp2ClientHandshake(
     clearTimeout(timer);
     if (stream !== null && !stream.destroyed) {
       stream.on('error', () => {});
-      stream.close(http2.constants.NGHTTP2_CANCEL);
+      stream.close(nodeHttp2().constants.NGHTTP2_CANCEL);
     }
     release();
     // As over HTTP/1.1: an 'unexpected-response' listener takes the response instead of 'error'.

@@ -18,7 +18,7 @@
  * fail their WebSockets instead of using HTTP/1.1 (Chrome does not retry; Go's net/http turned
  * its own support off by default for this reason, golang/go#71128).
  */
-import http2 from 'node:http2';
+import { nodeHttp2 } from './builtins.js';
 import type {
   Http2SecureServer,
   Http2Server,
@@ -317,7 +317,7 @@ export class Http2Attachment {
     cb: (ws: WebSocket, req: Http2ServerRequest) => void,
   ): void {
     const request =
-      req ?? new http2.Http2ServerRequest(stream, headers, {}, [...(rawHeaders ?? [])]);
+      req ?? new (nodeHttp2().Http2ServerRequest)(stream, headers, {}, [...(rawHeaders ?? [])]);
     this.handleStream(stream, request, fieldsOf(rawHeaders, headers), cb);
   }
 
@@ -641,7 +641,7 @@ export function createHttp2Server(
     ...tls
   } = options;
   void maxWebSocketsPerSession;
-  const server = http2.createSecureServer(
+  const server = nodeHttp2().createSecureServer(
     {
       ...tls,
       allowHTTP1: true,

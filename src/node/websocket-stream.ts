@@ -22,7 +22,8 @@
  * signal's reason when `signal` aborts it. Both promises are marked handled, so leaving one
  * unobserved never crashes the process.
  */
-import { ReadableStream, WritableStream } from 'node:stream/web';
+import type { ReadableStream, WritableStream } from 'node:stream/web';
+import { nodeStreamWeb } from './builtins.js';
 import type {
   ReadableStreamDefaultController,
   WritableStreamDefaultController,
@@ -361,7 +362,7 @@ export class WebSocketStream {
     this.#detachSignal();
     // Nothing is read until the readable asks for it (its first pull comes right after start).
     ws.pause();
-    const readable = new ReadableStream<WebSocketStreamChunk>(
+    const readable = new (nodeStreamWeb().ReadableStream)<WebSocketStreamChunk>(
       {
         start: (controller) => {
           this.#readController = controller;
@@ -380,7 +381,7 @@ export class WebSocketStream {
           typeof chunk === 'string' ? chunk.length : chunk.byteLength,
       },
     );
-    const writable = new WritableStream<WebSocketStreamInput>(
+    const writable = new (nodeStreamWeb().WritableStream)<WebSocketStreamInput>(
       {
         start: (controller) => {
           this.#writeController = controller;
