@@ -46,16 +46,23 @@ export class ClientHandshakeError extends Error {
   readonly closeCode: number;
   /** HTTP status of the server's response, when one was received. */
   readonly statusCode: number | undefined;
+  /**
+   * ironsock's own, longer description. `message` is `ws`'s text where `ws` fails for the same
+   * reason (`Opening handshake has timed out`, `Maximum redirects exceeded`, `socket hang up`),
+   * so code written for ws keeps matching; otherwise the two are the same.
+   */
+  readonly explanation: string;
 
   /**
    * @param code stable code
    * @param message human-readable text (peer-controlled bytes are never included beyond the status)
-   * @param options the underlying error and the HTTP status, when known
+   * @param options the underlying error, the HTTP status when known, and ironsock's explanation
+   *   when `message` is ws's shorter text
    */
   constructor(
     code: ClientErrorCode,
     message: string,
-    options: { cause?: unknown; statusCode?: number } = {},
+    options: { cause?: unknown; statusCode?: number; explanation?: string } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ClientHandshakeError';
@@ -63,22 +70,35 @@ export class ClientHandshakeError extends Error {
     this.closeCode =
       code === ClientErrorCode.TLS_FAILED ? CloseCode.TlsHandshake : CloseCode.Abnormal;
     this.statusCode = options.statusCode;
+    this.explanation = options.explanation ?? message;
   }
 }
 
+/** The codes a {@link ClientSyntaxError} can carry. */
+export type ClientSyntaxErrorCode =
+  'INVALID_URL' | 'INVALID_SUBPROTOCOL' | 'INVALID_PROXY' | 'REDIRECT_INVALID';
+
 /**
- * Thrown synchronously by the `WebSocket` constructor for a URL or subprotocol list that can
- * never work (§3, §4.1 step 1 "fail the WebSocket connection" before any network activity).
- * A `SyntaxError`, as WHATWG WebSocket and `ws` throw, with a stable `code`:
- * `INVALID_URL`, `INVALID_SUBPROTOCOL` or `INVALID_PROXY` (the `proxy` option or the proxy
- * environment variable it reads).
+ * A URL or subprotocol list that can never work. A `SyntaxError`, as WHATWG WebSocket and `ws`
+ * throw, with a stable `code`:
+ * - thrown synchronously by the `WebSocket` constructor (§3, §4.1 step 1 "fail the WebSocket
+ *   connection" before any network activity): `INVALID_URL`, `INVALID_SUBPROTOCOL` or
+ *   `INVALID_PROXY` (the `proxy` option or the proxy environment variable it reads);
+ * - emitted as `'error'` when a followed redirect's `Location` is not a valid URL or has a scheme
+ *   other than ws/wss/http/https (as `ws` does): `REDIRECT_INVALID`.
+ *
+ * `message` is `ws`'s text (`Invalid URL: foo`, `The URL's protocol must be one of ...`);
+ * `explanation` is ironsock's.
  */
 export class ClientSyntaxError extends SyntaxError {
-  /** `INVALID_URL`, `INVALID_SUBPROTOCOL` or `INVALID_PROXY`. */
-  readonly code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL' | 'INVALID_PROXY';
-  constructor(code: 'INVALID_URL' | 'INVALID_SUBPROTOCOL' | 'INVALID_PROXY', message: string) {
+  /** `INVALID_URL`, `INVALID_SUBPROTOCOL`, `INVALID_PROXY` or `REDIRECT_INVALID`. */
+  readonly code: ClientSyntaxErrorCode;
+  /** ironsock's own description (same as `message` when ws has no text of its own). */
+  readonly explanation: string;
+  constructor(code: ClientSyntaxErrorCode, message: string, explanation: string = message) {
     super(message);
     this.name = 'SyntaxError';
     this.code = code;
+    this.explanation = explanation;
   }
 }

@@ -315,7 +315,7 @@ export function startHttp2ClientHandshake(
     if (name.toLowerCase() === 'host') authority = text;
     else extra.push([name, text]);
   }
-  const credentials = options.auth ?? target.credentials;
+  const credentials = target.credentials ?? options.auth; // the URL first, as ws
   if (credentials !== undefined && !extra.some(([n]) => n.toLowerCase() === 'authorization')) {
     extra.push(['authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
   }
@@ -348,7 +348,10 @@ export function startHttp2ClientHandshake(
     fail(
       new ClientHandshakeError(
         ClientErrorCode.HANDSHAKE_TIMEOUT,
-        `Opening handshake has timed out after ${timeoutMs} ms`,
+        'Opening handshake has timed out',
+        {
+          explanation: `Opening handshake has timed out after ${timeoutMs} ms`,
+        },
       ),
     );
   }, timeoutMs);

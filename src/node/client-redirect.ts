@@ -3,8 +3,8 @@
  * caller opts in (`followRedirects`); even then a redirect may not leave TLS, may only go to
  * ws/wss/http/https URLs, and credentials never follow it to another origin.
  */
-import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
-import { parseClientUrl, type ClientTarget } from './client-url.js';
+import { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
+import { parseClientUrl, WS_SCHEME_TEXT, type ClientTarget } from './client-url.js';
 
 /** Statuses that carry a `Location` to follow (RFC 9110 §15.4). */
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
@@ -26,24 +26,34 @@ export interface RedirectDecision {
  * only ws/wss (http/https mapped) targets, never `ws+unix:`; never from TLS to plain TCP.
  * A fragment in `location` is dropped (it has no meaning for a WebSocket URL, §3).
  *
- * @returns the decision, or a `ClientHandshakeError` (`REDIRECT_INVALID`, `REDIRECT_DOWNGRADE`)
- *   to fail the handshake with. Never throws.
+ * @returns the decision, or the error to fail the handshake with: as `ws`, a `SyntaxError`
+ *   (`ClientSyntaxError`, `REDIRECT_INVALID`) for a `Location` that is not a URL (`Invalid URL:
+ *   <location>`) or has a scheme other than ws/wss/http/https; a `ClientHandshakeError` for
+ *   ironsock's refusals (`REDIRECT_INVALID` for `ws+unix:`, `REDIRECT_DOWNGRADE`). Never throws.
  */
 export function applyRedirectPolicy(
   from: ClientTarget,
   location: string,
   original: ClientTarget,
-): RedirectDecision | ClientHandshakeError {
+): RedirectDecision | ClientHandshakeError | ClientSyntaxError {
   let resolved: URL;
   try {
     resolved = new URL(location, from.url);
   } catch {
-    return new ClientHandshakeError(
-      ClientErrorCode.REDIRECT_INVALID,
+    return new ClientSyntaxError(
+      'REDIRECT_INVALID',
+      `Invalid URL: ${location.slice(0, 200)}`,
       'Redirect Location is not a valid URL',
     );
   }
   resolved.hash = '';
+  if (resolved.protocol === 'ws+unix:') {
+    // ws follows these; ironsock does not let a remote server point it at a local socket.
+    return new ClientHandshakeError(
+      ClientErrorCode.REDIRECT_INVALID,
+      'Redirect to a ws+unix: URL refused',
+    );
+  }
   let target: ClientTarget;
   try {
     target = parseClientUrl(
@@ -51,8 +61,9 @@ export function applyRedirectPolicy(
       false,
     );
   } catch {
-    return new ClientHandshakeError(
-      ClientErrorCode.REDIRECT_INVALID,
+    return new ClientSyntaxError(
+      'REDIRECT_INVALID',
+      WS_SCHEME_TEXT,
       `Redirect to an unsupported URL scheme refused: ${resolved.protocol}`,
     );
   }

@@ -33,6 +33,10 @@ export interface ClientTarget {
   readonly origin: string;
 }
 
+/** ws's text for a URL whose scheme is not one of the accepted ones (code written for ws matches it). */
+export const WS_SCHEME_TEXT =
+  'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"';
+
 /** The schemes the client accepts (`http:`/`https:` are mapped, as `ws` and browsers do). */
 const SCHEME_MAP = {
   'ws:': 'ws:',
@@ -73,6 +77,7 @@ export function parseClientUrl(input: string | URL, allowUnix = true): ClientTar
   if (scheme === undefined || (scheme === 'ws+unix:' && !allowUnix)) {
     throw new ClientSyntaxError(
       'INVALID_URL',
+      WS_SCHEME_TEXT,
       `The URL's scheme must be "ws:" or "wss:" ("http:", "https:"${allowUnix ? ', "ws+unix:"' : ''} also accepted), got "${parsed.protocol}"`,
     );
   }
@@ -80,6 +85,7 @@ export function parseClientUrl(input: string | URL, allowUnix = true): ClientTar
   if (parsed.hash !== '' || parsed.href.endsWith('#')) {
     throw new ClientSyntaxError(
       'INVALID_URL',
+      'The URL contains a fragment identifier',
       'The URL contains a fragment identifier (RFC 6455 §3)',
     );
   }
@@ -99,7 +105,11 @@ export function parseClientUrl(input: string | URL, allowUnix = true): ClientTar
     const socketPath = colon === -1 ? pathname : pathname.slice(0, colon);
     const requestPath = colon === -1 ? '/' : pathname.slice(colon + 1) || '/';
     if (socketPath === '')
-      throw new ClientSyntaxError('INVALID_URL', 'The ws+unix: URL has no socket path');
+      throw new ClientSyntaxError(
+        'INVALID_URL',
+        "The URL's pathname is empty",
+        'The ws+unix: URL has no socket path',
+      );
     return {
       url: parsed,
       secure: false,
@@ -138,27 +148,37 @@ export function parseClientUrl(input: string | URL, allowUnix = true): ClientTar
 /** RFC 7230 §3.2.6 `token` characters, which a subprotocol name must consist of (§4.1 item 10). */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
+/** ws's text for an invalid or repeated subprotocol (code written for ws matches it). */
+const WS_SUBPROTOCOL_TEXT = 'An invalid or duplicated subprotocol was specified';
+
 /**
- * Normalises the `protocols` argument of the constructor to a list.
+ * Normalises the `protocols` argument of the constructor to a list (a single value, `null`
+ * included, is a list of one, as in `ws`).
  *
  * @throws ClientSyntaxError (`code: 'INVALID_SUBPROTOCOL'`) when an element is not an RFC 7230
- *   token or appears twice (§4.1 item 10: "unique strings"; WHATWG step 6).
+ *   token or appears twice (§4.1 item 10: "unique strings"; WHATWG step 6). The message is ws's
+ *   (`An invalid or duplicated subprotocol was specified`); `explanation` names the culprit.
  */
-export function normalizeProtocols(protocols: string | readonly string[] | undefined): string[] {
-  const list =
-    protocols === undefined ? [] : typeof protocols === 'string' ? [protocols] : [...protocols];
+export function normalizeProtocols(protocols: unknown): string[] {
+  const list: unknown[] =
+    protocols === undefined ? [] : Array.isArray(protocols) ? [...protocols] : [protocols];
   const seen = new Set<string>();
   for (const protocol of list) {
     if (typeof protocol !== 'string' || !TOKEN.test(protocol)) {
       throw new ClientSyntaxError(
         'INVALID_SUBPROTOCOL',
-        `Invalid subprotocol name: ${JSON.stringify(protocol)}`,
+        WS_SUBPROTOCOL_TEXT,
+        `Invalid subprotocol name: ${String(JSON.stringify(protocol)).slice(0, 200)}`,
       );
     }
     if (seen.has(protocol)) {
-      throw new ClientSyntaxError('INVALID_SUBPROTOCOL', `Duplicate subprotocol name: ${protocol}`);
+      throw new ClientSyntaxError(
+        'INVALID_SUBPROTOCOL',
+        WS_SUBPROTOCOL_TEXT,
+        `Duplicate subprotocol name: ${protocol}`,
+      );
     }
     seen.add(protocol);
   }
-  return list;
+  return list as string[];
 }

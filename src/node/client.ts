@@ -59,6 +59,7 @@ import {
   type ProxyTarget,
 } from './client-proxy.js';
 import { startHttp2ClientHandshake, wantsHttp2, type ClientHttp2Mode } from './client-http2.js';
+import { wsClientWording } from './ws-wording.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 
@@ -120,9 +121,9 @@ export interface ClientOptions extends ClientTlsOptions {
    */
   headers?: Record<string, string | number | readonly string[] | undefined>;
   /**
-   * `user:password` sent as Basic `Authorization` to the first host (ws name). Default: the
-   * credentials written in the URL, if any. An explicit `Authorization` header wins over both.
-   * Never sent to another origin after a redirect.
+   * `user:password` sent as Basic `Authorization` to the first host (ws name), when the URL has
+   * no credentials of its own (credentials written in the URL win, as in `ws`). An explicit
+   * `Authorization` header wins over both. Never sent to another origin after a redirect.
    */
   auth?: string;
   /** Value of the `Origin` header (§4.1 item 8, §10.2). Default: none (non-browser client). */
@@ -136,10 +137,25 @@ export interface ClientOptions extends ClientTlsOptions {
   handshakeTimeout?: number;
   /** Largest message accepted, in bytes after decompression. Default 1 MiB. */
   maxPayload?: number;
-  /** Follow 301/302/303/307/308 redirects. Default false (browser behaviour). */
+  /**
+   * Follow 301/302/303/307/308 redirects (ws semantics: `'redirect'` is emitted with the new URL
+   * and the request before it is sent; `ws.url` shows the new URL). Default false (browser
+   * behaviour). ironsock's policy on top: never from `wss:` to `ws:`, never to `ws+unix:`, and
+   * credentials never follow a redirect to another origin (checklist K5).
+   */
   followRedirects?: boolean;
-  /** Most redirects followed before failing with TOO_MANY_REDIRECTS. Default 10. */
+  /**
+   * Most redirects followed: the one past it fails with `TOO_MANY_REDIRECTS` ("Maximum
+   * redirects exceeded"). Default 10, as `ws`.
+   */
   maxRedirects?: number;
+  /**
+   * The `Sec-WebSocket-Version` to send: 13 (default, RFC 6455) or 8 (the last hybi draft, whose
+   * framing is the same; the `origin` option is then sent as `Sec-WebSocket-Origin`, as `ws`
+   * does). Any other value throws `RangeError('Unsupported protocol version: <v> (supported
+   * versions: 8, 13)')`. ironsock's server accepts 13 only.
+   */
+  protocolVersion?: number;
   /**
    * permessage-deflate (RFC 7692): `true` (default, offered as browsers do), options, or `false`.
    * Inflation is always bounded by `maxPayload`.
@@ -231,6 +247,10 @@ export interface ClientHandshakeTarget {
   emit?(event: string, ...args: unknown[]): boolean;
   /** Called with the new URL when a redirect is followed, so `ws.url` can show it. */
   setUrl?(url: string): void;
+  /** Called with the request in flight (null once the handshake is over), ws's `_req`. */
+  setRequest?(request: http.ClientRequest | null): void;
+  /** Called with the number of redirects met so far (ws's `_redirects`). */
+  setRedirects?(count: number): void;
 }
 
 /** The running handshake, as returned by {@link startClientHandshake}. */
@@ -334,6 +354,12 @@ export function startClientHandshake(
   }
   const first = parseClientUrl(url);
   const protocolList = normalizeProtocols(protocols);
+  const protocolVersion = options.protocolVersion ?? 13;
+  if (protocolVersion !== 8 && protocolVersion !== 13) {
+    throw new RangeError(
+      `Unsupported protocol version: ${String(protocolVersion)} (supported versions: 8, 13)`,
+    );
+  }
   const timeoutMs = positiveInteger(
     'handshakeTimeout',
     options.handshakeTimeout,
@@ -385,12 +411,17 @@ export function startClientHandshake(
     deflateOptions === undefined ? undefined : createDeflateOffer(deflateOptions);
 
   let headers = toHeaderMap(options.headers);
-  // `auth` ('user:password', a ws option) wins over credentials written in the URL.
-  let credentials = options.auth ?? first.credentials;
+  // Credentials written in the URL win over `auth` ('user:password'), as in ws.
+  let credentials = first.credentials ?? options.auth;
   /** Whether the caller's own `servername` still applies (dropped after a cross-origin hop). */
   let keepServername = true;
   let redirects = 0;
   let settled = false;
+  /**
+   * True while the first request is created inside the constructor: a failure then is reported
+   * on the next tick, so the caller has attached its listeners.
+   */
+  let starting = true;
   let request: http.ClientRequest | null = null;
   let socket: Duplex | null = null;
   let cleanup: (() => void) | null = null;
@@ -405,7 +436,9 @@ export function startClientHandshake(
       fail(
         new ClientHandshakeError(
           ClientErrorCode.HANDSHAKE_TIMEOUT,
-          `Opening handshake has timed out after ${timeoutMs} ms`,
+          // ws's text; ironsock's names the deadline.
+          'Opening handshake has timed out',
+          { explanation: `Opening handshake has timed out after ${timeoutMs} ms` },
         ),
       );
   }, timeoutMs);
@@ -424,9 +457,16 @@ export function startClientHandshake(
     tunnel?.abort();
     tunnel = null;
     discard(request, socket);
-    request = null;
+    setRequest(null);
     socket = null;
-    ws.failHandshake(error, reported);
+    if (starting) process.nextTick(() => ws.failHandshake(error, reported));
+    else ws.failHandshake(error, reported);
+  }
+
+  /** The request in flight, also shown to the WebSocket (ws's `_req`). */
+  function setRequest(current: http.ClientRequest | null): void {
+    request = current;
+    if (typeof ws.setRequest === 'function') ws.setRequest(current);
   }
 
   /** The request head for `target` with the current header set (§4.1 items 1-10). */
@@ -436,7 +476,7 @@ export function startClientHandshake(
     if (credentials !== undefined && !headers.has('authorization')) {
       extra.push(['Authorization', `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`]);
     }
-    return createClientRequestHead(
+    const head = createClientRequestHead(
       {
         // The Host header is derived from these (brackets for IPv6, port when not the default).
         host: target.socketPath === undefined ? target.hostname : 'localhost',
@@ -445,11 +485,18 @@ export function startClientHandshake(
         path: target.path,
         protocols: protocolList,
         extensions: deflateOffer,
-        origin: options.origin,
+        // Version 8 (hybi-08) names the header Sec-WebSocket-Origin; set below.
+        origin: protocolVersion === 13 ? options.origin : undefined,
         headers: extra,
       },
       nodePlatform,
     );
+    if (protocolVersion === 13) return head;
+    const versioned: Array<[string, string]> = head.headers.map(([name, value]) =>
+      name.toLowerCase() === 'sec-websocket-version' ? [name, '8'] : [name, value],
+    );
+    if (options.origin !== undefined) versioned.push(['Sec-WebSocket-Origin', options.origin]);
+    return { ...head, headers: versioned };
   }
 
   /** The TLS options for `target`: the caller's, verification explicit, SNI by the rules. */
@@ -476,9 +523,9 @@ export function startClientHandshake(
     if (options.localAddress !== undefined) base.localAddress = options.localAddress;
     if (options.lookup !== undefined) base.lookup = options.lookup;
     if (!target.secure) return net.connect(base);
-    const connectOptions: tls.ConnectionOptions = { ...base, ...tlsOptions };
-    if (connectOptions.servername === '') delete connectOptions.servername;
-    return tls.connect(connectOptions);
+    // servername '' (IP literals, or the caller's explicit '') sends no SNI; Node checks the
+    // certificate against `host` then.
+    return tls.connect({ ...base, ...tlsOptions });
   }
 
   /**
@@ -513,7 +560,6 @@ export function startClientHandshake(
           socket: raw,
           host: target.hostname,
         };
-        if (secureOptions.servername === '') delete secureOptions.servername;
         oncreate(null, tls.connect(secureOptions));
       });
       return undefined;
@@ -538,7 +584,13 @@ export function startClientHandshake(
       ...tlsOptions,
       method: head.method,
       host: target.socketPath === undefined ? target.hostname : 'localhost',
-      port: target.socketPath === undefined ? target.port : undefined,
+      // As ws: the port written in the URL as it is written (a string: `createConnection` sees
+      // it so), else the default. (Node's request takes both; the TLS type says number.)
+      port: (target.socketPath !== undefined
+        ? undefined
+        : target.url.port !== ''
+          ? target.url.port
+          : target.port) as number | undefined,
       path: head.path,
       headers: wire,
       setHost: false,
@@ -574,7 +626,7 @@ export function startClientHandshake(
       fail(error as Error);
       return;
     }
-    request = current;
+    setRequest(current);
     /** TCP (or the tunnel) is up; for TLS sockets, whether the TLS handshake completed. */
     let transportUp = false;
     let secureUp = false;
@@ -616,13 +668,13 @@ export function startClientHandshake(
           ),
         );
       } else if (!responded && error.code === 'ECONNRESET' && error.message === 'socket hang up') {
-        // Node's word for "the connection ended before a response head arrived".
+        // Node's word for "the connection ended before a response head arrived": kept as the
+        // message (ws passes Node's error on), with a stable code and ironsock's explanation.
         fail(
-          new ClientHandshakeError(
-            ClientErrorCode.CONNECTION_CLOSED,
-            'The server closed the connection before completing the opening handshake',
-            { cause: error },
-          ),
+          new ClientHandshakeError(ClientErrorCode.CONNECTION_CLOSED, error.message, {
+            cause: error,
+            explanation: 'The server closed the connection before completing the opening handshake',
+          }),
         );
       } else {
         // Connect errors (ECONNREFUSED...) and parse errors (HPE_*) keep Node's own error and code.
@@ -678,7 +730,7 @@ export function startClientHandshake(
       try {
         validateServerResponse(responseHead(response), expectations(head));
       } catch (error) {
-        fail(error as Error);
+        fail(wsClientWording(error as Error, wordingContext()));
         return;
       }
     }
@@ -712,7 +764,7 @@ export function startClientHandshake(
       // Read to its end, or its connection closed: never destroy the response itself here (a
       // listener may still be reading what arrived), only a connection that is still open.
       if (socket !== null && !socket.destroyed) discard(null, socket);
-      request = null;
+      setRequest(null);
       socket = null;
       ws.failHandshake(error, true);
     };
@@ -723,7 +775,7 @@ export function startClientHandshake(
       // request.destroy() would strip the listener's 'data' handlers to dump the rest.
       response.destroy();
       discard(null, socket);
-      request = null;
+      setRequest(null);
       socket = null;
       ws.failHandshake(error, true);
     };
@@ -760,6 +812,14 @@ export function startClientHandshake(
     };
   }
 
+  /** What ws's wording of a failed 101 check depends on: what this client offered. */
+  function wordingContext(): { protocolsOffered: boolean; extensionsOffered: boolean } {
+    return {
+      protocolsOffered: protocolList.length > 0,
+      extensionsOffered: deflateOffer !== undefined,
+    };
+  }
+
   function expectations(head: ClientRequestHead): Parameters<typeof validateServerResponse>[1] {
     return {
       expectedAccept: head.expectedAccept,
@@ -789,7 +849,7 @@ export function startClientHandshake(
         extension = createDeflateExtension(params, 'client', deflateOptions);
       }
     } catch (error) {
-      fail(error as Error);
+      fail(wsClientWording(error as Error, wordingContext()));
       return;
     }
     const extensions = parsed.headers
@@ -803,7 +863,7 @@ export function startClientHandshake(
       return;
     }
     finish();
-    request = null;
+    setRequest(null);
     socket = null;
     if (upgraded instanceof net.Socket) upgraded.setNoDelay(true);
     ws.setSocket(upgraded, rest, {
@@ -814,22 +874,23 @@ export function startClientHandshake(
   }
 
   function redirect(from: ClientTarget, location: string, statusCode: number): void {
-    if (redirects >= maxRedirects) {
+    // As ws: every redirect met counts (`ws._redirects`), the one past the limit included.
+    redirects++;
+    if (typeof ws.setRedirects === 'function') ws.setRedirects(redirects);
+    if (redirects > maxRedirects) {
       fail(
-        new ClientHandshakeError(
-          ClientErrorCode.TOO_MANY_REDIRECTS,
-          `Maximum redirects exceeded (${maxRedirects})`,
-          { statusCode },
-        ),
+        new ClientHandshakeError(ClientErrorCode.TOO_MANY_REDIRECTS, 'Maximum redirects exceeded', {
+          statusCode,
+          explanation: `Maximum redirects exceeded (${maxRedirects})`,
+        }),
       );
       return;
     }
     const decision = applyRedirectPolicy(from, location, first);
-    if (decision instanceof ClientHandshakeError) {
+    if (decision instanceof Error) {
       fail(decision);
       return;
     }
-    redirects++;
     const next = decision.target;
     if (decision.crossOrigin) {
       // Credentials are for the origin the user named, never for another host (K5, K10).
@@ -840,13 +901,19 @@ export function startClientHandshake(
       credentials = undefined;
       keepServername = false;
     }
-    // Credentials written in the Location URL itself are for that hop's host.
-    if (next.credentials !== undefined) credentials = next.credentials;
+    // Credentials written in the Location URL are used when none are kept (another origin, or
+    // none given); on the same origin the first ones stay, as in ws.
+    if (
+      next.credentials !== undefined &&
+      credentials === undefined &&
+      !headers.has('authorization')
+    )
+      credentials = next.credentials;
     // Tear down this hop before the next one.
     if (cleanup !== null) cleanup();
     cleanup = null;
     discard(request, socket);
-    request = null;
+    setRequest(null);
     socket = null;
     if (typeof ws.setUrl === 'function') ws.setUrl(next.url.href);
     let head;
@@ -867,10 +934,14 @@ export function startClientHandshake(
     clearTimeout(timer);
     throw error;
   }
-  // Connect on the next tick so the caller can attach listeners first.
-  process.nextTick(() => {
-    if (!settled) attempt(first, firstHead, false);
-  });
+  // The request is created now, as in ws (`ws._req` exists after the constructor and an agent's
+  // `addRequest` runs synchronously); every event it causes comes later, and a failure met
+  // while creating it is reported on the next tick (see `fail`).
+  try {
+    attempt(first, firstHead, false);
+  } finally {
+    starting = false;
+  }
 
   return {
     url: first.url.href,

@@ -259,6 +259,9 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget, SocketE
   close(code?: number, reason?: string | Uint8Array): void {
     if (this.conn.state !== 'open') return;
     this.conn.close(code, reason);
+    // The Close frame leaves now, not at the end of the tick: bufferedAmount right after close()
+    // is then what the kernel did not take (ws's value, usually 0). Once per connection.
+    if (!this.outbox.reading) this.outbox.flush();
     if ((this.conn.state as string) === 'closing' && this.timer === null) {
       this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
     }
@@ -350,7 +353,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget, SocketE
       this.outbox.flush();
     }
     // Waiting for the peer's FIN is bounded by the close timeout.
-    if (closeTransport(socket, this.role, info, this.started)) {
+    if (closeTransport(socket, this.role, info, this.started, this.bufferedAmount === 0)) {
       this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
     }
   }

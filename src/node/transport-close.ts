@@ -3,6 +3,7 @@
  * socket is released. The engine decides that the WebSocket connection is closed (Close frames
  * exchanged, failed, or transport lost); this decides what happens to the socket under it.
  */
+import { Socket as NetSocket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { CloseInfo, Role } from '../protocol/connection.js';
 
@@ -16,6 +17,11 @@ function destroyWhenFlushed(this: Duplex): void {
  * close timeout (the socket is still open and waits for the peer), false when it was destroyed.
  *
  * - Transport lost, terminated or timed out (1006, not clean): destroyed at once.
+ * - A server after a clean close on plain TCP, with every byte already in the kernel
+ *   (`flushed`): destroyed at once. Closing the descriptor sends those bytes and the FIN
+ *   (§7.1.1: the server closes first) with no shutdown call, 'finish' tick or close timer per
+ *   connection (issue #12, connect storm). TLS (close_notify) and HTTP/2 streams (END_STREAM)
+ *   take the paths below.
  * - A server (§7.1.1: the server closes the TCP connection first), or a client that failed the
  *   connection (§7.1.7): half-closes with a FIN. After a clean close a server releases the
  *   socket as soon as its bytes and the FIN are flushed: the peer has nothing more to send, and
@@ -30,8 +36,19 @@ export function closeTransport(
   role: Role,
   info: CloseInfo,
   reading: boolean,
+  flushed: boolean,
 ): boolean {
   if (info.code === 1006 && !info.wasClean) {
+    socket.destroy();
+    return false;
+  }
+  if (
+    role === 'server' &&
+    info.wasClean &&
+    flushed &&
+    socket instanceof NetSocket &&
+    (socket as NetSocket & { encrypted?: boolean }).encrypted !== true
+  ) {
     socket.destroy();
     return false;
   }

@@ -31,6 +31,7 @@ import type { TopicHub } from '../pubsub/hub.js';
 import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
 import { startClientHandshake } from './client.js';
+import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
 import type { ClientHandshake, ClientOptions } from './client.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
@@ -335,6 +336,14 @@ export class WebSocket extends EventEmitter {
   private _held: HeldSends | null = null;
   /** Bytes given to send/ping/pong after the connection stopped being OPEN (ws counts them). */
   private _droppedBytes = 0;
+  /** The upgrade request in flight (client, while CONNECTING), see `_req`. */
+  private _request: ClientRequest | null = null;
+  /** Redirects met by the opening handshake, see `_redirects`. */
+  private _redirectCount = 0;
+  /** An 'error' was emitted: a later Blob read failure is then not reported again (as ws). */
+  private _errorEmitted = false;
+  /** close()/terminate() while CONNECTING: the reason every end of the handshake reports. */
+  private _abortMessage: string | null = null;
 
   /**
    * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
@@ -353,7 +362,12 @@ export class WebSocket extends EventEmitter {
       this._options = undefined;
       return;
     }
-    if (protocols !== undefined && typeof protocols === 'object' && !Array.isArray(protocols)) {
+    if (
+      protocols !== undefined &&
+      protocols !== null &&
+      typeof protocols === 'object' &&
+      !Array.isArray(protocols)
+    ) {
       options = protocols;
       protocols = undefined;
     }
@@ -445,6 +459,22 @@ export class WebSocket extends EventEmitter {
   /** The underlying socket, for ws compatibility (e.g. `ws._socket.remoteAddress`). */
   get _socket(): Duplex | null {
     return this._driver === null ? null : this._driver.socket;
+  }
+  /**
+   * Client, for ws compatibility: the `http.ClientRequest` of the opening handshake while it is
+   * in flight (set by the constructor, replaced on each followed redirect), null once the
+   * handshake is over. Changing it after it was sent changes nothing.
+   */
+  get _req(): ClientRequest | null {
+    return this._request;
+  }
+  /**
+   * Client, for ws compatibility: how many redirects the opening handshake met (with
+   * `followRedirects`), counting the one that failed it (`maxRedirects` + 1 when the limit was
+   * passed). 0 without redirects.
+   */
+  get _redirects(): number {
+    return this._redirectCount;
   }
 
   /** How binary messages are delivered; invalid values are ignored (as in ws). */
@@ -771,6 +801,12 @@ export class WebSocket extends EventEmitter {
    */
   failHandshake(error: Error, reported = false): void {
     if (this._state === ReadyState.CLOSED) return;
+    if (this._abortMessage !== null && (error as { code?: unknown }).code !== 'ABORTED') {
+      // close()/terminate() was called while CONNECTING (e.g. from an 'unexpected-response'
+      // listener): whatever ended the handshake since, ws reports the abort, as an 'error'.
+      error = new ClientHandshakeError(ClientErrorCode.ABORTED, this._abortMessage);
+      reported = false;
+    }
     this._handshake = null;
     this._state = ReadyState.CLOSING;
     if (!reported) this._emitError(error);
@@ -846,6 +882,7 @@ export class WebSocket extends EventEmitter {
   }
 
   private _emitError(error: unknown): void {
+    this._errorEmitted = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -854,12 +891,23 @@ export class WebSocket extends EventEmitter {
     const handshake = this._handshake;
     this._handshake = null;
     this._state = ReadyState.CLOSING;
+    this._abortMessage = message;
     process.nextTick(abortHandshake, this, handshake, message);
   }
 
   /** @internal client.ts: the URL after a followed redirect. */
   setUrl(url: string): void {
     this._url = url;
+  }
+
+  /** @internal client.ts: the request in flight (`_req`). */
+  setRequest(request: ClientRequest | null): void {
+    this._request = request;
+  }
+
+  /** @internal client.ts: redirects met so far (`_redirects`). */
+  setRedirects(count: number): void {
+    this._redirectCount = count;
   }
 
   private _control(
@@ -938,10 +986,12 @@ export class WebSocket extends EventEmitter {
           (error: Error) => {
             held.reading = false;
             if (this._held !== held) return;
-            // ws: the callback gets the error, the WebSocket emits it and the connection ends.
+            // ws: the callbacks get the error; the WebSocket emits it (unless it is closed or
+            // already reported an error) and the connection ends.
             this._failHeld(error);
-            this._emitError(error);
-            if (this._state !== ReadyState.CLOSED) this.terminate();
+            if (this._state === ReadyState.CLOSED) return;
+            if (!this._errorEmitted) this._emitError(error);
+            this.terminate();
           },
         );
         return;
@@ -977,15 +1027,17 @@ export class WebSocket extends EventEmitter {
     }
   }
 
-  /** Drops every held send (terminate, Blob read failure), calling their callbacks. */
+  /**
+   * Drops every held send (terminate, Blob read failure), calling their callbacks with `error`,
+   * by default ws's `The socket was closed while the blob was being read`.
+   */
   private _failHeld(error?: Error): void {
     const held = this._held;
     if (held === null) return;
     this._held = null;
+    const reason = error ?? new Error('The socket was closed while the blob was being read');
     for (const op of held.ops) {
-      if (op.kind !== 'close' && op.cb !== undefined) {
-        process.nextTick(op.cb, error ?? notOpenError(ReadyState.CLOSING));
-      }
+      if (op.kind !== 'close' && op.cb !== undefined) process.nextTick(op.cb, reason);
     }
   }
 

@@ -145,12 +145,14 @@ for (const makePeer of [wsPeer, ironsockPeer]) {
       assert.equal(last().origin, 'http://me.example');
     });
 
-    test('URL userinfo and auth become Basic Authorization; an Authorization header wins', async () => {
+    test('URL userinfo and auth become Basic Authorization (the URL first, as ws); an Authorization header wins', async () => {
       await openEchoClose(new WebSocket(`ws://u:p%40ss@127.0.0.1:${peer.port}/`));
       assert.equal(last().authorization, basic('u:p@ss'));
       await openEchoClose(
         new WebSocket(`ws://u:p@127.0.0.1:${peer.port}/`, { auth: 'alice:s3cret' }),
       );
+      assert.equal(last().authorization, basic('u:p'));
+      await openEchoClose(new WebSocket(`${base()}/`, { auth: 'alice:s3cret' }));
       assert.equal(last().authorization, basic('alice:s3cret'));
       await openEchoClose(
         new WebSocket(`${base()}/`, { auth: 'a:b', headers: { Authorization: 'Bearer t' } }),
@@ -260,17 +262,21 @@ for (const makePeer of [wsPeer, ironsockPeer]) {
       assert.deepEqual(errors, []);
     });
 
-    test('finishRequest finishes the upgrade request instead of end()', async () => {
+    test('finishRequest finishes the upgrade request instead of end(), from the constructor as ws', async () => {
       const finished: string[] = [];
+      const given: unknown[] = [];
       const ws = new WebSocket(`${base()}/fin`, {
         finishRequest: (request: http.ClientRequest, websocket: unknown) => {
           finished.push(request.path);
-          assert.equal(websocket, ws);
+          given.push(websocket, (websocket as WebSocket)._req === request);
           request.end();
         },
       });
-      await openEchoClose(ws);
+      // Called before the constructor returned (ws does the same), with the request as `_req`.
       assert.deepEqual(finished, ['/fin']);
+      assert.deepEqual(given, [ws, true]);
+      await openEchoClose(ws);
+      assert.equal(ws._req, null);
     });
 
     test('the ws package as client oracle agrees on the same server (unexpected-response, userinfo)', async () => {

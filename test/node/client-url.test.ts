@@ -114,19 +114,19 @@ describe('redirect policy (checklist K5)', () => {
   });
   test('relative Location, same origin', () => {
     const decision = applyRedirectPolicy(original, '/b?x=1#frag', original);
-    assert.ok(!(decision instanceof ClientHandshakeError));
+    assert.ok(!(decision instanceof Error));
     assert.equal(decision.target.url.href, 'wss://app.example/b?x=1');
     assert.equal(decision.crossOrigin, false);
   });
   test('https: maps to wss:, another host is cross-origin', () => {
     const decision = applyRedirectPolicy(original, 'https://other.example/', original);
-    assert.ok(!(decision instanceof ClientHandshakeError));
+    assert.ok(!(decision instanceof Error));
     assert.equal(decision.target.url.href, 'wss://other.example/');
     assert.equal(decision.crossOrigin, true);
   });
   test('another port is cross-origin', () => {
     const decision = applyRedirectPolicy(original, 'wss://app.example:8443/', original);
-    assert.ok(!(decision instanceof ClientHandshakeError));
+    assert.ok(!(decision instanceof Error));
     assert.equal(decision.crossOrigin, true);
   });
   test('wss: to ws: or http: is a downgrade', () => {
@@ -136,16 +136,24 @@ describe('redirect policy (checklist K5)', () => {
       assert.equal(decision.code, 'REDIRECT_DOWNGRADE');
     }
   });
-  test('non-WebSocket schemes refused', () => {
-    for (const location of [
-      'file:///etc/passwd',
-      'ws+unix:/tmp/s.sock',
-      'ftp://h/',
-      'javascript:x',
-    ]) {
+  test('non-WebSocket schemes refused: a SyntaxError with ws text; ws+unix: by policy', () => {
+    for (const location of ['file:///etc/passwd', 'ftp://h/', 'javascript:x']) {
       const decision = applyRedirectPolicy(original, location, original);
-      assert.ok(decision instanceof ClientHandshakeError, location);
-      assert.equal(decision.code, 'REDIRECT_INVALID');
+      assert.ok(decision instanceof SyntaxError, location);
+      assert.equal((decision as SyntaxError & { code: string }).code, 'REDIRECT_INVALID');
+      assert.equal(
+        decision.message,
+        'The URL\'s protocol must be one of "ws:", "wss:", "http:", "https:", or "ws+unix:"',
+      );
     }
+    const unix = applyRedirectPolicy(original, 'ws+unix:/tmp/s.sock', original);
+    assert.ok(unix instanceof ClientHandshakeError);
+    assert.equal(unix.code, 'REDIRECT_INVALID');
+  });
+  test("a Location that is no URL: SyntaxError('Invalid URL: <location>')", () => {
+    const decision = applyRedirectPolicy(original, 'ws://', original);
+    assert.ok(decision instanceof SyntaxError);
+    assert.equal(decision.message, 'Invalid URL: ws://');
+    assert.equal((decision as SyntaxError & { code: string }).code, 'REDIRECT_INVALID');
   });
 });

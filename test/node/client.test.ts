@@ -954,16 +954,24 @@ describe('transport failures', () => {
     }
   });
 
-  test('the auth option is sent as Basic Authorization', async () => {
+  test('the auth option is sent as Basic Authorization; URL credentials win over it (as ws)', async () => {
     const server = await rawServer((request) => request.socket.write(switching(request)));
     try {
       const open = await expectOpen(
-        run(`ws://x:y@127.0.0.1:${server.port}/`, undefined, { auth: 'a:b' }),
+        run(`ws://127.0.0.1:${server.port}/`, undefined, { auth: 'a:b' }),
       );
       open.socket.destroy();
       assert.equal(
         server.requests[0].header('authorization'),
         `Basic ${Buffer.from('a:b').toString('base64')}`,
+      );
+      const both = await expectOpen(
+        run(`ws://x:y@127.0.0.1:${server.port}/`, undefined, { auth: 'a:b' }),
+      );
+      both.socket.destroy();
+      assert.equal(
+        server.requests[1].header('authorization'),
+        `Basic ${Buffer.from('x:y').toString('base64')}`,
       );
     } finally {
       await server.close();
