@@ -443,13 +443,19 @@ async function main(): Promise<number> {
     }
   }
   if (options.only.has('storm')) {
-    await interleaved(
-      'connect storm',
-      `${plan.stormSlots} in flight`,
-      'cycles/s',
-      'higher',
-      (server, spec) => runStorm(server, spec.raw, plan.stormSlots, plan.stormTiming, placement),
-    );
+    // Both ways a client can end its side: a reset (no TIME_WAIT left behind: the cell measures
+    // the server alone) and a normal close (what browsers do; the kernel keeps a TIME_WAIT entry
+    // per cycle, which slows every server as they pile up).
+    for (const clientClose of ['reset', 'fin'] as const) {
+      await interleaved(
+        'connect storm',
+        `${plan.stormSlots} in flight, client ${clientClose === 'reset' ? 'reset' : 'FIN'}`,
+        'cycles/s',
+        'higher',
+        (server, spec) =>
+          runStorm(server, spec.raw, plan.stormSlots, plan.stormTiming, placement, clientClose),
+      );
+    }
   }
   if (options.only.has('broadcast')) {
     for (const n of broadcastConnections) {
@@ -622,7 +628,7 @@ async function main(): Promise<number> {
     '"vs" columns: how many times better than ws / raw TCP (higher is better; for ms and B/conn the inverse).',
   );
   out.push(
-    'Connect storm on raw-net is TCP connect + one 16 B round trip + reset (no handshake exists).',
+    'Connect storm on raw-net is TCP connect + one 16 B round trip + reset or FIN (no handshake exists).',
   );
   out.push(
     '"(bound!)": the load generator was at least 90% busy, so that cell measured the generator.',

@@ -156,12 +156,29 @@ export class ServerProcess {
     nodeFlags: string[] = [],
     env: Record<string, string> = {},
   ): Promise<ServerProcess> {
+    return ServerProcess.startFile(
+      name,
+      join(SERVERS_DIR, `${file}.js`),
+      placement,
+      nodeFlags,
+      env,
+    );
+  }
+
+  /** Starts the server script at `path` (any build's bench/servers/*.js), as `start` does. */
+  static async startFile(
+    name: string,
+    path: string,
+    placement: Placement,
+    nodeFlags: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<ServerProcess> {
     const assignments = Object.entries(env).map(([key, value]) => `${key}=${value}`);
     const child = spawnPinned(0, placement, [
       ...(assignments.length > 0 ? ['env', ...assignments] : []),
       process.execPath,
       ...nodeFlags,
-      join(SERVERS_DIR, `${file}.js`),
+      path,
     ]);
     const io = new LineChild(child);
     const ready = await io.waitLine('READY ', 15000).catch((error: Error) => {

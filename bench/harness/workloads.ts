@@ -102,17 +102,24 @@ export async function runEcho(
   }
 }
 
-/** Connect storm: full cycles per second with `slots` cycles in flight. */
+/**
+ * Connect storm: full cycles per second with `slots` cycles in flight. `clientClose`: how the
+ * load generator ends its side once the server has closed: `'reset'` (no TIME_WAIT entry is
+ * left, so earlier cycles do not slow later ones down) or `'fin'` (a normal close, as real
+ * clients do; every cycle leaves a TIME_WAIT entry in the kernel for 60 s).
+ */
 export async function runStorm(
   server: ServerProcess,
   raw: boolean,
   slots: number,
   timing: Timing,
   placement: Placement,
+  clientClose: 'reset' | 'fin' = 'reset',
 ): Promise<Sample> {
   const args = ['storm', '-p', String(server.port), '-c', String(slots), '-s', '16'];
   args.push('-d', String(timing.measureMs), '-W', String(timing.warmMs));
   if (raw) args.push('-r');
+  if (clientClose === 'fin') args.push('-F');
   const loadgen = LoadgenProcess.start(placement, args);
   try {
     await loadgen.waitLine('PHASE measure', timing.warmMs + 30000);
@@ -180,6 +187,7 @@ export async function runMemory(
   try {
     const connected = await loadgen.waitLine('PHASE connected', 120000);
     const opened = Number(connected.split(' ')[2]);
+    await untilServerHas(server, opened);
     await server.gc();
     const rightAfter = await server.stats();
     await settle();
@@ -230,6 +238,7 @@ export async function runBroadcast(
   try {
     const connected = await loadgen.waitLine('PHASE connected', 120000);
     const opened = Number(connected.split(' ')[2]);
+    await untilServerHas(server, opened);
     const times: number[] = [];
     const sendTimes: number[] = [];
     const cpuTimes: number[] = [];
@@ -258,6 +267,22 @@ export async function runBroadcast(
   } catch (error) {
     await loadgen.finish(5000);
     throw describeFailure(loadgen, error);
+  }
+}
+
+/**
+ * Waits until the server counts `opened` connections (at most `timeoutMs`). The load generator
+ * reports a raw TCP connection as open once its connect completes, possibly before the server
+ * accepted it from the backlog: a broadcast sent then misses it, and the round never completes.
+ */
+async function untilServerHas(
+  server: ServerProcess,
+  opened: number,
+  timeoutMs = 10000,
+): Promise<void> {
+  const give = Date.now() + timeoutMs;
+  while ((await server.stats()).connections < opened && Date.now() < give) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -12,7 +12,8 @@
  *          messages and bytes in the measurement window and records round-trip times.
  *   storm  C concurrent slots doing full cycles: TCP connect, upgrade (Accept checked),
  *          client Close, wait for the server's Close and its TCP close, then reset (so no
- *          TIME_WAIT entries pile up on the server's side).
+ *          TIME_WAIT entries pile up on the server's side); with -F the client closes its side
+ *          normally instead (FIN), as a real client does, and the TIME_WAIT entries stay.
  *   idle   open N connections and hold them; on the stdin line "check" every connection sends
  *          one message and the number echoed is reported; exits on "quit" or stdin EOF.
  *   bcast  open N connections; report when every connection has received message k
@@ -21,6 +22,7 @@
  * Options: -p port (required) -c connections -s payload bytes -w window -d measure ms
  *          -W warm-up ms -r (raw TCP: no handshake, no framing; a "message" is s bytes)
  *          -k concurrency (storm slots / handshakes in flight) -R rounds (bcast)
+ *          -F (storm: end each cycle with a normal close instead of a reset)
  *
  * Output: lines on stdout. "PHASE measure" when the measurement window opens, "PHASE end" when
  * it closes, "PHASE connected <n>" (idle, bcast), "ROUND <k> <last_ns> <first_ns>" (bcast) and
@@ -77,7 +79,7 @@ typedef struct {
   uint64_t deadline;
 } conn_t;
 
-static int mode, raw, port = 0, nconns = 1, window = 1, concurrency = 64, rounds = 5;
+static int mode, raw, fin_close, port = 0, nconns = 1, window = 1, concurrency = 64, rounds = 5;
 static uint64_t size = 16, measure_ms = 2000, warm_ms = 500;
 static int ep;
 static conn_t *conns;
@@ -379,7 +381,7 @@ static int do_read(conn_t *c) {
       c->raw_acc += n;
       if (c->raw_acc >= size) {
         cycles += measuring;
-        close_conn(c, 1);
+        close_conn(c, !fin_close);
         return 0;
       }
       continue;
@@ -453,8 +455,10 @@ static void handle(conn_t *c, uint32_t events) {
         /* Both Close frames are exchanged and the server has closed TCP first (§7.1.1): the
          * cycle is complete. Reset rather than FIN, so the server's socket ends at once instead
          * of in TIME_WAIT: tens of thousands of TIME_WAIT entries from earlier cycles slow the
-         * kernel down by a third and would penalise whichever server is measured later. */
-        close_conn(c, 1);
+         * kernel down by a third and would penalise whichever server is measured later. With -F
+         * the client closes normally, as a browser does (the rotating source address keeps
+         * 4-tuples from colliding with the TIME_WAIT entries). */
+        close_conn(c, !fin_close);
       } else {
         fail(c, "server closed the connection");
       }
@@ -631,7 +635,7 @@ int main(int argc, char **argv) {
   }
   int opt;
   optind = 2;
-  while ((opt = getopt(argc, argv, "p:c:s:w:d:W:rk:R:")) != -1) {
+  while ((opt = getopt(argc, argv, "p:c:s:w:d:W:rFk:R:")) != -1) {
     switch (opt) {
       case 'p': port = atoi(optarg); break;
       case 'c': nconns = atoi(optarg); break;
@@ -640,6 +644,7 @@ int main(int argc, char **argv) {
       case 'd': measure_ms = strtoull(optarg, NULL, 10); break;
       case 'W': warm_ms = strtoull(optarg, NULL, 10); break;
       case 'r': raw = 1; break;
+      case 'F': fin_close = 1; break;
       case 'k': concurrency = atoi(optarg); break;
       case 'R': rounds = atoi(optarg); break;
       default: return 64;

@@ -106,16 +106,22 @@ export class KeepaliveWheel {
     }
   }
 
-  /** Stops watching `target`; the timer stops with the last member. */
+  /**
+   * Stops watching `target`. The (unref'd) timer stops at its next tick if no member is left by
+   * then: a server whose connections come and go (a connect storm) would otherwise create and
+   * clear an interval every time its last connection closes.
+   */
   delete(target: KeepaliveTarget): void {
-    if (this.members.delete(target) && this.members.size === 0 && this.timer !== null) {
-      clearInterval(this.timer);
-      this.timer = null;
-    }
+    this.members.delete(target);
   }
 
   /** One pass over the members; `now` is wheel time (exposed for tests). */
   tick(now = this.clock()): void {
+    if (this.members.size === 0) {
+      if (this.timer !== null) clearInterval(this.timer);
+      this.timer = null;
+      return;
+    }
     if (now >= REBASE_AT) now = this.rebase(now);
     for (const target of this.members) {
       if (target.kaActive || target.isPaused) {

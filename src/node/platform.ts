@@ -1,3 +1,4 @@
+import * as nodeCrypto from 'node:crypto';
 import { createHash, randomFillSync } from 'node:crypto';
 import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
@@ -58,12 +59,26 @@ const native = loadNative();
 const nativeUnmask = native?.unmask;
 const nativeMask = native?.mask;
 
+/**
+ * `crypto.hash` (Node ≥ 20.12 / 21.7): a one-shot digest without a `Hash` object. Read through
+ * the namespace so older Node versions (and their type definitions) fall back to `createHash`.
+ */
+type OneShotHash = (algorithm: string, data: string, encoding: 'base64') => string;
+const oneShotHash = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+/** base64(SHA-1(text)) for ASCII text: `Sec-WebSocket-Accept` in one native call. */
+const sha1Base64 =
+  typeof oneShotHash === 'function'
+    ? (text: string): string => oneShotHash('sha1', text, 'base64')
+    : (text: string): string => createHash('sha1').update(text, 'utf8').digest('base64');
+
 /** The Node platform for the core: CSPRNG from `node:crypto`, pooled allocation, native UTF-8 check. */
 export const nodePlatform: Platform = {
   randomFill: (bytes) => {
     randomFillSync(bytes);
   },
   sha1: (data) => createHash('sha1').update(data).digest(),
+  sha1Base64,
   alloc: (size) => Buffer.allocUnsafe(size),
   isUtf8: (bytes) => isUtf8(bytes),
   ...(nativeUnmask === undefined ? {} : { unmask: nativeUnmask }),

@@ -654,10 +654,13 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       return;
     }
     // Async: bounded by the handshake timeout (an answer that never comes must not pin the socket).
+    // Meanwhile the socket's close releases its slot.
+    socket.on('close', onTrackedSocketClose);
     let settled = false;
     const timer = setTimeout(() => {
       if (settled) return;
       settled = true;
+      socket.removeListener('close', onTrackedSocketClose);
       this.reject(tracked, req, 408, 'HANDSHAKE_TIMEOUT', 'handshake timed out');
     }, this.handshakeTimeout);
     try {
@@ -665,6 +668,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        socket.removeListener('close', onTrackedSocketClose);
         if (socket.destroyed || !socket.writable) {
           this.releaseSlot(tracked);
           return;
@@ -682,6 +686,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       if (!settled) {
         settled = true;
         clearTimeout(timer);
+        socket.removeListener('close', onTrackedSocketClose);
         this.emit('error', error);
         this.reject(tracked, req, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
       }
@@ -741,6 +746,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
         if (!this.takeSlot(tracked)) {
           return { status: 503, code: 'TOO_MANY_CONNECTIONS', reason: 'too many connections' };
         }
+        // The stream's handshake may end asynchronously: its close releases the slot until then.
+        tracked.on('close', onTrackedSocketClose);
         return null;
       },
       shouldHandle: (req) => this.shouldHandle(req),
@@ -996,7 +1003,9 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     }
     this.slots++;
     socket[kServer] = this;
-    socket.on('close', onTrackedSocketClose);
+    // No 'close' listener here: the synchronous handshake ends in `complete` (the WebSocket
+    // then holds the slot) or in a refusal (`armGrace` listens); only a pending asynchronous
+    // verifyClient adds one (one listener added and removed fewer per connection).
     return true;
   }
 
@@ -1011,6 +1020,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   ): void {
     if (socket[kUpgraded] === true) throw new Error(HANDLED_TWICE);
     if (socket.destroyed || !socket.writable || !socket.readable) {
+      this.releaseSlot(socket);
       socket.destroy();
       return;
     }
@@ -1083,7 +1093,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     // The driver now owns socket errors, and the WebSocket's end releases the slot (one listener
     // fewer per idle connection).
     socket.removeListener('error', ignoreSocketError);
-    socket.removeListener('close', onTrackedSocketClose);
     ws._owner = this;
     this.live.add(ws);
     if (this.clients !== undefined) this.clients.add(ws);
@@ -1183,7 +1192,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     const timer = setTimeout(destroySocket, ms, socket);
     timer.unref();
     socket[kGraceTimer] = timer;
-    if (socket[kServer] === undefined) socket.on('close', onTrackedSocketClose);
+    // Clears the timer and releases the slot (if the socket holds one) when the socket ends.
+    socket.on('close', onTrackedSocketClose);
   }
 }
 

@@ -8,6 +8,12 @@ export interface Platform {
   /** SHA-1 of `data`, 20 bytes; only used for `Sec-WebSocket-Accept` (§4.2.2). */
   sha1(data: Uint8Array): Uint8Array;
   /**
+   * Optional shortcut: base64(SHA-1(UTF-8 bytes of `text`)), the whole `Sec-WebSocket-Accept`
+   * computation in one call (Node: `crypto.hash`, no hash object per handshake). Must equal
+   * `encodeBase64(sha1(utf8(text)))`; without it the core uses `sha1`.
+   */
+  sha1Base64?(text: string): string;
+  /**
    * Returns a new buffer of `size` bytes whose contents may be uninitialised; the core
    * always overwrites every byte it allocates. Node maps this to `Buffer.allocUnsafe`
    * (pooled, much cheaper than a zeroed allocation for small frames).

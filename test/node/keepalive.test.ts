@@ -48,6 +48,29 @@ describe('keepalive wheel (R5)', () => {
     assert.equal(wheel.size, 0, 'an expired member leaves the wheel (and its timer stops)');
   });
 
+  test('the shared timer stops at the first tick with no member and restarts with the next', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const timer = (): unknown => (wheel as unknown as { timer: unknown }).timer;
+    const a = target();
+    wheel.add(a);
+    assert.notEqual(timer(), null);
+    // Connections that come and go do not clear and re-create the interval each time.
+    wheel.delete(a);
+    assert.notEqual(timer(), null);
+    const b = target();
+    wheel.add(b);
+    wheel.delete(b);
+    wheel.tick();
+    assert.equal(timer(), null, 'an empty wheel stops its timer at the next tick');
+    assert.equal(wheel.size, 0);
+    const c = target();
+    wheel.add(c);
+    assert.notEqual(timer(), null);
+    wheel.delete(c);
+    wheel.tick();
+    assert.equal(timer(), null);
+  });
+
   test('any received traffic counts as alive and clears an outstanding ping', () => {
     const wheel = new KeepaliveWheel(1000, 500);
     const t = target();

@@ -71,6 +71,38 @@ export function splitList(value: string): string[] {
 }
 
 /**
+ * True if some element of the `#element` lists `values` equals `token` case-insensitively
+ * (`token` given in lower-case ASCII), with the element boundaries of {@link splitList}: for
+ * header values (latin1 strings) the same answer as
+ * `values.flatMap(splitList).some((t) => t.toLowerCase() === token)`, without allocating; only
+ * ASCII letters fold. For `Upgrade: websocket` and `Connection: upgrade`. Never throws.
+ */
+export function listHasToken(values: readonly string[], token: string): boolean {
+  for (const value of values) {
+    let start = 0;
+    for (let i = 0; i <= value.length; i++) {
+      if (i !== value.length && value.charCodeAt(i) !== 0x2c) continue;
+      let a = start;
+      let b = i;
+      start = i + 1;
+      while (a < b && isOws(value.charCodeAt(a))) a++;
+      while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+      if (b - a !== token.length) continue;
+      let j = 0;
+      while (j < token.length) {
+        let c = value.charCodeAt(a + j);
+        if (c >= 0x41 && c <= 0x5a) c += 0x20;
+        else if (c > 0x7f) break;
+        if (c !== token.charCodeAt(j)) break;
+        j++;
+      }
+      if (j === token.length) return true;
+    }
+  }
+  return false;
+}
+
+/**
  * Parses a `1#token` list such as `Sec-WebSocket-Protocol` (RFC 6455 §4.1, §11.3.4):
  * comma-separated tokens with optional whitespace; empty elements are tolerated
  * (RFC 7230 §7) but at least one token is required. Tokens keep their case (subprotocol names

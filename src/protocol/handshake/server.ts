@@ -7,7 +7,7 @@
 import type { ExtensionOffer } from '../extensions/extension.js';
 import { isValidKey } from './accept.js';
 import { HandshakeError, refuse } from './errors.js';
-import { parseExtensionHeader, parseProtocolHeader, splitList } from './header-tokens.js';
+import { listHasToken, parseExtensionHeader, parseProtocolHeader } from './header-tokens.js';
 import { checkHost, type HostPolicy } from './host.js';
 import type { RequestHead } from './http-head.js';
 import { checkOrigin, ownOrigins, type OriginPolicy } from './origin.js';
@@ -138,6 +138,7 @@ function collectHeaders(headers: RequestHead['headers']): HandshakeHeaders {
 }
 
 const UPGRADE_REQUIRED: Array<[string, string]> = [['Upgrade', 'websocket']];
+const NO_ORIGINS: readonly string[] = [];
 
 /**
  * Validates an upgrade request. Checks, in order (each refusal says which failed):
@@ -211,13 +212,11 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   const hostValue = hosts[0];
 
   // Item 3: Upgrade containing the (case-insensitive) token "websocket".
-  const upgrade = headers.upgrade.flatMap(splitList);
-  if (!upgrade.some((token) => token.toLowerCase() === 'websocket')) {
+  if (!listHasToken(headers.upgrade, 'websocket')) {
     throw refuse(426, 'MISSING_UPGRADE', 'Upgrade header must include websocket', UPGRADE_REQUIRED);
   }
   // Item 4: Connection containing the (case-insensitive) token "Upgrade".
-  const connection = headers.connection.flatMap(splitList);
-  if (!connection.some((token) => token.toLowerCase() === 'upgrade')) {
+  if (!listHasToken(headers.connection, 'upgrade')) {
     throw refuse(
       426,
       'MISSING_CONNECTION_UPGRADE',
@@ -279,9 +278,12 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   // §10.2 and DNS rebinding: the Host must name this server when it listens privately.
   const host = checkHost(hostValue, policy);
   // Item 8 / §10.2: Origin checked against same-origin and the allow-list.
+  // (This server's own origins matter only when an Origin was sent.)
   const origin = checkOrigin(
     origins,
-    ownOrigins(host, policy.secure === true, policy.serverOrigins),
+    origins.length === 0
+      ? NO_ORIGINS
+      : ownOrigins(host, policy.secure === true, policy.serverOrigins),
     policy,
     context,
   );

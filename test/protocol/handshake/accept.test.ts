@@ -34,6 +34,37 @@ describe('§1.3 Sec-WebSocket-Accept', () => {
   });
 });
 
+describe('§4.2.2 Sec-WebSocket-Accept: the one-call sha1Base64 shortcut', () => {
+  test('a platform without sha1Base64 gives the same values through sha1', () => {
+    const { sha1Base64, ...plain } = nodePlatform;
+    assert.equal(typeof sha1Base64, 'function');
+    const keys = [
+      'dGhlIHNhbXBsZSBub25jZQ==',
+      ...Array.from({ length: 20 }, () => generateKey(nodePlatform)),
+    ];
+    for (const key of keys) {
+      assert.equal(computeAccept(key, plain), computeAccept(key, nodePlatform));
+    }
+    assert.equal(computeAccept('dGhlIHNhbXBsZSBub25jZQ==', plain), 's3pPLMBiTxaQ9kYGzzhZRbK+xOo=');
+  });
+
+  test('the shortcut is used when present (one call, the key and GUID as its input)', () => {
+    const seen: string[] = [];
+    const platform: Platform = {
+      ...nodePlatform,
+      sha1: () => {
+        throw new Error('sha1 must not be called when sha1Base64 exists');
+      },
+      sha1Base64: (text) => {
+        seen.push(text);
+        return 'accept';
+      },
+    };
+    assert.equal(computeAccept('dGhlIHNhbXBsZSBub25jZQ==', platform), 'accept');
+    assert.deepEqual(seen, [`dGhlIHNhbXBsZSBub25jZQ==${GUID}`]);
+  });
+});
+
 describe('§4.1 Sec-WebSocket-Key generation', () => {
   test('§4.1 a key is 16 random bytes, base64 (24 chars) and valid', () => {
     const seen = new Set<string>();

@@ -10,6 +10,7 @@ import {
   serializeExtensions,
   splitList,
 } from '../../../src/protocol/handshake/index.js';
+import { listHasToken } from '../../../src/protocol/handshake/header-tokens.js';
 
 const TCHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const tokenArb = fc.string({ unit: fc.constantFrom(...TCHARS), minLength: 1, maxLength: 12 });
@@ -308,5 +309,48 @@ describe('RFC 7230 helpers', () => {
     assert.ok(isValidFieldValue('a b\tc ÿ'));
     for (const bad of ['a\rb', 'a\nb', 'a\u0000', '\u0100', 'a\u007f'])
       assert.equal(isValidFieldValue(bad), false);
+  });
+});
+
+describe('listHasToken (Upgrade / Connection checks, no allocation)', () => {
+  const listed = (values: string[], token: string): boolean =>
+    values.flatMap(splitList).some((t) => t.toLowerCase() === token);
+
+  test('finds the token in any element of any value, case-insensitively, OWS trimmed', () => {
+    assert.equal(listHasToken(['keep-alive, Upgrade'], 'upgrade'), true);
+    assert.equal(listHasToken(['keep-alive', ' \tUPGRADE\t '], 'upgrade'), true);
+    assert.equal(listHasToken(['WebSocket'], 'websocket'), true);
+    assert.equal(listHasToken([',,websocket,'], 'websocket'), true);
+  });
+
+  test('a token only as part of an element, or absent, is not found', () => {
+    assert.equal(listHasToken([], 'upgrade'), false);
+    assert.equal(listHasToken([''], 'upgrade'), false);
+    assert.equal(listHasToken(['upgrades'], 'upgrade'), false);
+    assert.equal(listHasToken(['up grade'], 'upgrade'), false);
+    assert.equal(listHasToken(['websocket2, h2c'], 'websocket'), false);
+    // Only ASCII letters fold: a latin1 letter never stands for an ASCII one.
+    assert.equal(listHasToken(['upgr\u00c0de'], 'upgrade'), false);
+  });
+
+  test('property: same answer as splitting and lower-casing, for latin1 header values', () => {
+    const unit = fc.constantFrom(
+      ...'upgradeUPGRADEwebsocketWEBSOCKET, \t,xX\u00c0\u00e0\u00ff-'.split(''),
+    );
+    const valueArb = fc.string({ unit, maxLength: 24 });
+    const withToken = (token: string) =>
+      fc
+        .tuple(owsArb, fc.constantFrom(token, token.toUpperCase(), 'WebSocket', 'Upgrade'), owsArb)
+        .map(([a, t, b]) => `${a}${t}${b}`);
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(valueArb, withToken('upgrade'), withToken('websocket')), {
+          maxLength: 4,
+        }),
+        fc.constantFrom('upgrade', 'websocket'),
+        (values, token) => listHasToken(values, token) === listed(values, token),
+      ),
+      { numRuns: 2000 },
+    );
   });
 });

@@ -1,0 +1,133 @@
+/**
+ * Interleaved A/B runs of the connect storm (issue #12): the same cell against several builds
+ * (or servers) in alternating order, reporting cycles per second and, less sensitive to a
+ * shared machine, the server's CPU time per cycle over the measured window.
+ *
+ *   node dist/bench/storm-ab.js --server new=dist/bench/servers/ironsock-echo.js \
+ *     --server old=/tmp/base/dist/bench/servers/ironsock-echo.js --server ws=dist/bench/servers/ws-echo.js \
+ *     [--rounds 3] [--client reset|fin|both] [--slots 64] [--warm 2000] [--measure 1500]
+ *
+ * Each server is any bench/servers/*.js speaking the control protocol of control.ts. It runs on
+ * CPU 0 and the load generator (bench/loadgen, storm mode) on CPU 1, as in `npm run bench`.
+ * Round r runs the servers in the given order when r is even and reversed when r is odd.
+ */
+import { cpus } from 'node:os';
+import { resolve } from 'node:path';
+import {
+  LoadgenProcess,
+  ServerProcess,
+  buildLoadgen,
+  detectPlacement,
+} from './harness/processes.js';
+
+interface Entry {
+  name: string;
+  server: ServerProcess;
+  samples: Record<string, Array<{ rate: number; cpuUs: number; errors: number }>>;
+}
+
+function parse(argv: string[]): {
+  servers: Array<[string, string]>;
+  rounds: number;
+  clients: Array<'reset' | 'fin'>;
+  slots: number;
+  warm: number;
+  measure: number;
+} {
+  const servers: Array<[string, string]> = [];
+  let rounds = 3;
+  let client = 'both';
+  let slots = 64;
+  let warm = 2000;
+  let measure = 1500;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const next = (): string => argv[++i] ?? '';
+    if (arg === '--server') {
+      const value = next();
+      const eq = value.indexOf('=');
+      if (eq < 1) throw new Error(`--server wants name=path, got ${value}`);
+      servers.push([value.slice(0, eq), resolve(value.slice(eq + 1))]);
+    } else if (arg === '--rounds') rounds = Number(next());
+    else if (arg === '--client') client = next();
+    else if (arg === '--slots') slots = Number(next());
+    else if (arg === '--warm') warm = Number(next());
+    else if (arg === '--measure') measure = Number(next());
+    else throw new Error(`unknown option ${arg}`);
+  }
+  if (servers.length === 0) throw new Error('give at least one --server name=path');
+  const clients: Array<'reset' | 'fin'> =
+    client === 'both' ? ['reset', 'fin'] : [client === 'fin' ? 'fin' : 'reset'];
+  return { servers, rounds, clients, slots, warm, measure };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const options = parse(process.argv.slice(2));
+  buildLoadgen();
+  const placement = detectPlacement(cpus().length);
+  const entries: Entry[] = [];
+  for (const [name, file] of options.servers) {
+    const server = await ServerProcess.startFile(name, file, placement);
+    entries.push({ name, server, samples: {} });
+  }
+  try {
+    for (let round = 0; round < options.rounds; round++) {
+      const order = round % 2 === 0 ? entries : [...entries].reverse();
+      for (const client of options.clients) {
+        for (const entry of order) {
+          const args = ['storm', '-p', String(entry.server.port), '-c', String(options.slots)];
+          args.push('-s', '16', '-d', String(options.measure), '-W', String(options.warm));
+          if (client === 'fin') args.push('-F');
+          const loadgen = LoadgenProcess.start(placement, args);
+          await loadgen.waitLine('PHASE measure', options.warm + 30000);
+          const before = await entry.server.stats();
+          await loadgen.waitLine('PHASE end', options.measure + 30000);
+          const after = await entry.server.stats();
+          const result = await loadgen.result(30000);
+          await loadgen.finish();
+          const cpuUs = after.user + after.system - before.user - before.system;
+          const sample = {
+            rate: result.cyclesPerSec,
+            cpuUs: result.cycles > 0 ? cpuUs / result.cycles : Infinity,
+            errors: result.errors,
+          };
+          (entry.samples[client] ??= []).push(sample);
+          process.stderr.write(
+            `round ${round + 1} client ${client} ${entry.name}: ${sample.rate.toFixed(0)} cycles/s, ` +
+              `${sample.cpuUs.toFixed(1)} µs server CPU per cycle, loadgen ${Math.round(result.cpuShare * 100)}%` +
+              `${sample.errors > 0 ? `, ${sample.errors} errors` : ''}\n`,
+          );
+        }
+      }
+    }
+  } finally {
+    for (const entry of entries) await entry.server.stop();
+  }
+  const lines = [
+    '| client close | server | cycles/s (median) | runs | server CPU µs per cycle (median) | runs |',
+  ];
+  lines.push('| --- | --- | --- | --- | --- | --- |');
+  for (const client of options.clients) {
+    for (const entry of entries) {
+      const samples = entry.samples[client] ?? [];
+      const rates = samples.map((s) => s.rate);
+      const cpu = samples.map((s) => s.cpuUs);
+      lines.push(
+        `| ${client} | ${entry.name} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(', ')} | ` +
+          `${median(cpu).toFixed(1)} | ${cpu.map((c) => c.toFixed(1)).join(', ')} |`,
+      );
+    }
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`storm-ab: ${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
