@@ -1,105 +1,48 @@
 /**
- * SocketDriver: pumps a Node stream (net.Socket, tls.TLSSocket or any Duplex) to and from the
- * sans-I/O `Connection`, and owns everything that needs a clock or a socket: the close timeout,
- * the TCP close order, backpressure, the outgoing-buffer cap, the control-frame rate limit and
- * keepalive membership. Every outgoing byte goes through the connection's `Outbox` (outbox.ts),
- * which keeps them in order and batches them: the frames produced while one read is processed
- * leave in one write at the end of the read.
+ * SocketDriver: the pump between a Node stream (net.Socket, tls.TLSSocket or any Duplex) and
+ * the sans-I/O `Connection`. Bytes read go to the engine; what the engine writes goes to the
+ * connection's `Outbox` (outbox.ts), which keeps it in order and batches it: the frames produced
+ * while one read is processed leave in one write at the end of the read. The driver also owns
+ * what needs a clock or a socket: pausing, the close timeout, the outgoing-buffer cap and
+ * keepalive membership. Its parts live beside it: the contract with its owner
+ * (driver-contract.ts), the shared socket listeners (socket-listeners.ts), the TCP close order
+ * (transport-close.ts) and the control-frame rate limit (control-rate.ts).
  *
- * Speed: one driver per connection, no closures per connection or per message (socket listeners
- * are shared functions that find the driver through a symbol on the socket).
+ * Speed: one driver per connection, no closures per connection or per message.
  */
 import type { Duplex } from 'node:stream';
-import { Socket as NetSocket } from 'node:net';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
-import type { Extension } from '../protocol/extensions/extension.js';
-import type { Limits } from '../protocol/limits.js';
 import { Opcode } from '../protocol/codes.js';
 import { UsageError } from '../protocol/errors.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
+import {
+  PauseReason,
+  SendBufferFullError,
+  closedWhileCompressingError,
+  notOpenError,
+} from './driver-contract.js';
+import type { DriverOptions, DriverSink } from './driver-contract.js';
 import { Outbox } from './outbox.js';
+import { closeTransport } from './transport-close.js';
+import { countControlFrame } from './control-rate.js';
+import { listenToData, listenToSocket, releaseSocket } from './socket-listeners.js';
+import type { SocketEventHandler } from './socket-listeners.js';
 import type { WriteCallback } from './outbox.js';
 import {
-  CONTROL_FRAME_WINDOW_MS,
   DEFAULT_BUFFERED_AMOUNT_POLICY,
   DEFAULT_CLOSE_TIMEOUT_MS,
   DEFAULT_MAX_BUFFERED_AMOUNT,
   DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
 } from './limits.js';
-import type { BufferedAmountPolicy } from './limits.js';
 
 export type { WriteCallback } from './outbox.js';
+export { PauseReason, SendBufferFullError } from './driver-contract.js';
+export type { DriverOptions, DriverSink } from './driver-contract.js';
 
-/** A send was refused because the connection's outgoing backlog is at `maxBufferedAmount`. */
-export class SendBufferFullError extends Error {
-  readonly code = 'SEND_BUFFER_FULL';
-  constructor(message = 'outgoing buffer limit (maxBufferedAmount) exceeded') {
-    super(message);
-    this.name = 'SendBufferFullError';
-  }
-}
-
-/** What the driver reports to its owner (the `WebSocket`). Implementations must not throw. */
-export interface DriverSink {
-  driverMessage(data: Uint8Array | Uint8Array[], isBinary: boolean): void;
-  driverPing(payload: Uint8Array): void;
-  driverPong(payload: Uint8Array): void;
-  /** The WebSocket connection is closed (Close frames exchanged, failed, or transport lost). */
-  driverClosing(info: CloseInfo): void;
-  /** The transport is closed too; `info` is the final close information. */
-  driverClosed(info: CloseInfo): void;
-}
-
-/** Options of one driven connection. Durations in ms, sizes in bytes. */
-export interface DriverOptions {
-  role: Role;
-  /** Engine limits (maxPayload ...), see `src/protocol/limits.ts`. */
-  limits?: Partial<Limits>;
-  /** The negotiated extension, if any. */
-  extension?: Extension | null;
-  /** Answer pings automatically (default true). At most one unflushed automatic pong is kept. */
-  autoPong?: boolean;
-  /** Skip UTF-8 validation of text (unsafe, default false). */
-  unsafeSkipUtf8Validation?: boolean;
-  /** Wait for the peer's Close (and, after the close, for its FIN) this long. Default 10 s. */
-  closeTimeout?: number;
-  /** Outgoing buffer cap (`bufferedAmount`), default 1 MiB; `Infinity` disables it. */
-  maxBufferedAmount?: number;
-  /** What to do when a send would pass the cap. Default `'close'`. */
-  bufferedAmountPolicy?: BufferedAmountPolicy;
-  /** Control frames accepted per second before CONTROL_FLOOD (1008). Default 256. */
-  maxControlFramesPerSecond?: number;
-  /** Shared keepalive wheel, or null. */
-  keepalive?: KeepaliveWheel | null;
-}
-
-/** Reasons reading may be paused; reading resumes when none is left. */
-export const PauseReason = { User: 1, Engine: 2, Iterator: 4, Stream: 8 } as const;
-
-const kDriver = Symbol('ironsock.driver');
-type DrivenSocket = Duplex & { [kDriver]?: SocketDriver };
 const EMPTY = new Uint8Array(0);
 
-function socketOnData(this: DrivenSocket, chunk: Buffer): void {
-  this[kDriver]?.handleData(chunk);
-}
-function socketOnEnd(this: DrivenSocket): void {
-  this[kDriver]?.handleEnd();
-}
-function socketOnError(this: DrivenSocket, error: Error): void {
-  this[kDriver]?.handleError(error);
-}
-function socketOnClose(this: DrivenSocket): void {
-  this[kDriver]?.handleSocketClose();
-}
-function socketOnDrain(this: DrivenSocket): void {
-  this[kDriver]?.handleDrain();
-}
-function destroyWhenFlushed(this: Duplex): void {
-  this.destroy();
-}
 function closeTimerFired(driver: SocketDriver): void {
   driver.handleCloseTimeout();
 }
@@ -114,7 +57,7 @@ function rethrow(error: unknown): void {
 }
 
 /** Pumps one socket to and from one `Connection`. See the module comment. */
-export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
+export class SocketDriver implements ConnectionHandler, KeepaliveTarget, SocketEventHandler {
   readonly socket: Duplex;
   readonly conn: Connection;
   readonly role: Role;
@@ -134,8 +77,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private readonly rejectWhenFull: boolean;
   private readonly maxControl: number;
   private readonly wheel: KeepaliveWheel | null;
-  private controlCount = 0;
-  private controlWindowStart = 0;
+  /** @internal The control-frame window (control-rate.ts). */
+  controlCount = 0;
+  /** @internal */
+  controlWindowStart = 0;
   private pauseFlags = 0;
   private started = false;
   private socketClosed = false;
@@ -166,13 +111,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       },
       this,
     );
-    const driven = socket as DrivenSocket;
-    driven[kDriver] = this;
-    // R8: a socket error must never be unhandled, from now until the socket is gone.
-    socket.on('error', socketOnError);
-    socket.on('end', socketOnEnd);
-    socket.on('close', socketOnClose);
-    socket.on('drain', socketOnDrain);
+    listenToSocket(socket, this);
     const net = socket as Duplex & {
       setNoDelay?(noDelay: boolean): void;
       setTimeout?(ms: number): void;
@@ -202,7 +141,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.started || this.socketClosed) return;
     this.started = true;
     if (head !== undefined && head.length > 0) this.handleData(head);
-    this.socket.on('data', socketOnData);
+    listenToData(this.socket);
     if ((this.pauseFlags & PauseReason.Engine) === 0 || this.conn.state === 'closed') {
       this.socket.resume();
     } else {
@@ -346,7 +285,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPing(payload: Uint8Array): void {
-    if (!this.countControl()) return;
+    if (!this.admitControl()) return;
     if (this.autoPong && this.conn.state !== 'closed') {
       // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
       // exactly one pong (the newest) until it drains. §5.5.2: pings are answered after our
@@ -362,7 +301,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPong(payload: Uint8Array): void {
-    if (!this.countControl()) return;
+    if (!this.admitControl()) return;
     try {
       this.sink.driverPong(payload);
     } catch (error) {
@@ -407,46 +346,16 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     const socket = this.socket;
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
-      // Transport lost, terminated, or timed out: nothing more to say. Sends still waiting for
-      // the compressor get ws's wording for that case.
+      // Sends still waiting for the compressor get ws's wording for that case.
       this.outbox.drop(notOpenError, closedWhileCompressingError);
-      socket.destroy();
-      return;
+    } else {
+      // Our Close frame (or reply) may still be in the outbox: it goes before the FIN.
+      this.outbox.flush();
     }
-    // Our Close frame (or reply) may still be in the outbox: it goes before the FIN.
-    this.outbox.flush();
-    if (
-      this.role === 'server' &&
-      info.wasClean &&
-      this.bufferedAmount === 0 &&
-      socket instanceof NetSocket &&
-      (socket as NetSocket & { encrypted?: boolean }).encrypted !== true
-    ) {
-      // Plain TCP, both Close frames exchanged, the kernel holds every byte: closing the
-      // descriptor sends them and the FIN (§7.1.1: the server closes first), with no shutdown
-      // call, 'finish' tick or close timer per connection (issue #12, connect storm). TLS
-      // (close_notify) and HTTP/2 streams (END_STREAM) take the path below.
-      socket.destroy();
-      return;
+    // Waiting for the peer's FIN is bounded by the close timeout.
+    if (closeTransport(socket, this.role, info, this.started, this.bufferedAmount === 0)) {
+      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
     }
-    // Keep reading so that the peer's FIN (or RST) is seen.
-    if (this.started) socket.resume();
-    if (this.role === 'server' || info.error !== undefined) {
-      // §7.1.1: the server closes the TCP connection first; a client that failed the
-      // connection closes it as well (§7.1.7).
-      if (!socket.writableEnded) socket.end();
-      if (this.role === 'server' && info.wasClean) {
-        // Both Close frames are exchanged: the peer has nothing more to send. Release the
-        // socket as soon as our bytes (and the FIN) are flushed; the kernel completes the TCP
-        // close. Waiting for the peer's FIN (or reset) would only wake us up again, and a
-        // reset costs an error object per connection. After a failure we keep reading
-        // instead, so that our Close frame is not lost to a reset from a peer still sending.
-        if (socket.writableFinished) socket.destroy();
-        else socket.on('finish', destroyWhenFlushed);
-      }
-    }
-    // Otherwise wait for the peer's FIN (a client waits for the server's). Either way, bounded.
-    this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
   }
 
   // ---- socket events (shared listeners) -----------------------------------------------------
@@ -496,8 +405,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   /** @internal */
   handleSocketClose(): void {
-    if ((this.socket as DrivenSocket)[kDriver] !== this) return;
-    (this.socket as DrivenSocket)[kDriver] = undefined;
+    if (!releaseSocket(this.socket, this)) return;
     this.socketClosed = true;
     if (this.timer !== null) {
       clearTimeout(this.timer);
@@ -541,6 +449,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
   }
 
+  /** Counts a control frame from the peer against its rate limit; fails the connection past it. */
+  private admitControl(): boolean {
+    if (countControlFrame(this, this.maxControl)) return true;
+    if (this.conn.state !== 'closed') this.conn.fail('CONTROL_FLOOD');
+    return false;
+  }
+
   private control(isPing: boolean, payload: Uint8Array, cb: WriteCallback | undefined): void {
     if (this.conn.state !== 'open') {
       if (cb !== undefined) process.nextTick(cb, notOpenError());
@@ -571,29 +486,4 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.outbox.drop(notOpenError);
     this.socket.destroy();
   }
-
-  private countControl(): boolean {
-    // Milliseconds modulo 2^30 (a difference taken modulo 2^30 too is exact below 12 days):
-    // the field then always holds a small integer. Storing Date.now() (about 1.7e12) once would
-    // turn this field into a boxed double in every connection created afterwards (about 16 bytes
-    // each), and keepalive pongs reach this on every idle connection.
-    const now = Date.now() & 0x3fffffff;
-    if (((now - this.controlWindowStart) & 0x3fffffff) >= CONTROL_FRAME_WINDOW_MS) {
-      this.controlWindowStart = now;
-      this.controlCount = 0;
-    }
-    if (++this.controlCount > this.maxControl) {
-      if (this.conn.state !== 'closed') this.conn.fail('CONTROL_FLOOD');
-      return false;
-    }
-    return true;
-  }
-}
-
-function closedWhileCompressingError(): Error {
-  return new Error('The socket was closed while data was being compressed');
-}
-
-function notOpenError(): UsageError {
-  return new UsageError('NOT_OPEN', 'WebSocket is not open');
 }
