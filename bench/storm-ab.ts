@@ -7,7 +7,9 @@
  *     --server old=/tmp/base/dist/bench/servers/ironsock-echo.js --server ws=dist/bench/servers/ws-echo.js \
  *     [--rounds 3] [--client reset|fin|both] [--slots 64] [--warm 2000] [--measure 1500]
  *
- * Each server is any bench/servers/*.js speaking the control protocol of control.ts. It runs on
+ * Each server is any bench/servers/*.js speaking the control protocol of control.ts (a name
+ * starting with `raw-net` is driven without handshake or framing, as bench/servers/raw-net.js
+ * needs). It runs on
  * CPU 0 and the load generator (bench/loadgen, storm mode) on CPU 1, as in `npm run bench`.
  * Round r runs the servers in the given order when r is even and reversed when r is odd.
  */
@@ -84,6 +86,8 @@ async function main(): Promise<void> {
           const args = ['storm', '-p', String(entry.server.port), '-c', String(options.slots)];
           args.push('-s', '16', '-d', String(options.measure), '-W', String(options.warm));
           if (client === 'fin') args.push('-F');
+          // A server named raw-net* is the node:net reference: connect, 16 B round trip, close.
+          if (entry.name.startsWith('raw-net')) args.push('-r');
           const loadgen = LoadgenProcess.start(placement, args);
           await loadgen.waitLine('PHASE measure', options.warm + 30000);
           const before = await entry.server.stats();

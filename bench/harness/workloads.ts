@@ -275,7 +275,7 @@ export async function runBroadcast(
  * reports a raw TCP connection as open once its connect completes, possibly before the server
  * accepted it from the backlog: a broadcast sent then misses it, and the round never completes.
  */
-async function untilServerHas(
+export async function untilServerHas(
   server: ServerProcess,
   opened: number,
   timeoutMs = 10000,

@@ -88,6 +88,19 @@ function isSharedRegion(bytes: Uint8Array): boolean {
   return bytes.buffer === shared.buffer.buffer;
 }
 
+/**
+ * `cb` as a write callback that tells a write cut by the connection's failure from a completed
+ * one. Node calls back without an error when the socket was destroyed while the write was in
+ * flight (a reset while the kernel's buffer was full, say): that write never reached the
+ * kernel, and a reset discards what the kernel still held, so it gets the socket's error.
+ */
+function confirmWrite(socket: Duplex, cb: WriteCallback): WriteCallback {
+  return (error) => {
+    if (error == null && socket.destroyed && socket.errored !== null) cb(socket.errored);
+    else cb(error);
+  };
+}
+
 function flushTick(outbox: Outbox): void {
   outbox.scheduled = false;
   outbox.flush();
@@ -199,13 +212,14 @@ export class Outbox {
       process.nextTick(cb, error());
       return;
     }
+    const confirmed = confirmWrite(socket, cb);
     if (this.empty) {
       // Nothing of ours is ahead: the socket completes its writes in order.
-      socket.write(EMPTY, cb);
+      socket.write(EMPTY, confirmed);
       return;
     }
     this.closeRegion();
-    (this.items ??= []).push(cb);
+    (this.items ??= []).push(confirmed);
     this.schedule();
   }
 

@@ -28,7 +28,6 @@ import { Outbox } from './outbox.js';
 import { closeTransport } from './transport-close.js';
 import { countControlFrame } from './control-rate.js';
 import { listenToData, listenToSocket, releaseSocket } from './socket-listeners.js';
-import type { SocketEventHandler } from './socket-listeners.js';
 import type { WriteCallback } from './outbox.js';
 import {
   DEFAULT_BUFFERED_AMOUNT_POLICY,
@@ -57,7 +56,7 @@ function rethrow(error: unknown): void {
 }
 
 /** Pumps one socket to and from one `Connection`. See the module comment. */
-export class SocketDriver implements ConnectionHandler, KeepaliveTarget, SocketEventHandler {
+export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   readonly socket: Duplex;
   readonly conn: Connection;
   readonly role: Role;

@@ -494,7 +494,9 @@ export class WebSocket extends EventEmitter {
 
   /**
    * Sends a message (ws signature). `cb` runs once the bytes reached the kernel, or with an error
-   * (connection not open; `SendBufferFullError`). As in ws: a number is sent as its decimal
+   * (connection not open; `SendBufferFullError`; the socket's error, such as `ECONNRESET`, when
+   * the connection failed while the bytes were still being written: ws reports those as sent).
+   * After `terminate()` a write cut short is not reported. As in ws: a number is sent as its decimal
    * string, `undefined` as an empty binary message, a `Blob` once read (later sends wait for
    * it, so order is kept); when the connection is CLOSING or CLOSED nothing is sent, nothing
    * throws, the byte count is added to `bufferedAmount` and `cb` gets

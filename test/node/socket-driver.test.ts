@@ -162,6 +162,41 @@ describe('control frames (C4)', () => {
   });
 });
 
+describe('write callbacks', () => {
+  test('a send cut by a connection reset reports an error, not success', async () => {
+    // Node calls a write back without an error when the socket was destroyed while the write
+    // was in flight (ws reports such a send as done). 64 MiB to a peer that stopped reading
+    // cannot all have reached the kernel when the peer resets.
+    const { wss, port, connected } = await serverWith({ maxPayload: 0 });
+    const raw = await rawUpgrade(port);
+    const ws = await connected;
+    ws.on('error', () => {});
+    raw.socket.pause();
+    const result = new Promise<Error | null | undefined>((resolve) =>
+      ws.send(Buffer.alloc(64 << 20), resolve),
+    );
+    await delay(100);
+    raw.socket.resetAndDestroy();
+    const error = await result;
+    assert.ok(error instanceof Error, `expected an error, got ${String(error)}`);
+    assert.equal((error as NodeJS.ErrnoException).code, 'ECONNRESET');
+    await stopServer(wss);
+  });
+
+  test('a send that reached the kernel before the peer closed reports success', async () => {
+    const { wss, port, connected } = await serverWith();
+    const raw = await rawUpgrade(port);
+    const ws = await connected;
+    ws.on('error', () => {});
+    const result = new Promise<Error | null | undefined>((resolve) =>
+      ws.send(Buffer.alloc(1000), resolve),
+    );
+    assert.equal((await result) ?? null, null);
+    raw.socket.resetAndDestroy();
+    await stopServer(wss);
+  });
+});
+
 describe('transport edge cases', () => {
   test('bytes that arrive with the handshake (head) are processed as frames', async () => {
     const { wss, port, connected } = await serverWith();
