@@ -406,6 +406,25 @@ for (const [name, lib] of LIBS) {
       },
     );
 
+    test(
+      "a 'redirect' listener that aborts the request: 'socket hang up', close 1006",
+      T,
+      async () => {
+        const raw = await rawServer((req, socket) =>
+          socket.end('HTTP/1.1 302 Found\r\nLocation: /foo\r\n\r\n'),
+        );
+        const ws = new lib(`ws://127.0.0.1:${raw.port}`, { followRedirects: true });
+        ws.on('redirect', (_url: string, request: http.ClientRequest) => {
+          request.on('socket', () => request.destroy());
+        });
+        const { error, code } = await failure(ws);
+        assert.equal(error.message, 'socket hang up');
+        assert.equal(code, 1006);
+        if (isIronsock) assert.equal(error.code, 'CONNECTION_CLOSED');
+        await raw.close();
+      },
+    );
+
     test("maxRedirects: 'Maximum redirects exceeded' with _redirects = max + 1", T, async () => {
       const raw = await rawServer((req, socket) =>
         socket.end('HTTP/1.1 302 Found\r\nLocation: /\r\n\r\n'),

@@ -187,3 +187,33 @@ test("http2: 'auto' falls back to HTTP/1.1 on a fresh connection: an https-only 
     await new Promise((r) => h2only.close(r));
   }
 });
+
+test("over HTTP/2: a server that never answers the CONNECT fails at handshakeTimeout with ws's text", async (t) => {
+  const pair = credentials();
+  if (pair === null) return t.skip('openssl not found');
+  const server = http2.createSecureServer({
+    ...pair,
+    settings: { enableConnectProtocol: true },
+  });
+  const streams: http2.ServerHttp2Stream[] = [];
+  server.on('stream', (stream) => streams.push(stream)); // never answered
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    const ws = new WebSocket(`wss://127.0.0.1:${port}`, {
+      http2: true,
+      ca: pair.cert,
+      handshakeTimeout: 200,
+    });
+    const errored = once<[{ code: string; message: string; explanation: string }]>(ws, 'error');
+    const closed = once<[number]>(ws, 'close');
+    const [error] = await errored;
+    assert.equal(error.code, 'HANDSHAKE_TIMEOUT');
+    assert.equal(error.message, 'Opening handshake has timed out');
+    assert.equal(error.explanation, 'Opening handshake has timed out after 200 ms');
+    assert.equal((await closed)[0], 1006);
+  } finally {
+    for (const stream of streams) stream.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  }
+});
