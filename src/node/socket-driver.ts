@@ -359,7 +359,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   // ---- socket events (shared listeners) -----------------------------------------------------
 
-  /** @internal One read: everything it makes the engine write leaves in one write at its end. */
+  /**
+   * @internal SocketEventHandler (socket-listeners.ts): one read; everything it makes the
+   * engine write leaves in one write at its end.
+   */
   handleData(chunk: Uint8Array): void {
     this.kaActive = true;
     const outbox = this.outbox;
@@ -376,20 +379,20 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
   }
 
-  /** @internal */
+  /** @internal SocketEventHandler: the socket's 'end'. */
   handleEnd(): void {
     if (this.closeInfo === null) this.conn.receiveEof();
     else if (!this.socket.writableEnded) this.socket.end();
   }
 
-  /** @internal */
+  /** @internal SocketEventHandler: the socket's 'error'. */
   handleError(error: Error): void {
     if (this.socketError === null) this.socketError = error;
     if (this.closeInfo === null) this.conn.receiveEof();
     this.socket.destroy();
   }
 
-  /** @internal */
+  /** @internal SocketEventHandler: the socket's 'drain'. */
   handleDrain(): void {
     const pong = this.outbox.takePong();
     if (pong !== null) this.conn.answerPing(pong);
@@ -402,7 +405,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.socket.destroy();
   }
 
-  /** @internal */
+  /** @internal SocketEventHandler: the socket's 'close'. */
   handleSocketClose(): void {
     if (!releaseSocket(this.socket, this)) return;
     this.socketClosed = true;
