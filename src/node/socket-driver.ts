@@ -360,8 +360,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   // ---- socket events (shared listeners) -----------------------------------------------------
 
   /**
-   * SocketEventHandler (socket-listeners.ts; public in the .d.ts because the class implements
-   * it): one read; everything it makes the engine write leaves in one write at its end.
+   * @internal SocketEventHandler (socket-listeners.ts): one read; everything it makes the
+   * engine write leaves in one write at its end.
    */
   handleData(chunk: Uint8Array): void {
     this.kaActive = true;
@@ -379,20 +379,20 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
   }
 
-  /** SocketEventHandler: the socket's 'end'. */
+  /** @internal SocketEventHandler: the socket's 'end'. */
   handleEnd(): void {
     if (this.closeInfo === null) this.conn.receiveEof();
     else if (!this.socket.writableEnded) this.socket.end();
   }
 
-  /** SocketEventHandler: the socket's 'error'. */
+  /** @internal SocketEventHandler: the socket's 'error'. */
   handleError(error: Error): void {
     if (this.socketError === null) this.socketError = error;
     if (this.closeInfo === null) this.conn.receiveEof();
     this.socket.destroy();
   }
 
-  /** SocketEventHandler: the socket's 'drain'. */
+  /** @internal SocketEventHandler: the socket's 'drain'. */
   handleDrain(): void {
     const pong = this.outbox.takePong();
     if (pong !== null) this.conn.answerPing(pong);
@@ -405,7 +405,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.socket.destroy();
   }
 
-  /** SocketEventHandler: the socket's 'close'. */
+  /** @internal SocketEventHandler: the socket's 'close'. */
   handleSocketClose(): void {
     if (!releaseSocket(this.socket, this)) return;
     this.socketClosed = true;
