@@ -6,7 +6,8 @@
 // Node 20 has --experimental-test-coverage but no threshold flags, so the lcov report is read
 // here. Its coverage report also fails on compiled files that carry a sourceMappingURL, so the
 // compiled tree is copied to .build-coverage/ without those comments first: lines are counted
-// in the compiled JavaScript, which tsc emits line for line from the TypeScript.
+// in the compiled JavaScript of src/, which the build emits without comments
+// (tsconfig.lean.json), so only lines of code count.
 import {
   cpSync,
   mkdirSync,

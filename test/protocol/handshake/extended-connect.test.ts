@@ -333,3 +333,16 @@ test('the client checks the answer: 2xx, offered subprotocol and extensions only
   );
   fails(200, [['sec-websocket-extensions', 'a;b="']], 'MALFORMED_EXTENSIONS');
 });
+
+test('a failure inside extended CONNECT validation that is not a refusal is a 500 INTERNAL_ERROR', () => {
+  // Fields that fail when read (a bug in an adapter) still get an answer, not a throw.
+  const fields = new Proxy([] as H2Field[], {
+    get() {
+      throw new Error('broken adapter');
+    },
+  });
+  const decision = validateExtendedConnect(fields);
+  assert.equal(decision.ok, false);
+  assert.equal(!decision.ok && decision.status, 500);
+  assert.equal(!decision.ok && decision.code, 'INTERNAL_ERROR');
+});

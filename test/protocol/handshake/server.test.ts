@@ -567,3 +567,20 @@ describe('§4.2.2 sending the server opening handshake', () => {
     }
   });
 });
+
+test('a failure inside validation that is not a refusal is a 500 INTERNAL_ERROR, never a throw', () => {
+  // The validator promises never to throw: a request object that fails when read (a bug in an
+  // adapter, say) still gets an HTTP answer.
+  const request = {
+    method: 'GET',
+    target: '/',
+    httpVersion: '1.1',
+    get headers(): Array<[string, string]> {
+      throw new Error('broken adapter');
+    },
+  } satisfies RequestHead;
+  const decision = validateUpgradeRequest(request);
+  assert.equal(decision.ok, false);
+  assert.equal(!decision.ok && decision.status, 500);
+  assert.equal(!decision.ok && decision.code, 'INTERNAL_ERROR');
+});
