@@ -336,14 +336,12 @@ export class WebSocket extends EventEmitter {
   private _held: HeldSends | null = null;
   /** Bytes given to send/ping/pong after the connection stopped being OPEN (ws counts them). */
   private _droppedBytes = 0;
-  /** The upgrade request in flight (client, while CONNECTING), see `_req`. */
-  private _request: ClientRequest | null = null;
-  /** Redirects met by the opening handshake, see `_redirects`. */
-  private _redirectCount = 0;
-  /** An 'error' was emitted: a later Blob read failure is then not reported again (as ws). */
-  private _errorEmitted = false;
-  /** close()/terminate() while CONNECTING: the reason every end of the handshake reports. */
-  private _abortMessage: string | null = null;
+  /**
+   * Client only, created by the opening handshake (one field, so server-side connections stay
+   * small): the request in flight (`_req`), redirects met (`_redirects`), and the reason given
+   * by close()/terminate() while CONNECTING, which every end of the handshake then reports.
+   */
+  private _client: ClientState | null = null;
 
   /**
    * Client: `new WebSocket(url, protocols?, options?)` starts the opening handshake (see
@@ -466,7 +464,7 @@ export class WebSocket extends EventEmitter {
    * handshake is over. Changing it after it was sent changes nothing.
    */
   get _req(): ClientRequest | null {
-    return this._request;
+    return this._client === null ? null : this._client.request;
   }
   /**
    * Client, for ws compatibility: how many redirects the opening handshake met (with
@@ -474,7 +472,7 @@ export class WebSocket extends EventEmitter {
    * passed). 0 without redirects.
    */
   get _redirects(): number {
-    return this._redirectCount;
+    return this._client === null ? 0 : this._client.redirects;
   }
 
   /** How binary messages are delivered; invalid values are ignored (as in ws). */
@@ -803,10 +801,11 @@ export class WebSocket extends EventEmitter {
    */
   failHandshake(error: Error, reported = false): void {
     if (this._state === ReadyState.CLOSED) return;
-    if (this._abortMessage !== null && (error as { code?: unknown }).code !== 'ABORTED') {
+    const abortMessage = this._client === null ? null : this._client.abortMessage;
+    if (abortMessage !== null && (error as { code?: unknown }).code !== 'ABORTED') {
       // close()/terminate() was called while CONNECTING (e.g. from an 'unexpected-response'
       // listener): whatever ended the handshake since, ws reports the abort, as an 'error'.
-      error = new ClientHandshakeError(ClientErrorCode.ABORTED, this._abortMessage);
+      error = new ClientHandshakeError(ClientErrorCode.ABORTED, abortMessage);
       reported = false;
     }
     this._handshake = null;
@@ -884,7 +883,6 @@ export class WebSocket extends EventEmitter {
   }
 
   private _emitError(error: unknown): void {
-    this._errorEmitted = true;
     if (this.listenerCount('error') > 0) this.emit('error', error);
   }
 
@@ -893,7 +891,7 @@ export class WebSocket extends EventEmitter {
     const handshake = this._handshake;
     this._handshake = null;
     this._state = ReadyState.CLOSING;
-    this._abortMessage = message;
+    this._clientState().abortMessage = message;
     process.nextTick(abortHandshake, this, handshake, message);
   }
 
@@ -904,12 +902,16 @@ export class WebSocket extends EventEmitter {
 
   /** @internal client.ts: the request in flight (`_req`). */
   setRequest(request: ClientRequest | null): void {
-    this._request = request;
+    this._clientState().request = request;
   }
 
   /** @internal client.ts: redirects met so far (`_redirects`). */
   setRedirects(count: number): void {
-    this._redirectCount = count;
+    this._clientState().redirects = count;
+  }
+
+  private _clientState(): ClientState {
+    return (this._client ??= { request: null, redirects: 0, abortMessage: null });
   }
 
   private _control(
@@ -988,11 +990,12 @@ export class WebSocket extends EventEmitter {
           (error: Error) => {
             held.reading = false;
             if (this._held !== held) return;
-            // ws: the callbacks get the error; the WebSocket emits it (unless it is closed or
-            // already reported an error) and the connection ends.
+            // ws: the callbacks get the error; while the connection is open the WebSocket emits
+            // it too and the connection ends. Once it is closing (a protocol error was already
+            // reported, or close() was called) or closed, the callbacks alone say it.
             this._failHeld(error);
             if (this._state === ReadyState.CLOSED) return;
-            if (!this._errorEmitted) this._emitError(error);
+            if (this._state === ReadyState.OPEN) this._emitError(error);
             this.terminate();
           },
         );
@@ -1200,6 +1203,13 @@ class SendCompletion implements SendResult {
   finally(onFinally?: (() => void) | null): Promise<void> {
     return this.then().finally(onFinally);
   }
+}
+
+/** The client-only state of a `WebSocket` (see `WebSocket._client`). */
+interface ClientState {
+  request: ClientRequest | null;
+  redirects: number;
+  abortMessage: string | null;
 }
 
 /** One send waiting behind a Blob (see `WebSocket._hold`). */
