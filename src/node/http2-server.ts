@@ -144,6 +144,8 @@ export interface Http2Host {
     | undefined;
   emit(event: string | symbol, ...args: unknown[]): boolean;
   listenerCount(event: string | symbol): number;
+  /** An application callback failed during a handshake: 'error' if listened for, else a warning. */
+  handshakeFailed(error: unknown): void;
   /** Server state, rate limit and connection caps; a refusal or null (slot taken). */
   admit(
     stream: Duplex,
@@ -389,7 +391,7 @@ export class Http2Attachment {
           ? host.handleProtocols(new Set(decision.protocols), request)
           : decision.protocols[0];
       } catch (error) {
-        host.emit('error', error);
+        host.handshakeFailed(error);
         this.refuse(stream, 500, 'HANDLE_PROTOCOLS_FAILED', 'internal error');
         return;
       }
@@ -400,7 +402,7 @@ export class Http2Attachment {
       try {
         deflate = negotiateDeflateServer(decision.extensions, host.deflate);
       } catch (error) {
-        host.emit('error', error);
+        host.handshakeFailed(error);
         this.refuse(stream, 500, 'DEFLATE_NEGOTIATION_FAILED', 'internal error');
         return;
       }
@@ -418,7 +420,7 @@ export class Http2Attachment {
       try {
         ok = (verify as (i: typeof info) => boolean)(info);
       } catch (error) {
-        host.emit('error', error);
+        host.handshakeFailed(error);
         this.refuse(stream, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
         return;
       }
@@ -461,7 +463,7 @@ export class Http2Attachment {
       if (!settled) {
         settled = true;
         clearTimeout(timer);
-        host.emit('error', error);
+        host.handshakeFailed(error);
         this.refuse(stream, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
       }
     }
@@ -529,7 +531,7 @@ export class Http2Attachment {
       }
     } catch (error) {
       if (reserved > 0) budget?.release(reserved);
-      host.emit('error', error);
+      host.handshakeFailed(error);
       this.refuse(stream, 500, 'INVALID_RESPONSE', 'internal error');
       return;
     }
@@ -550,7 +552,7 @@ export class Http2Attachment {
       stream.respond(headers);
     } catch (error) {
       extension?.dispose();
-      host.emit('error', error);
+      host.handshakeFailed(error);
       stream.destroy();
       return;
     }

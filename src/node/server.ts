@@ -382,6 +382,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   private readonly tuning: ConnectionTuning;
   private http2Attachment: Http2Attachment | null = null;
   private hub: TopicHub | null = null;
+  /** Handshake failures already reported as a process warning (see `handshakeFailed`). */
+  private readonly warnedFailures = new Set<string>();
 
   constructor(options: ServerOptions<T>, callback?: () => void) {
     super();
@@ -616,7 +618,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
           ? this.options.handleProtocols(offered, req)
           : decision.protocols[0];
       } catch (error) {
-        this.emit('error', error);
+        this.handshakeFailed(error);
         this.reject(tracked, req, 500, 'HANDLE_PROTOCOLS_FAILED', 'internal error');
         return;
       }
@@ -628,7 +630,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       try {
         deflateResponse = negotiateDeflateServer(decision.extensions, this.deflate);
       } catch (error) {
-        this.emit('error', error);
+        this.handshakeFailed(error);
         this.reject(tracked, req, 500, 'DEFLATE_NEGOTIATION_FAILED', 'internal error');
         return;
       }
@@ -645,7 +647,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       try {
         ok = (verify as VerifyClientSync)(info);
       } catch (error) {
-        this.emit('error', error);
+        this.handshakeFailed(error);
         this.reject(tracked, req, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
         return;
       }
@@ -687,7 +689,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
         settled = true;
         clearTimeout(timer);
         socket.removeListener('close', onTrackedSocketClose);
-        this.emit('error', error);
+        this.handshakeFailed(error);
         this.reject(tracked, req, 500, 'VERIFY_CLIENT_FAILED', 'internal error');
       }
     }
@@ -730,6 +732,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       verifyClient: this.options.verifyClient,
       emit: (event, ...args) => this.emit(event, ...args),
       listenerCount: (event) => this.listenerCount(event),
+      handshakeFailed: (error) => this.handshakeFailed(error),
       admit: (stream) => {
         const tracked = stream as TrackedSocket;
         if (this.state !== 'running') {
@@ -820,6 +823,27 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
   /** Number of this process's connections subscribed to `topic`. */
   subscriberCount(topic: string): number {
     return this.hub === null ? 0 : this.hub.subscriberCount(topic);
+  }
+
+  /**
+   * An application callback failed during a handshake (it is answered with a 500): reported as
+   * 'error' when someone listens, otherwise as one process warning per kind of failure, never
+   * thrown (an unheard 'error' would end the process from inside the upgrade handler).
+   */
+  private handshakeFailed(error: unknown): void {
+    if (this.listenerCount('error') > 0) {
+      this.emit('error', error);
+      return;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    const kind = error instanceof Error ? `${error.name}: ${message}` : message;
+    if (this.warnedFailures.has(kind)) return;
+    this.warnedFailures.add(kind);
+    process.emitWarning(
+      `WebSocket handshake failed with 500: ${message}. ` +
+        "Listen for the server's 'error' event to see every failure; this warning is printed once per kind.",
+      { code: 'IRONSOCK_HANDSHAKE_ERROR' },
+    );
   }
 
   /** @internal */
@@ -1061,7 +1085,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       }
     } catch (error) {
       if (reserved > 0) budget?.release(reserved);
-      this.emit('error', error);
+      this.handshakeFailed(error);
       this.reject(socket, req, 500, 'INVALID_RESPONSE', 'internal error');
       return;
     }

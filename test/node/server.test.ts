@@ -387,6 +387,44 @@ describe('RFC 6455 §4.2 server handshake', () => {
     await stopServer(wss);
   });
 
+  test('a failing application callback during a handshake, with no error listener: 500 and one warning, no crash', async () => {
+    // handleProtocols returns a name the client did not offer (the 101 is not built), then
+    // throws: each is a 500. With nobody listening for 'error' an emitted 'error' would throw
+    // out of the upgrade handler and end the process; the server warns once per kind instead.
+    let calls = 0;
+    const { wss, port } = await startServer({
+      handleProtocols: () => {
+        calls++;
+        if (calls === 1) return 'not-offered';
+        throw new Error('application bug');
+      },
+    });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning);
+    };
+    process.on('warning', onWarning);
+    try {
+      for (let i = 0; i < 3; i++) {
+        const raw = await refused(port, upgradeRequest(port, ['Sec-WebSocket-Protocol: a']));
+        assert.equal(await raw.status(), 500);
+        raw.destroy();
+      }
+      await delay(10);
+      const ours = warnings.filter(
+        (w) => (w as NodeJS.ErrnoException).code === 'IRONSOCK_HANDSHAKE_ERROR',
+      );
+      assert.equal(ours.length, 2, ours.map((w) => w.message).join('\n'));
+      assert.match(ours[1].message, /application bug/);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    // Other connections are unharmed.
+    const client = await wsClient(`ws://127.0.0.1:${port}/`);
+    client.close();
+    await stopServer(wss);
+  });
+
   test('verifyClient sync refusal answers 401; async refusal answers the given code', async () => {
     const sync = await startServer({
       verifyClient: (info: VerifyClientInfo) => info.req.url === '/ok',
