@@ -84,6 +84,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private started = false;
   private socketClosed = false;
   private fragmenting = false;
+  /** The socket is gone and the engine reports its end once decoding is done (handleSocketClose). */
+  private closeAfterDecode = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(socket: Duplex, sink: DriverSink, options: DriverOptions) {
@@ -342,6 +344,12 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     } catch (error) {
       process.nextTick(rethrow, error);
     }
+    if (this.closeAfterDecode) {
+      // The socket closed while the engine was still decoding what arrived before the end.
+      this.closeAfterDecode = false;
+      this.sink.driverClosed(info);
+      return;
+    }
     const socket = this.socket;
     if (this.socketClosed || socket.destroyed) return;
     if (info.code === 1006 && !info.wasClean) {
@@ -417,8 +425,14 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     if (this.closeInfo === null) this.conn.receiveEof();
     // Callbacks parked behind the compressor get ws's wording for this case.
     this.outbox.drop(notOpenError, closedWhileCompressingError);
-    const info = this.closeInfo ?? { code: 1006, reason: '', wasClean: false };
-    this.sink.driverClosed(info);
+    if (this.closeInfo === null && this.conn.endPending) {
+      // Messages that arrived before the end are still being decoded: they are delivered
+      // first, and `onClose` reports the end (bounded by the close timeout).
+      this.closeAfterDecode = true;
+      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+      return;
+    }
+    this.sink.driverClosed(this.closeInfo ?? { code: 1006, reason: '', wasClean: false });
   }
 
   // ---- KeepaliveTarget ----------------------------------------------------------------------

@@ -181,6 +181,7 @@ export class Connection {
   private queuedBytes = 0;
   private closeSent = false;
   private pendingClose: CloseInfo | null = null;
+  private _endPending = false;
 
   constructor(options: ConnectionOptions, handler: ConnectionHandler) {
     this.role = options.role;
@@ -279,7 +280,20 @@ export class Connection {
 
   /** The transport ended (EOF or error). Reports 1006 unless the connection was already closed. */
   receiveEof(): void {
+    if (this.decoding && this._state !== 'closed') {
+      // The peer's bytes before its end are still being decoded (an asynchronous extension,
+      // say a compressed message being inflated): they were sent, so they are processed
+      // first, with any input held behind them (more messages, maybe the peer's Close); the
+      // end is taken once the decoder is through (`resumeHeld`).
+      this._endPending = true;
+      return;
+    }
     this.abort();
+  }
+
+  /** The transport ended while input was still being decoded; see `receiveEof`. */
+  get endPending(): boolean {
+    return this._endPending;
   }
 
   /** @internal FrameSink */
@@ -509,8 +523,14 @@ export class Connection {
       this.parsing = false;
       if (held.length === 0 && this.held === held) this.held = null;
     }
-    if (!this.decoding && this.held === null && this._state !== 'closed') {
+    if (!this.decoding && this.held === null && this._state !== 'closed' && !this._endPending) {
       this.setReadPaused(false);
+    }
+    if (this._endPending && !this.decoding) {
+      // What arrived before the end has been processed (or waits behind `pause()`, and is
+      // dropped as on any end): now the end itself.
+      this._endPending = false;
+      this.abort();
     }
   }
 

@@ -194,3 +194,29 @@ describe('RFC 7692 incompressible messages at the size limit', { timeout: 60_000
     }
   });
 });
+
+describe('the peer ends TCP while compressed messages are still being inflated', () => {
+  test('every message that arrived before the end is delivered, then close 1006 (as ws)', async () => {
+    // ws sends four compressed messages and ends its TCP connection without a Close frame.
+    // They can all be in one read with the end right behind: the client must inflate and
+    // deliver each before it reports the end (they were sent; a Close would have said more).
+    const wss = new WsServer({ port: 0, host: '127.0.0.1', perMessageDeflate: { threshold: 0 } });
+    await once(wss, 'listening');
+    wss.on('connection', (peer) => {
+      peer.send('foo');
+      peer.send('bar');
+      peer.send('baz');
+      peer.send('qux', () => (peer as unknown as { _socket: { end(): void } })._socket.end());
+    });
+    const port = (wss.address() as AddressInfo).port;
+    for (let round = 0; round < 5; round++) {
+      const client = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+      const messages: string[] = [];
+      client.on('message', (data) => messages.push(String(data)));
+      const [code] = (await once(client, 'close')) as [number];
+      assert.deepEqual(messages, ['foo', 'bar', 'baz', 'qux'], `round ${round}`);
+      assert.equal(code, 1006);
+    }
+    await new Promise((resolve) => wss.close(resolve));
+  });
+});

@@ -181,3 +181,70 @@ describe('Connection.pause()', () => {
     assert.deepEqual(h.messages(), ['a', 'b']);
   });
 });
+
+describe('the transport ends while a message is being decoded', () => {
+  /** An extension whose decoder calls back only when the test runs the queued jobs. */
+  function laterDecoder() {
+    let pending: (() => void)[] = [];
+    const extension: Extension = {
+      name: 'identity',
+      decode: (piece, _fin, _max, cb) => {
+        const copy = new Uint8Array(piece);
+        pending.push(() => cb(null, [copy]));
+      },
+      encode: (data, _fin, cb) => cb(null, [data]),
+      dispose() {},
+    };
+    const run = () => {
+      while (pending.length > 0) {
+        const jobs = pending;
+        pending = [];
+        for (const job of jobs) job();
+      }
+    };
+    return { extension, run };
+  }
+
+  test('what arrived before the end is decoded and delivered first, then 1006', () => {
+    const { extension, run } = laterDecoder();
+    const e = engine(undefined, extension);
+    e.conn.receiveData(
+      concat([
+        clientFrame(1, 'z1', { rsv: 4 }),
+        clientFrame(1, 'p'),
+        clientFrame(1, 'z2', { rsv: 4 }),
+      ]),
+    );
+    e.conn.receiveEof();
+    assert.equal(e.conn.endPending, true);
+    assert.deepEqual(e.log, ['read-pause']);
+    run();
+    assert.deepEqual(e.log, ['read-pause', 'message z1', 'message p', 'message z2', 'close 1006']);
+    assert.equal(e.conn.endPending, false);
+  });
+
+  test("a Close behind the decoded message is the peer's: its code is reported", () => {
+    const { extension, run } = laterDecoder();
+    const e = engine(undefined, extension);
+    e.conn.receiveData(
+      concat([clientFrame(1, 'z1', { rsv: 4 }), clientFrame(8, Uint8Array.of(0x03, 0xe8))]),
+    );
+    e.conn.receiveEof();
+    run();
+    assert.deepEqual(e.log.filter((line) => !line.startsWith('write')).slice(1), [
+      'message z1',
+      'close 1000',
+    ]);
+  });
+
+  test('held behind pause(): the end drops it once the decoder is through (as any end)', () => {
+    const { extension, run } = laterDecoder();
+    const e = engine((conn, text) => {
+      if (text === 'z1') conn.pause();
+    }, extension);
+    e.conn.receiveData(concat([clientFrame(1, 'z1', { rsv: 4 }), clientFrame(1, 'p')]));
+    e.conn.receiveEof();
+    run();
+    assert.deepEqual(e.log, ['read-pause', 'message z1', 'close 1006']);
+  });
+});
