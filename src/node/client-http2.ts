@@ -30,7 +30,12 @@ import {
 } from '../protocol/handshake/extended-connect.js';
 import { createDeflateExtension } from './deflate-codec.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
-import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
+import {
+  TLS_OPTION_NAMES,
+  normalizeProtocols,
+  parseClientUrl,
+  type ClientTarget,
+} from './client-url.js';
 import { DEFAULT_H2_CONNECTION_WINDOW_SIZE, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './limits.js';
 import type { ClientHandshake, ClientHandshakeTarget, ClientOptions } from './client.js';
 
@@ -61,23 +66,14 @@ const NEGATIVE_CACHE_MAX = 256;
 /** Receive window of each WebSocket stream of the client (what a paused socket may park). */
 const CLIENT_STREAM_WINDOW = 256 * 1024;
 
-/** TLS options that make a connection different (never share a session across them). */
+/**
+ * Options that make a connection different (never share a session across them): what goes to
+ * `tls.connect`, less the per-connection `session` and ALPN list, plus what picks the peer and
+ * the route.
+ */
 const TLS_IDENTITY = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
+  ...TLS_OPTION_NAMES.filter((name) => name !== 'session' && name !== 'ALPNProtocols'),
   'servername',
-  'checkServerIdentity',
-  'minVersion',
-  'maxVersion',
-  'ciphers',
-  'ecdhCurve',
-  'crl',
-  'sigalgs',
-  'secureContext',
-  'secureOptions',
   'rejectUnauthorized',
   'family',
   'localAddress',

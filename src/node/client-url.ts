@@ -5,6 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { ClientSyntaxError } from './client-errors.js';
+import type { ClientTlsOptions } from './client.js';
 
 /** Where and how to connect, derived from a `ws:`/`wss:` (or `http:`/`https:`/`ws+unix:`) URL. */
 export interface ClientTarget {
@@ -182,3 +183,23 @@ export function normalizeProtocols(protocols: unknown): string[] {
   }
   return list as string[];
 }
+
+/** The client options passed on to `tls.connect` as they are (over HTTP/1.1 and HTTP/2). */
+export const TLS_OPTION_NAMES = [
+  'ca',
+  'cert',
+  'key',
+  'pfx',
+  'passphrase',
+  'checkServerIdentity',
+  'minVersion',
+  'maxVersion',
+  'ciphers',
+  'ecdhCurve',
+  'crl',
+  'sigalgs',
+  'secureContext',
+  'secureOptions',
+  'session',
+  'ALPNProtocols',
+] as const satisfies ReadonlyArray<keyof ClientTlsOptions>;

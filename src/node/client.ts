@@ -49,7 +49,12 @@ import { nodePlatform } from './platform.js';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DEFAULT_MAX_HEAD_BYTES } from './limits.js';
 import { DEFAULT_MAX_PAYLOAD } from '../protocol/limits.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
-import { normalizeProtocols, parseClientUrl, type ClientTarget } from './client-url.js';
+import {
+  TLS_OPTION_NAMES,
+  normalizeProtocols,
+  parseClientUrl,
+  type ClientTarget,
+} from './client-url.js';
 import { applyRedirectPolicy, isRedirectStatus } from './client-redirect.js';
 import {
   openTunnel,
@@ -952,22 +957,3 @@ export function startClientHandshake(
     },
   };
 }
-
-const TLS_OPTION_NAMES = [
-  'ca',
-  'cert',
-  'key',
-  'pfx',
-  'passphrase',
-  'checkServerIdentity',
-  'minVersion',
-  'maxVersion',
-  'ciphers',
-  'ecdhCurve',
-  'crl',
-  'sigalgs',
-  'secureContext',
-  'secureOptions',
-  'session',
-  'ALPNProtocols',
-] as const satisfies ReadonlyArray<keyof ClientTlsOptions>;
