@@ -1,46 +1,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import WS from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
 import type { WebSocket } from '../../src/node/websocket.js';
 import { once, stopServer } from './util.js';
+import { makeCert, type TestCert } from '../helpers/certs.js';
 
 /** A self-signed certificate for 127.0.0.1, made with openssl at test time (null without openssl). */
-function selfSigned(): { key: Buffer; cert: Buffer } | null {
-  const dir = mkdtempSync(join(tmpdir(), 'ironsock-tls-'));
+function selfSigned(): TestCert | null {
   try {
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        join(dir, 'key.pem'),
-        '-out',
-        join(dir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+    return makeCert('127.0.0.1', 'IP:127.0.0.1');
   } catch {
     return null;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
