@@ -20,7 +20,7 @@ import { WebSocketServer } from '../../src/node/server.js';
 import { requirePeer } from '../helpers/peers.js';
 import { makeCert, type TestCert } from '../helpers/certs.js';
 import { startTinyproxy, tinyproxy, type Tinyproxy } from '../helpers/proxy.js';
-import { once } from '../node/util.js';
+import { closeServerNow, once } from '../node/util.js';
 
 type Failure = Error & { code?: string; statusCode?: number; cause?: Error & { code?: string } };
 
@@ -64,14 +64,7 @@ async function target(server?: https.Server): Promise<{
   return {
     port,
     upgrades,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      if (server !== undefined) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-    },
+    close: () => closeServerNow(wss, server),
   };
 }
 

@@ -15,7 +15,7 @@ import WS, { WebSocketServer as WsServer } from 'ws';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { WebSocket } from '../../src/node/websocket.js';
 import { WebSocketServer as IronServer } from '../../src/node/server.js';
-import { once } from './util.js';
+import { closeServerNow, once } from './util.js';
 import { makeCert, type TestCert } from '../helpers/certs.js';
 import { startConnectProxy } from '../helpers/proxy.js';
 
@@ -70,14 +70,7 @@ async function wsPeer(server?: https.Server): Promise<Peer> {
     name: 'ws server',
     port,
     requests,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      if (server !== undefined) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-    },
+    close: () => closeServerNow(wss, server),
   };
 }
 
@@ -102,14 +95,7 @@ async function ironsockPeer(server?: https.Server): Promise<Peer> {
     name: 'ironsock server',
     port,
     requests,
-    close: async () => {
-      for (const client of wss.clients) client.terminate();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-      if (server !== undefined) {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
-      }
-    },
+    close: () => closeServerNow(wss, server),
   };
 }
 

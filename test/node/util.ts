@@ -2,6 +2,7 @@
  * Helpers for the Node adapter tests: servers on 127.0.0.1:0, ws-package peers, raw sockets
  * speaking hand-made handshakes and frames, and bounded waits.
  */
+import type http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { EventEmitter } from 'node:events';
@@ -163,4 +164,20 @@ export function parseFrames(
     i = off + len;
   }
   return out;
+}
+
+/**
+ * Stops a WebSocket server (ws's or ironsock's) at once: terminates its clients, closes it, then
+ * closes the HTTP(S) server it was attached to, if any, with its open connections.
+ */
+export async function closeServerNow(
+  wss: { clients: Iterable<{ terminate(): void }>; close(cb: () => void): void },
+  server?: http.Server,
+): Promise<void> {
+  for (const client of wss.clients) client.terminate();
+  await new Promise<void>((resolve) => wss.close(() => resolve()));
+  if (server !== undefined) {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
 }
