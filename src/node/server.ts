@@ -32,6 +32,7 @@ import { createDeflateExtension } from './deflate-codec.js';
 import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
+import { writeEncoded } from './send-gate.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
@@ -277,7 +278,7 @@ export interface BroadcastOptions<T extends WebSocket = WebSocket> {
 /**
  * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
  * server frame (header + a copy of `payload`), written as is to every recipient with the
- * driver's `writeEncoded`.
+ * send gate's `writeEncoded` (send-gate.ts).
  */
 export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
   const size = headerSize(payload.length, false);
@@ -794,7 +795,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       if (client.readyState !== WebSocket.OPEN) continue;
       if (filter !== undefined && !filter(client)) continue;
       const driver = client._driver;
-      if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
+      if (driver !== null && writeEncoded(driver, frame, payload, isBinary)) count++;
     }
     return count;
   }

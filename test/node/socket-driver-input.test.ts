@@ -8,6 +8,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { PauseReason, SocketDriver, type DriverSink } from '../../src/node/socket-driver.js';
+import { sendMessage } from '../../src/node/send-gate.js';
 import type { CloseInfo } from '../../src/protocol/index.js';
 import { clientFrame, concat } from '../helpers/engine.js';
 import { WebSocket } from '../../src/node/websocket.js';
@@ -134,7 +135,7 @@ describe('§5.5.2 the delayed automatic pong under backpressure', () => {
   test('carries the bytes of its own ping, whatever split control frames came after it', async () => {
     const d = await drivenServer();
     d.hold();
-    d.driver.send(Buffer.alloc(1024, 0x61), true, true, false);
+    sendMessage(d.driver, Buffer.alloc(1024, 0x61), true, true, false);
     await tick();
     assert.equal(d.socket.writableNeedDrain, true);
     const before = d.writes.length;
