@@ -6,7 +6,7 @@
  * the lifecycle: starting and pausing reads, the close timeout, keepalive membership. Its parts
  * live beside it: the contract with its owner (driver-contract.ts), the send gate the owner
  * sends through (send-gate.ts: refusals, the outgoing-buffer cap, write barriers, the held pong),
- * the shared socket listeners (socket-listeners.ts), the TCP close order
+ * the socket's adoption and listeners (socket-listeners.ts), the TCP close order
  * (transport-close.ts) and the control-frame rate limit (control-rate.ts).
  *
  * Speed: one driver per connection, no closures per connection or per message.
@@ -20,8 +20,8 @@ import { PauseReason, closedWhileCompressingError, notOpenError } from './driver
 import type { DriverOptions, DriverSink } from './driver-contract.js';
 import { Outbox } from './outbox.js';
 import { closeTransport } from './transport-close.js';
-import { countControlFrame } from './control-rate.js';
-import { listenToData, listenToSocket, releaseSocket } from './socket-listeners.js';
+import { admitControlFrame } from './control-rate.js';
+import { adoptSocket, listenToData, releaseSocket } from './socket-listeners.js';
 import { afterEngineOutput, answerPing, sendHeldPong } from './send-gate.js';
 import {
   DEFAULT_BUFFERED_AMOUNT_POLICY,
@@ -71,9 +71,10 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   readonly maxBuffered: number;
   /** @internal */
   readonly rejectWhenFull: boolean;
-  private readonly maxControl: number;
+  /** @internal The control-frame rate limit and its window (control-rate.ts). */
+  readonly maxControl: number;
   private readonly wheel: KeepaliveWheel | null;
-  /** @internal The control-frame window (control-rate.ts). */
+  /** @internal */
   controlCount = 0;
   /** @internal */
   controlWindowStart = 0;
@@ -110,15 +111,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       },
       this,
     );
-    listenToSocket(socket, this);
-    const net = socket as Duplex & {
-      setNoDelay?(noDelay: boolean): void;
-      setTimeout?(ms: number): void;
-    };
-    net.setNoDelay?.(true);
-    net.setTimeout?.(0);
-    // Nothing may be read before the owner's listeners exist (see `start`).
-    socket.pause();
+    adoptSocket(socket, this);
     if (this.wheel !== null) this.wheel.add(this);
     if (socket.destroyed) {
       this.socketClosed = true;
@@ -222,7 +215,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPing(payload: Uint8Array): void {
-    if (!this.admitControl()) return;
+    if (!admitControlFrame(this)) return;
     if (this.autoPong && this.conn.state !== 'closed') answerPing(this, payload);
     try {
       this.sink.driverPing(payload);
@@ -232,7 +225,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPong(payload: Uint8Array): void {
-    if (!this.admitControl()) return;
+    if (!admitControlFrame(this)) return;
     try {
       this.sink.driverPong(payload);
     } catch (error) {
@@ -338,8 +331,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   /** @internal */
   handleCloseTimeout(): void {
     this.timer = null;
-    if (this.closeInfo === null) this.conn.abort();
-    this.socket.destroy();
+    this.terminate();
   }
 
   /** @internal SocketEventHandler: the socket's 'close'. */
@@ -373,14 +365,5 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   keepaliveExpired(): void {
     this.terminate();
-  }
-
-  // ---- internals ------------------------------------------------------------------------------
-
-  /** Counts a control frame from the peer against its rate limit; fails the connection past it. */
-  private admitControl(): boolean {
-    if (countControlFrame(this, this.maxControl)) return true;
-    if (this.conn.state !== 'closed') this.conn.fail('CONTROL_FLOOD');
-    return false;
   }
 }
