@@ -41,8 +41,8 @@ for (const dir of ['lib', 'cli']) rmSync(join(root, 'dist', dir), { recursive: t
 
 await build({
   ...common,
-  entryPoints: ['index.js', 'protocol/index.js', 'pubsub/redis.js', 'pubsub/nats.js'].map(
-    (entry) => join(src, entry),
+  entryPoints: ['index.js', 'protocol/index.js', 'pubsub/redis.js', 'pubsub/nats.js'].map((entry) =>
+    join(src, entry),
   ),
   outbase: src,
   outdir: join(root, 'dist', 'lib'),

@@ -58,7 +58,12 @@ export function parseCommandArgs(
   }
   let parsed;
   try {
-    parsed = nodeUtil().parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    parsed = nodeUtil().parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new CliUsageError(error instanceof Error ? error.message : String(error));
   }

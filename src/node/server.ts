@@ -949,7 +949,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
   }
 
-  private listen(server: NodeJS.EventEmitter, event: string, listener: (...args: any[]) => void): void {
+  private listen(
+    server: NodeJS.EventEmitter,
+    event: string,
+    listener: (...args: any[]) => void,
+  ): void {
     server.on(event, listener);
     this.listeners_.push([event, listener]);
   }
