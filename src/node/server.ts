@@ -10,8 +10,8 @@
  * Every refusal is a short 4xx/5xx with `Connection: close`; the socket is ended and destroyed
  * after a short grace, never seen as a connection, and reported with a 'rejected' event.
  */
-import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeEvents, nodeHttp } from './builtins.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -357,7 +357,7 @@ let warnedAnyOrigin = false;
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitter {
+export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents.EventEmitter {
   /**
    * Open connections when `clientTracking` is on (the default). `undefined` when it is off, as
    * in ws (typed as a Set, as @types/ws does, for the common case).
@@ -439,7 +439,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.port !== undefined && options.port !== null) {
       const timeout = this.handshakeTimeout;
-      const server = http.createServer(
+      const server = nodeHttp.createServer(
         {
           maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
           headersTimeout: timeout,
@@ -950,7 +950,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
   }
 
-  private listen(server: EventEmitter, event: string, listener: (...args: any[]) => void): void {
+  private listen(
+    server: NodeJS.EventEmitter,
+    event: string,
+    listener: (...args: any[]) => void,
+  ): void {
     server.on(event, listener);
     this.listeners_.push([event, listener]);
   }

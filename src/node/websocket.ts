@@ -12,7 +12,7 @@
  * - Close codes accepted by `close()` are those allowed on the wire (1000-1003, 1007-1014,
  *   3000-4999), which is ws's rule; 1004/1005/1006/1015 throw.
  */
-import { EventEmitter } from 'node:events';
+import { nodeEvents } from './builtins.js';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CloseInfo, Role } from '../protocol/connection.js';
@@ -31,11 +31,22 @@ import { CloseEvent, ErrorEvent, MessageEvent, WsEvent } from './events.js';
 import type { TopicHub } from '../pubsub/hub.js';
 import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
-import { startClientHandshake } from './client.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
-import type { ClientHandshake, ClientOptions } from './client.js';
+import type { ClientHandshake, ClientOptions, startClientHandshake } from './client.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
+
+// The client's handshake (client.ts and the URL, proxy, redirect and HTTP/2 modules it loads)
+// is installed when client.ts loads: `ironsock`'s entry loads it, a process that only serves
+// (`ironsock serve`, or code importing the server module) does not. About 0.4 MB less heap in
+// every server: under large messages over many connections that heap decides how often V8
+// marks (BENCHMARKS.md, "Large messages over many connections").
+let startClient: typeof startClientHandshake | undefined;
+
+/** @internal Called once by client.ts when it loads. */
+export function installClientHandshake(start: typeof startClientHandshake): void {
+  startClient = start;
+}
 
 /** How binary messages are delivered: ws's three types plus `blob`. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -297,7 +308,7 @@ export interface WebSocket {
  * for await (const { data } of ws) console.log(data);
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class WebSocket extends EventEmitter {
+export class WebSocket extends nodeEvents.EventEmitter {
   // Defined after the class: enumerable, non-writable and non-configurable, as in ws.
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -372,7 +383,13 @@ export class WebSocket extends EventEmitter {
     }
     checkClientOptions(options);
     this._options = options;
-    this._handshake = startClientHandshake(
+    if (startClient === undefined) {
+      throw new UsageError(
+        'CLIENT_NOT_LOADED',
+        "the WebSocket client is not loaded: import WebSocket from 'ironsock' (or its client module)",
+      );
+    }
+    this._handshake = startClient(
       this,
       url,
       protocols as string | string[] | undefined,

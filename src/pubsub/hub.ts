@@ -17,7 +17,7 @@
  * Events: `'overflow'` ({@link OverflowInfo}), `'gap'` (GapInfo, bus.ts), `'bus'`
  * (BusStateInfo, bus.ts), `'error'` (adapter failures; only emitted when listened for).
  */
-import { EventEmitter } from 'node:events';
+import { nodeEvents } from '../node/builtins.js';
 import type { WebSocket } from '../node/websocket.js';
 import { toSendBytes, type SendData } from '../node/websocket.js';
 import { encodeServerFrame } from '../node/server.js';
@@ -86,7 +86,7 @@ export interface HubSettings {
 const OPEN = 1;
 const CLOSED = 3;
 
-export class TopicHub extends EventEmitter {
+export class TopicHub extends nodeEvents.EventEmitter {
   private readonly topics = new Map<string, Set<WebSocket>>();
   private readonly byClient = new Map<WebSocket, Set<string>>();
   private readonly maxTopicBytes: number;
