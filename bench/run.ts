@@ -332,9 +332,9 @@ async function main(): Promise<number> {
   let servers = ALL_SERVERS.filter((s) => options.servers.has(s.name));
   if (
     servers.some((s) => s.file === 'ironsock-echo') &&
-    !existsSync(join(SERVERS_DIR, '..', '..', 'src', 'index.js'))
+    !existsSync(join(SERVERS_DIR, '..', '..', 'lib', 'index.js'))
   ) {
-    notes.push('ironsock not measured: src/index.js (WebSocketServer) is not built yet');
+    notes.push('ironsock not measured: lib/index.js (the bundled entry) is not built yet');
     servers = servers.filter((s) => s.file !== 'ironsock-echo');
   }
   let memoryConnections = plan.memoryConnections;

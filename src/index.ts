@@ -14,6 +14,7 @@
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
 import { WebSocket } from './node/websocket.js';
+import './node/client.js'; // installs the client handshake in WebSocket (websocket.ts)
 import { WebSocketServer } from './node/server.js';
 import { createWebSocketStream } from './node/stream.js';
 

@@ -5,8 +5,14 @@
  * connection subscribes to one topic and the broadcast goes through `wss.publish(topic, data)`.
  */
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from '../../src/index.js';
+import type { WebSocket } from '../../src/index.js';
 import { serveControl } from './control.js';
+
+// What an application gets from `import { WebSocketServer } from 'ironsock'`: the package's entry,
+// the bundle in dist/lib (scripts/bundle.js), typed by the modules it is built from.
+const { WebSocketServer } = (await import(
+  new URL('../../lib/index.js', import.meta.url).href
+)) as typeof import('../../src/index.js');
 
 // IRONSOCK_KEEPALIVE=0 (the opt-in 'ironsock-nokeepalive' server) measures the cost of the
 // default keepalive by comparison.

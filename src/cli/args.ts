@@ -1,4 +1,4 @@
-import { parseArgs } from 'node:util';
+import { nodeUtil } from '../node/builtins.js';
 
 /**
  * One command-line option, described once: `parseArgs` gets its shape, `--help` gets its text.
@@ -58,7 +58,12 @@ export function parseCommandArgs(
   }
   let parsed;
   try {
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true });
+    parsed = nodeUtil().parseArgs({
+      args: [...args],
+      options,
+      allowPositionals: true,
+      strict: true,
+    });
   } catch (error) {
     throw new CliUsageError(error instanceof Error ? error.message : String(error));
   }

@@ -8,8 +8,8 @@
  * else installed; with `--redis`/`--nats` every worker is a node of that bus directly (and
  * shares rooms with other machines too).
  */
-import cluster, { type Worker } from 'node:cluster';
-import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:cluster';
+import { nodeCluster, nodeUrl } from '../node/builtins.js';
 import type { BusAdapter } from '../pubsub/adapter.js';
 import { clusterAdapter, clusterRelay } from '../pubsub/cluster.js';
 import { natsAdapter, type NatsConnectionLike } from '../pubsub/nats.js';
@@ -96,6 +96,7 @@ export async function connectBus(
       },
     };
   }
+  const cluster = nodeCluster();
   if (cluster.isWorker) return { adapter: clusterAdapter(), close: () => Promise.resolve() };
   return null;
 }
@@ -112,8 +113,9 @@ export async function runWorkers(
   io: CliIo,
   logger: Logger,
 ): Promise<number> {
+  const cluster = nodeCluster();
   cluster.setupPrimary({
-    exec: fileURLToPath(new URL('./bin.js', import.meta.url)),
+    exec: nodeUrl().fileURLToPath(new URL('./bin.js', import.meta.url)),
     args: ['serve', ...args],
     serialization: 'advanced',
     silent: true,

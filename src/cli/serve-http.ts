@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { nodeCrypto } from '../node/builtins.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEMO_PAGE, DEMO_SCRIPT, DEMO_STYLE } from './demo-page.js';
 import { plainRequestAnswer } from '../node/refusals.js';
 import { RETRY_AFTER_CLOSING_S } from '../node/limits.js';
 
 function sha256(text: string): string {
-  return `'sha256-${createHash('sha256').update(text).digest('base64')}'`;
+  return `'sha256-${nodeCrypto.createHash('sha256').update(text).digest('base64')}'`;
 }
 
 /**

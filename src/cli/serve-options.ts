@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { nodeFs } from '../node/builtins.js';
 import {
   CliUsageError,
   flagValue,
@@ -169,7 +169,7 @@ export function readServeSettings(args: string[]): ServeSettings | 'help' {
   let tls: ServeSettings['tls'] = null;
   if (certFile !== undefined && keyFile !== undefined) {
     try {
-      tls = { cert: readFileSync(certFile), key: readFileSync(keyFile) };
+      tls = { cert: nodeFs().readFileSync(certFile), key: nodeFs().readFileSync(keyFile) };
     } catch (error) {
       throw new CliUsageError(`cannot read TLS files: ${(error as Error).message}`);
     }

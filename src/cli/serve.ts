@@ -1,10 +1,10 @@
-import { createServer as createHttpServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import type { IncomingMessage, Server } from 'node:http';
+import { nodeCluster, nodeHttp, nodeHttps, nodeOs } from '../node/builtins.js';
 import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type RejectionInfo, type WebSocket } from '../index.js';
+import { WebSocketServer, type RejectionInfo } from '../node/server.js';
+import type { WebSocket } from '../node/websocket.js';
 import { CliUsageError, ExitCode } from './args.js';
-import { hostname } from 'node:os';
 import { ChatRoom, chatRoomName } from './chat-room.js';
 import type { ServeBus } from './serve-bus.js';
 import type { CliIo } from './io.js';
@@ -68,7 +68,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   // node:cluster and the bus adapters are loaded only when asked for: a plain server does not
   // carry their code (the primary sets NODE_UNIQUE_ID in its workers' environment).
   const clustered = settings.workers > 1 || process.env.NODE_UNIQUE_ID !== undefined;
-  const cluster = clustered ? (await import('node:cluster')).default : null;
+  const cluster = clustered ? nodeCluster() : null;
   const busModule = clustered || settings.bus !== null ? await import('./serve-bus.js') : null;
   if (cluster?.isPrimary === true && busModule !== null) {
     return busModule.runWorkers(settings, args, io, logger);
@@ -97,7 +97,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   };
   const server: Server =
     settings.tls === null
-      ? createHttpServer(httpOptions, handler)
+      ? nodeHttp.createServer(httpOptions, handler)
       : settings.http2
         ? // HTTP/2 + HTTP/1.1 on one TLS port; the WebSocketServer below turns RFC 8441 on.
           (createHttp2Server(
@@ -105,7 +105,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
             10_000,
             handler as Parameters<typeof createHttp2Server>[2],
           ) as unknown as Server)
-        : createHttpsServer(
+        : nodeHttps().createServer(
             { ...httpOptions, cert: settings.tls.cert, key: settings.tls.key },
             handler,
           );
@@ -318,7 +318,7 @@ interface ChatRooms {
  * server (`host#pid`) so the page shows where each member is.
  */
 function chatRooms(wss: WebSocketServer, shared: boolean): ChatRooms {
-  const server = `${hostname()}#${process.pid}`;
+  const server = `${nodeOs().hostname()}#${process.pid}`;
   const rooms = new Map<string, ChatRoom>();
   const memberRoom = new Map<WebSocket, ChatRoom>();
   return {

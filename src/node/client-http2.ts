@@ -14,9 +14,9 @@
  * Not over HTTP/2: redirects (a 3xx is an unexpected response), `ws:` URLs (cleartext HTTP/2
  * needs prior knowledge, which browsers never use), `ws+unix:` and proxies.
  */
-import { nodeHttp2 } from './builtins.js';
+import { nodeHttp2, nodeTls } from './builtins.js';
 import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders } from 'node:http2';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import type { Extension } from '../protocol/extensions/extension.js';
 import {
   acceptDeflateResponse,
@@ -179,7 +179,7 @@ class PooledSession {
       tlsOptions.rejectUnauthorized = options.rejectUnauthorized !== false;
       if (options.servername !== undefined) tlsOptions.servername = options.servername;
       else if (target.ipFamily === 0) tlsOptions.servername = target.hostname;
-      const socket = tls.connect(tlsOptions);
+      const socket = nodeTls().connect(tlsOptions);
       socket.once('connect', () => {
         this.tcpConnected = true;
       });

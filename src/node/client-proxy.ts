@@ -16,9 +16,9 @@
  *   `statusCode`); a proxy that cannot be reached, answers garbage (`cause` keeps Node's `HPE_*`
  *   error) or closes before answering fails with `PROXY_FAILED`.
  */
-import * as http from 'node:http';
-import * as net from 'node:net';
-import { isIP } from 'node:net';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import { nodeHttp, nodeNet } from './builtins.js';
 import type { Duplex } from 'node:stream';
 import { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 import { DEFAULT_MAX_HEAD_BYTES } from './limits.js';
@@ -120,7 +120,7 @@ export function matchesNoProxy(noProxy: string, hostname: string, port: number):
     if (bracket !== null) {
       entry = bracket[1];
       entryPort = bracket[2] === undefined ? undefined : Number(bracket[2]);
-    } else if (isIP(entry) !== 6) {
+    } else if (nodeNet.isIP(entry) !== 6) {
       const colon = entry.lastIndexOf(':');
       if (colon !== -1 && /^\d+$/.test(entry.slice(colon + 1))) {
         entryPort = Number(entry.slice(colon + 1));
@@ -131,7 +131,7 @@ export function matchesNoProxy(noProxy: string, hostname: string, port: number):
     entry = entry.replace(/^\*?\./, '').replace(/\.$/, '');
     if (entry === '') continue;
     if (host === entry) return true;
-    if (isIP(host) === 0 && host.endsWith(`.${entry}`)) return true;
+    if (nodeNet.isIP(host) === 0 && host.endsWith(`.${entry}`)) return true;
   }
   return false;
 }
@@ -189,7 +189,7 @@ export function openTunnel(
   connectOptions: TunnelConnectOptions,
   done: (error: Error | null, socket?: Duplex) => void,
 ): PendingTunnel {
-  const authority = `${isIP(host) === 6 ? `[${host}]` : host}:${port}`;
+  const authority = `${nodeNet.isIP(host) === 6 ? `[${host}]` : host}:${port}`;
   const headers: Record<string, string> = { Host: authority };
   if (proxy.authorization !== undefined) headers['Proxy-Authorization'] = proxy.authorization;
   let finished = false;
@@ -199,7 +199,7 @@ export function openTunnel(
     finished = true;
     done(error, socket);
   };
-  const request = http.request({
+  const request = nodeHttp.request({
     method: 'CONNECT',
     host: proxy.hostname,
     port: proxy.port,
@@ -209,7 +209,7 @@ export function openTunnel(
     maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
     insecureHTTPParser: false,
     createConnection: (() =>
-      net.connect({
+      nodeNet.connect({
         host: proxy.hostname,
         port: proxy.port,
         noDelay: true,

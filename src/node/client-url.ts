@@ -3,7 +3,7 @@
  * WebSocket constructor steps). Everything here runs before any network activity, so a bad URL
  * is a synchronous `SyntaxError`, never a failed connection.
  */
-import { isIP } from 'node:net';
+import { nodeNet } from './builtins.js';
 import { ClientSyntaxError } from './client-errors.js';
 import type { ClientTlsOptions } from './client.js';
 
@@ -129,7 +129,7 @@ export function parseClientUrl(input: string | URL, allowUnix = true): ClientTar
   const secure = scheme === 'wss:';
   const bracketed = parsed.hostname.startsWith('[');
   const hostname = bracketed ? parsed.hostname.slice(1, -1) : parsed.hostname;
-  const family = isIP(hostname);
+  const family = nodeNet.isIP(hostname);
   const port = parsed.port === '' ? (secure ? 443 : 80) : Number(parsed.port);
   return {
     url: parsed,

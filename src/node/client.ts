@@ -27,10 +27,10 @@
  *   16 KiB (`HPE_HEADER_OVERFLOW`), fails the handshake.
  * - `'upgrade'` is emitted only for a 101 that passed every check, just before `'open'`.
  */
-import * as http from 'node:http';
-import * as https from 'node:https';
-import * as net from 'node:net';
-import * as tls from 'node:tls';
+import type * as http from 'node:http';
+import type * as net from 'node:net';
+import type * as tls from 'node:tls';
+import { nodeHttp, nodeHttps, nodeNet, nodeTls } from './builtins.js';
 import type { Duplex } from 'node:stream';
 import type { Extension, ExtensionOffer } from '../protocol/extensions/extension.js';
 import {
@@ -65,6 +65,7 @@ import {
 } from './client-proxy.js';
 import { startHttp2ClientHandshake, wantsHttp2, type ClientHttp2Mode } from './client-http2.js';
 import { wsClientWording } from './ws-wording.js';
+import { installClientHandshake } from './websocket.js';
 
 export { ClientErrorCode, ClientHandshakeError, ClientSyntaxError } from './client-errors.js';
 
@@ -522,15 +523,15 @@ export function startClientHandshake(
 
   /** The default `createConnection`: a fresh TCP (or TLS, or Unix socket) connection. */
   function directConnection(target: ClientTarget, tlsOptions: tls.ConnectionOptions): Duplex {
-    if (target.socketPath !== undefined) return net.connect({ path: target.socketPath });
+    if (target.socketPath !== undefined) return nodeNet.connect({ path: target.socketPath });
     const base: net.TcpNetConnectOpts = { host: target.hostname, port: target.port, noDelay: true };
     if (options.family !== undefined) base.family = options.family;
     if (options.localAddress !== undefined) base.localAddress = options.localAddress;
     if (options.lookup !== undefined) base.lookup = options.lookup;
-    if (!target.secure) return net.connect(base);
+    if (!target.secure) return nodeNet.connect(base);
     // servername '' (IP literals, or the caller's explicit '') sends no SNI; Node checks the
     // certificate against `host` then.
-    return tls.connect({ ...base, ...tlsOptions });
+    return nodeTls().connect({ ...base, ...tlsOptions });
   }
 
   /**
@@ -565,7 +566,7 @@ export function startClientHandshake(
           socket: raw,
           host: target.hostname,
         };
-        oncreate(null, tls.connect(secureOptions));
+        oncreate(null, nodeTls().connect(secureOptions));
       });
       return undefined;
     };
@@ -626,7 +627,7 @@ export function startClientHandshake(
 
     let current: http.ClientRequest;
     try {
-      current = (target.secure ? https : http).request(requestOptions);
+      current = (target.secure ? nodeHttps() : nodeHttp).request(requestOptions);
     } catch (error) {
       fail(error as Error);
       return;
@@ -639,7 +640,7 @@ export function startClientHandshake(
 
     const onSocket = (created: Duplex): void => {
       socket = created;
-      if (created instanceof tls.TLSSocket) {
+      if (created instanceof nodeTls().TLSSocket) {
         transportUp = !created.connecting;
         created.once('connect', () => (transportUp = true));
         created.once('secureConnect', () => (secureUp = true));
@@ -663,7 +664,7 @@ export function startClientHandshake(
             { cause: error },
           ),
         );
-      } else if (socket instanceof tls.TLSSocket && transportUp && !secureUp) {
+      } else if (socket instanceof nodeTls().TLSSocket && transportUp && !secureUp) {
         // §7.4.1: 1015 is reported locally for a failed TLS handshake, never sent.
         fail(
           new ClientHandshakeError(
@@ -870,7 +871,7 @@ export function startClientHandshake(
     finish();
     setRequest(null);
     socket = null;
-    if (upgraded instanceof net.Socket) upgraded.setNoDelay(true);
+    if (upgraded instanceof nodeNet.Socket) upgraded.setNoDelay(true);
     ws.setSocket(upgraded, rest, {
       protocol,
       extensions: extension === null ? '' : extensions,
@@ -957,3 +958,5 @@ export function startClientHandshake(
     },
   };
 }
+
+installClientHandshake(startClientHandshake);

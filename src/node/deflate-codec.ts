@@ -12,14 +12,8 @@
  * - Within a direction, jobs run one at a time in call order; callbacks are asynchronous and
  *   called exactly once, in order.
  */
-import {
-  constants as zc,
-  createDeflateRaw,
-  createInflateRaw,
-  type DeflateRaw,
-  type InflateRaw,
-  type ZlibOptions,
-} from 'node:zlib';
+import type { DeflateRaw, InflateRaw, ZlibOptions } from 'node:zlib';
+import { nodeZlib } from './builtins.js';
 import {
   ExtensionError,
   type Extension,
@@ -218,7 +212,7 @@ class DeflateCodec implements DeflateExtension {
       inflater.write(TAIL);
       this.#inflaterInput += TAIL.length;
     }
-    inflater.flush(zc.Z_SYNC_FLUSH, () => {
+    inflater.flush(nodeZlib().constants.Z_SYNC_FLUSH, () => {
       if (this.#inflateOp !== op) return; // already failed (too big, corrupt, disposed)
       // §7.2.3.4: a block with BFINAL set ends the peer's DEFLATE stream; zlib then ignores the
       // rest of the input (here our appended empty block), so unread input means the stream
@@ -253,7 +247,7 @@ class DeflateCodec implements DeflateExtension {
   #startDeflate(op: Operation, data: Uint8Array, fin: boolean): void {
     const deflater = this.#getDeflater();
     deflater.write(data);
-    deflater.flush(zc.Z_SYNC_FLUSH, () => {
+    deflater.flush(nodeZlib().constants.Z_SYNC_FLUSH, () => {
       if (this.#deflateOp !== op) return;
       // §7.2.1: a sync flush ends with an empty stored block; drop its 00 00 ff ff at the end of
       // the message. Fragments keep it (it is valid DEFLATE in the middle of the stream).
@@ -278,7 +272,7 @@ class DeflateCodec implements DeflateExtension {
       // peers that (like Node) compress with 9 when 8 was agreed.
       windowBits: Math.max(9, this.#inflateDir.windowBits),
     };
-    const inflater = createInflateRaw(options);
+    const inflater = nodeZlib().createInflateRaw(options);
     this.#inflaterInput = 0;
     inflater.on('data', (chunk: Buffer) => {
       const op = this.#inflateOp;
@@ -310,7 +304,7 @@ class DeflateCodec implements DeflateExtension {
       ...this.#options.zlibDeflateOptions,
       windowBits: this.#deflateDir.windowBits,
     };
-    const deflater = createDeflateRaw(options);
+    const deflater = nodeZlib().createDeflateRaw(options);
     deflater.on('data', (chunk: Buffer) => {
       if (this.#deflater !== deflater) return;
       this.#deflateOp?.chunks.push(chunk);

@@ -18,10 +18,9 @@
  *   slowloris): one shared interval sweeps the connections still reading their head, as
  *   node:http's `connectionsCheckingInterval` does, instead of a timer per connection.
  */
-import { IncomingMessage } from 'node:http';
-import type { Server as HttpServer } from 'node:http';
-import { Server as NetServer } from 'node:net';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { Server as NetServer, Socket } from 'node:net';
+import { nodeHttp, nodeNet } from './builtins.js';
 import { HttpHeadParser } from '../protocol/handshake/http-head.js';
 import type { RequestHead } from '../protocol/handshake/http-head.js';
 import { HandshakeError } from '../protocol/handshake/errors.js';
@@ -100,7 +99,7 @@ function versionPart(version: string, index: 0 | 2): number {
  * with Node's rules for duplicates, `socket`; no body (`complete`).
  */
 export function requestFromHead(head: RequestHead, socket: Socket): IncomingMessage {
-  const req = new IncomingMessage(socket);
+  const req = new nodeHttp.IncomingMessage(socket);
   req.method = head.method;
   req.url = head.target;
   req.httpVersion = head.httpVersion;
@@ -158,7 +157,7 @@ export class HeadFront {
     this.interval = Math.min(1000, Math.max(50, Math.floor(timeout / 4)));
     this.ticks = Math.ceil(timeout / this.interval) + 1;
     // node:http's socket options for the connections it would have accepted itself.
-    this.server = new NetServer({ allowHalfOpen: true, noDelay: true }, (socket: Socket) =>
+    this.server = new nodeNet.Server({ allowHalfOpen: true, noDelay: true }, (socket: Socket) =>
       this.accept(socket),
     );
     // node:http starts tracking its connections (headersTimeout, requestTimeout for the requests

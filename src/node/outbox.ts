@@ -17,7 +17,7 @@
  * Frames appended during a read are flushed at the end of the read; frames appended outside a
  * read at the end of the current tick, so a burst of sends leaves as one write.
  */
-import { Socket } from 'node:net';
+import { nodeNet } from './builtins.js';
 import type { Duplex } from 'node:stream';
 import { encodeFrameInto, headerSize, writeHeaderFields } from '../protocol/frame.js';
 import { UsageError } from '../protocol/errors.js';
@@ -138,7 +138,7 @@ export class Outbox {
     // Only a plain TCP/IPC socket copies the bytes into the kernel during a synchronous write
     // and calls back only once it is done with them; TLS or a user stream (PassThrough ...)
     // may keep a reference to the chunk.
-    this.reuses = Object.getPrototypeOf(socket) === Socket.prototype;
+    this.reuses = Object.getPrototypeOf(socket) === nodeNet.Socket.prototype;
   }
 
   /** Nothing is queued (the pong slot aside). */

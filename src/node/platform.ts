@@ -1,7 +1,5 @@
-import * as nodeCrypto from 'node:crypto';
-import { createHash, randomFillSync } from 'node:crypto';
-import { isUtf8 } from 'node:buffer';
 import { createRequire } from 'node:module';
+import { nodeBuffer, nodeCrypto } from './builtins.js';
 import type { Platform } from '../protocol/platform.js';
 
 /**
@@ -65,6 +63,9 @@ const nativeMask = native?.mask;
  */
 type OneShotHash = (algorithm: string, data: string, encoding: 'base64') => string;
 const oneShotHash = (nodeCrypto as unknown as { hash?: OneShotHash }).hash;
+
+const { createHash, randomFillSync } = nodeCrypto;
+const { isUtf8 } = nodeBuffer;
 
 /** base64(SHA-1(text)) for ASCII text: `Sec-WebSocket-Accept` in one native call. */
 const sha1Base64 =

@@ -36,8 +36,9 @@
  *   application may send it again if its protocol tolerates duplicates). When the client gives
  *   up or is closed, the queued messages are rejected with `CLOSED`.
  */
-import { EventEmitter } from 'node:events';
+import { nodeEvents } from './builtins.js';
 import { WebSocket } from './websocket.js';
+import './client.js'; // installs the client handshake in WebSocket
 import type { BinaryType, SendData, SendOptions, WebSocketOptions } from './websocket.js';
 import type { WriteCallback } from './socket-driver.js';
 import {
@@ -277,7 +278,7 @@ function byteSize(data: SendData): number {
  *   console.warn(`lost (${lastClose.code}); attempt ${attempt} in ${delay} ms`));
  * ws.on('message', (data) => console.log(String(data)));
  */
-export class ReconnectingWebSocket extends EventEmitter<ReconnectingWebSocketEvents> {
+export class ReconnectingWebSocket extends nodeEvents.EventEmitter<ReconnectingWebSocketEvents> {
   static readonly CONNECTING = 0;
   static readonly OPEN = 1;
   static readonly CLOSING = 2;

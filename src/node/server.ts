@@ -10,8 +10,8 @@
  * Every refusal is a short 4xx/5xx with `Connection: close`; the socket is ended and destroyed
  * after a short grace, never seen as a connection, and reported with a 'rejected' event.
  */
-import { EventEmitter } from 'node:events';
-import http from 'node:http';
+import type http from 'node:http';
+import { nodeEvents, nodeHttp } from './builtins.js';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -32,6 +32,7 @@ import { createDeflateExtension } from './deflate-codec.js';
 import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
+import { writeEncoded } from './send-gate.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
@@ -279,7 +280,7 @@ export interface BroadcastOptions<T extends WebSocket = WebSocket> {
 /**
  * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
  * server frame (header + a copy of `payload`), written as is to every recipient with the
- * driver's `writeEncoded`.
+ * send gate's `writeEncoded` (send-gate.ts).
  */
 export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
   const size = headerSize(payload.length, false);
@@ -354,7 +355,7 @@ let warnedAnyOrigin = false;
  * wss.on('connection', (ws) => ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary })));
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitter {
+export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents.EventEmitter {
   /**
    * Open connections when `clientTracking` is on (the default). `undefined` when it is off, as
    * in ws (typed as a Set, as @types/ws does, for the common case).
@@ -448,7 +449,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       // A net.Server reads each connection's first head itself (head-front.ts); node:http
       // (not listening) gets the requests that are not upgrades, and what follows them.
       const timeout = this.handshakeTimeout;
-      const server = http.createServer(
+      const server = nodeHttp.createServer(
         {
           maxHeaderSize: DEFAULT_MAX_HEAD_BYTES,
           headersTimeout: timeout,
@@ -862,7 +863,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
       if (client.readyState !== WebSocket.OPEN) continue;
       if (filter !== undefined && !filter(client)) continue;
       const driver = client._driver;
-      if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
+      if (driver !== null && writeEncoded(driver, frame, payload, isBinary)) count++;
     }
     return count;
   }
@@ -1020,7 +1021,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends EventEmitt
     if (socket !== null) this.releaseSlot(socket as TrackedSocket);
   }
 
-  private listen(server: EventEmitter, event: string, listener: (...args: any[]) => void): void {
+  private listen(
+    server: NodeJS.EventEmitter,
+    event: string,
+    listener: (...args: any[]) => void,
+  ): void {
     server.on(event, listener);
     this.listeners_.push([event, listener]);
   }

@@ -15,7 +15,8 @@
  * - `destroy()` terminates the connection unless it already failed, and `'close'` follows the
  *   WebSocket's own `'close'`.
  */
-import { Duplex } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { nodeStream } from './builtins.js';
 import type { DuplexOptions } from 'node:stream';
 import { WebSocket } from './websocket.js';
 
@@ -35,7 +36,7 @@ type Callback = (error?: Error | null) => void;
 export function createWebSocketStream(ws: WebSocket, options: DuplexOptions = {}): Duplex {
   // After a WebSocket error the connection is already gone: destroy() must not terminate again.
   let terminateOnDestroy = true;
-  const duplex = new Duplex({
+  const duplex = new nodeStream.Duplex({
     ...options,
     // Destruction is driven by the WebSocket's life cycle (below), not by Node's defaults.
     autoDestroy: false,

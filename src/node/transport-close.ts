@@ -3,7 +3,8 @@
  * socket is released. The engine decides that the WebSocket connection is closed (Close frames
  * exchanged, failed, or transport lost); this decides what happens to the socket under it.
  */
-import { Socket as NetSocket } from 'node:net';
+import type { Socket as NetSocket } from 'node:net';
+import { nodeNet } from './builtins.js';
 import type { Duplex } from 'node:stream';
 import type { CloseInfo, Role } from '../protocol/connection.js';
 
@@ -46,7 +47,7 @@ export function closeTransport(
     role === 'server' &&
     info.wasClean &&
     flushed &&
-    socket instanceof NetSocket &&
+    socket instanceof nodeNet.Socket &&
     (socket as NetSocket & { encrypted?: boolean }).encrypted !== true
   ) {
     socket.destroy();

@@ -29,6 +29,7 @@ import type {
   WritableStreamDefaultController,
 } from 'node:stream/web';
 import { WebSocket } from './websocket.js';
+import './client.js'; // installs the client handshake in WebSocket
 import type { ConnectionTuning } from './websocket.js';
 import type { ClientOptions } from './client.js';
 import { DEFAULT_STREAM_READABLE_HIGH_WATER_MARK } from './limits.js';

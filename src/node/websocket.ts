@@ -12,7 +12,7 @@
  * - Close codes accepted by `close()` are those allowed on the wire (1000-1003, 1007-1014,
  *   3000-4999), which is ws's rule; 1004/1005/1006/1015 throw.
  */
-import { EventEmitter } from 'node:events';
+import { nodeEvents } from './builtins.js';
 import type { ClientRequest, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { CloseInfo, Role } from '../protocol/connection.js';
@@ -21,6 +21,7 @@ import type { Limits } from '../protocol/limits.js';
 import { isValidWireCloseCode } from '../protocol/codes.js';
 import { PauseReason, SocketDriver } from './socket-driver.js';
 import type { WriteCallback } from './socket-driver.js';
+import { sendMessage, sendPing, sendPong, whenWritten } from './send-gate.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
 import { keepaliveWheel } from './keepalive.js';
@@ -30,11 +31,22 @@ import { CloseEvent, ErrorEvent, MessageEvent, WsEvent } from './events.js';
 import type { TopicHub } from '../pubsub/hub.js';
 import { UsageError } from '../protocol/errors.js';
 import type { EventListenerLike } from './events.js';
-import { startClientHandshake } from './client.js';
 import { ClientErrorCode, ClientHandshakeError } from './client-errors.js';
-import type { ClientHandshake, ClientOptions } from './client.js';
+import type { ClientHandshake, ClientOptions, startClientHandshake } from './client.js';
 import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
+
+// The client's handshake (client.ts and the URL, proxy, redirect and HTTP/2 modules it loads)
+// is installed when client.ts loads: `ironsock`'s entry loads it, a process that only serves
+// (`ironsock serve`, or code importing the server module) does not. About 0.4 MB less heap in
+// every server: under large messages over many connections that heap decides how often V8
+// marks (BENCHMARKS.md, "Large messages over many connections").
+let startClient: typeof startClientHandshake | undefined;
+
+/** @internal Called once by client.ts when it loads. */
+export function installClientHandshake(start: typeof startClientHandshake): void {
+  startClient = start;
+}
 
 /** How binary messages are delivered: ws's three types plus `blob`. */
 export type BinaryType = 'nodebuffer' | 'arraybuffer' | 'fragments' | 'blob';
@@ -296,7 +308,7 @@ export interface WebSocket {
  * for await (const { data } of ws) console.log(data);
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
-export class WebSocket extends EventEmitter {
+export class WebSocket extends nodeEvents.EventEmitter {
   // Defined after the class: enumerable, non-writable and non-configurable, as in ws.
   declare static readonly CONNECTING: 0;
   declare static readonly OPEN: 1;
@@ -371,7 +383,13 @@ export class WebSocket extends EventEmitter {
     }
     checkClientOptions(options);
     this._options = options;
-    this._handshake = startClientHandshake(
+    if (startClient === undefined) {
+      throw new UsageError(
+        'CLIENT_NOT_LOADED',
+        "the WebSocket client is not loaded: import WebSocket from 'ironsock' (or its client module)",
+      );
+    }
+    this._handshake = startClient(
       this,
       url,
       protocols as string | string[] | undefined,
@@ -547,7 +565,7 @@ export class WebSocket extends EventEmitter {
       this._hold({ kind: 'send', data, isBinary, fin, compress, cb });
       return (this._sent ??= new SendCompletion(this));
     }
-    driver.send(toSendBytes(data), isBinary, fin, compress, cb);
+    sendMessage(driver, toSendBytes(data), isBinary, fin, compress, cb);
     return (this._sent ??= new SendCompletion(this));
   }
 
@@ -941,8 +959,8 @@ export class WebSocket extends EventEmitter {
     }
     const bytes = toSendBytes(data);
     if (bytes.length > 125) throw new RangeError(CONTROL_TOO_BIG);
-    if (isPing) driver.ping(bytes, cb);
-    else driver.pong(bytes, cb);
+    if (isPing) sendPing(driver, bytes, cb);
+    else sendPong(driver, bytes, cb);
   }
 
   /** ws's `sendAfterClose`: count the bytes in `bufferedAmount`, tell `cb`, send nothing. */
@@ -1013,7 +1031,7 @@ export class WebSocket extends EventEmitter {
     if (driver === null) return;
     switch (op.kind) {
       case 'send':
-        driver.send(op.data as Uint8Array, op.isBinary, op.fin, op.compress, op.cb);
+        sendMessage(driver, op.data as Uint8Array, op.isBinary, op.fin, op.compress, op.cb);
         break;
       case 'ping':
       case 'pong': {
@@ -1022,8 +1040,8 @@ export class WebSocket extends EventEmitter {
           op.cb?.(new RangeError(CONTROL_TOO_BIG));
           break;
         }
-        if (op.kind === 'ping') driver.ping(bytes, op.cb);
-        else driver.pong(bytes, op.cb);
+        if (op.kind === 'ping') sendPing(driver, bytes, op.cb);
+        else sendPong(driver, bytes, op.cb);
         break;
       }
       case 'close':
@@ -1190,7 +1208,7 @@ class SendCompletion implements SendResult {
         return;
       }
       // An error here means the connection ended first: reported by 'close', not here.
-      driver.whenWritten(() => resolve());
+      whenWritten(driver, () => resolve());
     }).then(onFulfilled, onRejected);
   }
 

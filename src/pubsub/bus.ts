@@ -18,7 +18,7 @@
  * Gap detection needs a later message from the same node on the same channel: a loss at the very
  * end of a burst is reported when that node next publishes on that channel.
  */
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../node/builtins.js';
 import type { BusAdapter, BusSink } from './adapter.js';
 import {
   BatchWriter,
@@ -180,7 +180,7 @@ export class Bus {
   constructor(adapter: BusAdapter, owner: BusOwner, options: BusOptions = {}) {
     this.adapter = adapter;
     this.owner = owner;
-    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.nodeId = options.nodeId ?? nodeCrypto.randomBytes(6).toString('hex');
     if (!NODE_ID.test(this.nodeId) || this.nodeId.length > MAX_NODE_ID) {
       throw new TypeError('pubsub nodeId must be 1-64 printable ASCII characters without spaces');
     }

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { nodePlatform } from '../../src/node/platform.js';
 import { computeAccept, HttpHeadParser } from '../../src/protocol/handshake/index.js';
 import type { RequestHead } from '../../src/protocol/handshake/index.js';

@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { sharedZlibLimiter } from '../../src/node/zlib-limiter.js';
 import { computeAccept, HttpHeadParser } from '../../src/protocol/handshake/index.js';
 import { nodePlatform } from '../../src/node/platform.js';

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { arena, delay, once, waitFor } from './support.js';
 
 const CLIENTS = 60;

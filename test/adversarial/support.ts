@@ -14,6 +14,7 @@ import { delay, once } from '../node/util.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import type { RejectionInfo, ServerOptions } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { nodePlatform } from '../../src/node/platform.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import { computeAccept, HttpHeadParser } from '../../src/protocol/handshake/index.js';

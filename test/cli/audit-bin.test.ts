@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startToyServer } from '../fixtures/toy-server.js';
 
-const bin = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+const bin = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 
 function runBin(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {

@@ -5,8 +5,11 @@ import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from '../../src/cli/io.js';
 
-/** The compiled bin.js of the same build as this test file (works from any outDir). */
-export const BIN_PATH = fileURLToPath(new URL('../../src/cli/bin.js', import.meta.url));
+/**
+ * The package's `ironsock` executable of the same build as this test file: the bundle
+ * (scripts/bundle.js) that package.json's `bin` names, so the CLI tests run what ships.
+ */
+export const BIN_PATH = fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 
 /** A fake io: in-memory streams, an AbortController for "signals", captured output. */
 export interface FakeIo {

@@ -128,12 +128,12 @@ test('package.json exports: import, require and types conditions for both entrie
     const conditions = pkg.exports[entry];
     assert.ok(conditions.import.types.endsWith('.d.ts'), `${entry} import types`);
     assert.ok(conditions.require.types.match(/\.d\.c?ts$/), `${entry} require types`);
-    assert.ok(conditions.import.default.startsWith('./dist/src/'), `${entry} import`);
+    assert.ok(conditions.import.default.startsWith('./dist/lib/'), `${entry} import (the bundle)`);
     assert.ok(conditions.require.default.startsWith('./dist/cjs/'), `${entry} require`);
   }
 });
 
-test('npm pack ships the ES module build, the CommonJS build and both sets of types', () => {
+test('npm pack ships the bundled ES modules and executable, the CommonJS build and both sets of types', () => {
   const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
     cwd: ROOT,
     encoding: 'utf8',
@@ -142,9 +142,13 @@ test('npm pack ships the ES module build, the CommonJS build and both sets of ty
   const [report] = JSON.parse(result.stdout);
   const files = new Set(report.files.map((f: { path: string }) => f.path));
   for (const path of [
-    'dist/src/index.js',
+    'dist/lib/index.js',
+    'dist/lib/protocol/index.js',
+    'dist/lib/pubsub/redis.js',
+    'dist/lib/pubsub/nats.js',
+    'dist/cli/bin.js',
     'dist/src/index.d.ts',
-    'dist/src/protocol/index.js',
+    'dist/src/protocol/index.d.ts',
     'dist/cjs/package.json',
     'dist/cjs/ironsock.cjs',
     'dist/cjs/ironsock.d.cts',
@@ -155,4 +159,8 @@ test('npm pack ships the ES module build, the CommonJS build and both sets of ty
     assert.ok(files.has(path), `npm pack includes ${path}`);
   }
   assert.ok(![...files].some((p) => String(p).startsWith('dist/test/')), 'no test files shipped');
+  // The unbundled modules are the build's input, not part of the package (only their types).
+  assert.ok(![...files].some((p) => /^dist\/src\/.*\.js$/.test(String(p))), 'no dist/src modules');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+  assert.equal(pkg.bin.ironsock, 'dist/cli/bin.js');
 });

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { selfSigned, h2Session } from '../helpers/h2.js';
 import {
   freePort,

@@ -16,6 +16,7 @@ import * as https from 'node:https';
 import * as net from 'node:net';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { WebSocketServer } from '../../src/node/server.js';
 import { requirePeer } from '../helpers/peers.js';
 import { makeCert, type TestCert } from '../helpers/certs.js';

@@ -10,6 +10,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { http2SessionCount } from '../../src/node/client-http2.js';
 import { selfSigned } from '../helpers/h2.js';
 import { once, stopServer, waitFor } from './util.js';

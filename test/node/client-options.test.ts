@@ -14,6 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import WS, { WebSocketServer as WsServer } from 'ws';
 import { HttpsProxyAgent } from 'https-proxy-agent';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { WebSocketServer as IronServer } from '../../src/node/server.js';
 import { closeServerNow, once } from './util.js';
 import { makeCert, type TestCert } from '../helpers/certs.js';

@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { WebSocketServer } from '../../src/node/server.js';
 import { matchesNoProxy, parseProxyUrl, resolveProxy } from '../../src/node/client-proxy.js';
 import { once } from './util.js';

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { once as onceOrError } from 'node:events';
 import { WebSocketServer } from 'ws';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 

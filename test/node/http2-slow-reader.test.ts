@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { http2SessionCount } from '../../src/node/client-http2.js';
 import { selfSigned } from '../helpers/h2.js';
 import { once, stopServer } from './util.js';

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { KeepaliveWheel, keepaliveWheel } from '../../src/node/keepalive.js';
 import type { KeepaliveTarget } from '../../src/node/keepalive.js';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import {
   delay,
   once,

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { constants, inflateRawSync } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { POISON_BYTE, setArenaPoisoning } from '../../src/node/outbox.js';
 import { delay, once, rawUpgrade, startServer, stopServer, waitFor } from './util.js';
 import type { RawClient } from './util.js';

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import {
   once,
   parseFrames,

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as wsPackage from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocket as PlainWebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import type { WebSocket } from '../../src/node/websocket.js';
 import {
   ReconnectError,

@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import type { WebSocket as ServerSocket } from '../../src/node/websocket.js';
 import WS from 'ws';
 import { once, startServer, stopServer } from './util.js';

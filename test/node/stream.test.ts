@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import { Duplex, Readable, Writable } from 'node:stream';
 import * as wsPackage from 'ws';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { WebSocketServer } from '../../src/node/server.js';
 import { createWebSocketStream } from '../../src/node/stream.js';
 import { once, startServer, stopServer } from './util.js';

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import { PauseReason } from '../../src/node/socket-driver.js';
 import { WebSocketServer } from '../../src/node/server.js';
 import { WebSocketError, WebSocketStream } from '../../src/node/websocket-stream.js';

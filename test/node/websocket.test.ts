@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import WS from 'ws';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import type { WebSocketServer } from '../../src/node/server.js';
 import { CloseEvent, MessageEvent } from '../../src/node/events.js';
 import { delay, once, startServer, stopServer, waitFor } from './util.js';

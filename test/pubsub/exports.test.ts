@@ -14,11 +14,17 @@ test('subpath exports ironsock/pubsub/redis and ironsock/pubsub/nats, optional p
     dependencies?: Record<string, string>;
     peerDependenciesMeta: Record<string, { optional: boolean }>;
   };
-  assert.equal(pkg.exports['./pubsub/redis'].default, './dist/src/pubsub/redis.js');
-  assert.equal(pkg.exports['./pubsub/nats'].default, './dist/src/pubsub/nats.js');
+  assert.equal(pkg.exports['./pubsub/redis'].default, './dist/lib/pubsub/redis.js');
+  assert.equal(pkg.exports['./pubsub/nats'].default, './dist/lib/pubsub/nats.js');
   assert.equal(pkg.dependencies, undefined, 'the runtime package has no dependencies');
   assert.equal(pkg.peerDependenciesMeta.ioredis.optional, true);
   assert.equal(pkg.peerDependenciesMeta['@nats-io/transport-node'].optional, true);
+});
+
+test('the shipped subpaths (bundles) export the same names', async () => {
+  const byName = async (id: string): Promise<string[]> => Object.keys(await import(id)).sort();
+  assert.deepEqual(await byName('ironsock/pubsub/redis'), Object.keys(redis).sort());
+  assert.deepEqual(await byName('ironsock/pubsub/nats'), Object.keys(nats).sort());
 });
 
 test('the adapters refuse objects that are not clients', () => {

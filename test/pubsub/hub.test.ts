@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type WS from 'ws';
 import { WebSocket } from '../../src/node/websocket.js';
+import '../../src/node/client.js'; // installs the client handshake
 import type { WebSocketServer } from '../../src/node/server.js';
 import type { OverflowInfo } from '../../src/pubsub/hub.js';
 import { delay, once, startServer, stopServer, waitFor, wsClient } from '../node/util.js';

@@ -7,10 +7,37 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-// Compiled to dist/test/repo/: dist/src is two levels up.
+// Compiled to dist/test/repo/: dist/src (the modules) and dist/cli, dist/lib (the bundles that
+// ship, scripts/bundle.js) are two levels up.
 const dist = fileURLToPath(new URL('../../src/', import.meta.url));
+const cliBundle = fileURLToPath(new URL('../../cli/', import.meta.url));
+const libBundle = fileURLToPath(new URL('../../lib/', import.meta.url));
+
+/** A resolve hook that reports on stderr every file: URL the process loads. */
+const REPORT_LOADS =
+  'data:text/javascript,export async function resolve(s, c, next) {' +
+  " const r = await next(s, c); if (r.url.startsWith('file:'))" +
+  " process.stderr.write('LOADED ' + r.url + '\\n'); return r; }";
+
+/** Runs the CLI at `bin` with `args` and returns the files it loaded. */
+function cliLoads(bin: string, args: string[]): string[] {
+  const result = spawnSync(
+    process.execPath,
+    ['--no-warnings', '--experimental-loader', REPORT_LOADS, bin, ...args],
+    { encoding: 'utf8' },
+  );
+  assert.equal(result.status, 0, result.stderr);
+  return [...result.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) => fileURLToPath(m[1]));
+}
+
+/** Definitions only the client side of the library has (as tsc or esbuild writes them). */
+const CLIENT_ONLY = [
+  /\bfunction startClientHandshake\(/,
+  /\bclass _?ReconnectingWebSocket\b|\bReconnectingWebSocket ?= ?class\b/,
+];
 
 /** Runs `body` (an ES module) in a fresh Node process and returns what it printed as JSON. */
 function runModule(body: string): unknown {
@@ -46,25 +73,50 @@ describe('modules loaded on use', () => {
   });
 
   test('the CLI loads only the command it runs (serve: not audit, bench, connect, the bus)', () => {
-    // A resolve hook reports every module of ours the process loads.
-    const hook =
-      'data:text/javascript,export async function resolve(s, c, next) {' +
-      " const r = await next(s, c); if (r.url.startsWith('file:'))" +
-      " process.stderr.write('LOADED ' + r.url + '\\n'); return r; }";
-    const result = spawnSync(
-      process.execPath,
-      ['--no-warnings', '--experimental-loader', hook, dist + 'cli/bin.js', 'serve', '--help'],
-      { encoding: 'utf8' },
-    );
-    assert.equal(result.status, 0, result.stderr);
     const loaded = new Set(
-      [...result.stderr.matchAll(/^LOADED (\S+)$/gm)].map((m) =>
-        fileURLToPath(m[1]).slice(dist.length),
-      ),
+      cliLoads(dist + 'cli/bin.js', ['serve', '--help']).map((file) => file.slice(dist.length)),
     );
     assert.ok(loaded.has('cli/serve.js'), [...loaded].join(' '));
-    for (const name of ['cli/audit.js', 'cli/bench.js', 'cli/connect.js', 'cli/serve-bus.js']) {
+    for (const name of [
+      'cli/audit.js',
+      'cli/bench.js',
+      'cli/connect.js',
+      'cli/serve-bus.js',
+      // A server never loads the client side (websocket.ts takes its handshake from client.ts).
+      'index.js',
+      'node/client.js',
+      'node/client-http2.js',
+      'node/reconnect.js',
+      'node/websocket-stream.js',
+    ]) {
       assert.ok(!loaded.has(name), `${name} was loaded`);
+    }
+  });
+
+  test('the shipped entry (dist/lib bundle) loads neither node:http2 nor node:stream/web', () => {
+    const loaded = runModule(
+      `await import(${JSON.stringify(libBundle + 'index.js')});` + PRINT_LOADED,
+    );
+    assert.deepEqual(loaded, []);
+  });
+
+  test('the shipped `ironsock serve` (dist/cli bundle) loads no client-side code', () => {
+    const chunks = readdirSync(cliBundle).filter((name) => name.endsWith('.js'));
+    const defines = (file: string, code: RegExp): boolean => code.test(readFileSync(file, 'utf8'));
+    // The bundle has the client code (for `ironsock connect`), in chunks serve does not load.
+    for (const code of CLIENT_ONLY) {
+      assert.ok(
+        chunks.some((name) => defines(cliBundle + name, code)),
+        `the CLI bundle defines ${code}`,
+      );
+    }
+    const loaded = cliLoads(cliBundle + 'bin.js', ['serve', '--help']);
+    assert.ok(
+      loaded.some((file) => file.startsWith(cliBundle + 'serve-')),
+      loaded.join(' '),
+    );
+    for (const file of loaded.filter((name) => name.startsWith(cliBundle))) {
+      for (const code of CLIENT_ONLY) assert.ok(!defines(file, code), `${file} defines ${code}`);
     }
   });
 });
