@@ -481,7 +481,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
 
     const server = this.httpServer;
     if (server !== null) {
-      const listening: EventEmitter = front === null ? server : front.server;
+      const listening: NodeJS.EventEmitter = front === null ? server : front.server;
       this.listen(listening, 'listening', () => this.emit('listening'));
       this.listen(listening, 'error', (error: Error) => this.emit('error', error));
       this.listen(server, 'upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
