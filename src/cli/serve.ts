@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { nodeCluster, nodeHttp, nodeHttps, nodeOs } from '../node/builtins.js';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RejectionInfo } from '../node/server.js';
 import type { WebSocket } from '../node/websocket.js';
@@ -172,17 +172,21 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
     setTimeout(() => socket.destroy(), 1000).unref();
   });
 
+  // Plain HTTP: the library's front reads each connection's first head itself (upgrades skip
+  // node:http); other requests reach `server` with the bytes already read (head-front.ts).
+  const front = settings.tls === null ? wss._createFront(server) : null;
+  const listener: NetServer = front?.server ?? server;
   try {
-    await listen(server, settings.port, settings.host);
+    await listen(listener, settings.port, settings.host);
   } catch (error) {
     io.stderr.write(
       `ironsock serve: cannot listen on ${formatHost(settings.host)}:${settings.port}: ${(error as Error).message}\n`,
     );
-    await closeAll(wss, server);
+    await closeAll(wss, server, front);
     await bus?.close();
     return ExitCode.Failure;
   }
-  const address = server.address() as AddressInfo;
+  const address = listener.address() as AddressInfo;
   const authority = `${formatHost(settings.host)}:${address.port}`;
   const http = settings.tls === null ? 'http' : 'https';
   const ws = settings.tls === null ? 'ws' : 'wss';
@@ -226,7 +230,7 @@ export async function serveCommand(args: string[], io: CliIo): Promise<number> {
   logger.log('info', 'shutdown', 'shutting down: closing clients with 1001', {
     clients: wss.clients.size,
   });
-  await closeAll(wss, server);
+  await closeAll(wss, server, front);
   await bus?.close();
   logger.log('info', 'stopped', 'stopped');
   // A node:cluster worker keeps its IPC channel (and so its process) until it lets go.
@@ -380,7 +384,7 @@ function logRejections(wss: WebSocketServer, logger: Logger): void {
   });
 }
 
-function listen(server: Server, port: number, host: string): Promise<void> {
+function listen(server: NetServer, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error): void => {
       server.off('listening', onListening);
@@ -401,7 +405,11 @@ function listen(server: Server, port: number, host: string): Promise<void> {
  * the clients' closing handshakes (the library's close timeout bounds each one), then closes
  * the HTTP server and its idle keep-alive connections.
  */
-async function closeAll(wss: WebSocketServer, server: Server): Promise<void> {
+async function closeAll(
+  wss: WebSocketServer,
+  server: Server,
+  front: ReturnType<WebSocketServer['_createFront']> | null,
+): Promise<void> {
   const closed = [...wss.clients].map(
     (client) =>
       new Promise<void>((resolve) => {
@@ -420,6 +428,12 @@ async function closeAll(wss: WebSocketServer, server: Server): Promise<void> {
     wss.close(() => resolve());
   });
   await Promise.all(closed);
+  if (front !== null) {
+    await new Promise<void>((resolve) => {
+      front.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
   await new Promise<void>((resolve) => {
     if (!server.listening) {
       resolve();

@@ -32,10 +32,13 @@ import { createDeflateExtension } from './deflate-codec.js';
 import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
 import { WebSocket, toSendBytes } from './websocket.js';
+import { writeEncoded } from './send-gate.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
 import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
+import { HeadFront, ignoreSocketError } from './head-front.js';
+import type { FrontTarget } from './head-front.js';
 import { TopicHub } from '../pubsub/hub.js';
 import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
 import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
@@ -277,7 +280,7 @@ export interface BroadcastOptions<T extends WebSocket = WebSocket> {
 /**
  * @internal The encode-once step of `broadcast` and pub/sub fan-out: one unmasked, unfragmented
  * server frame (header + a copy of `payload`), written as is to every recipient with the
- * driver's `writeEncoded`.
+ * send gate's `writeEncoded` (send-gate.ts).
  */
 export function encodeServerFrame(payload: Uint8Array, isBinary: boolean): Buffer {
   const size = headerSize(payload.length, false);
@@ -311,10 +314,6 @@ type TrackedSocket = Duplex & {
   encrypted?: boolean;
 };
 
-/** Socket errors during the handshake are expected (RST, timeouts): never unhandled (R8). */
-function ignoreSocketError(this: TrackedSocket): void {
-  this.destroy();
-}
 function onTrackedSocketClose(this: TrackedSocket): void {
   const timer = this[kGraceTimer];
   if (timer !== undefined) clearTimeout(timer);
@@ -364,7 +363,16 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   readonly clients: Set<T>;
   readonly options: ServerOptions<T>;
   private readonly httpServer: HttpServer | HttpsServer | null;
+  /**
+   * Standalone HTTP/1.1 (`port` without `http2`): the `net.Server` that listens and reads each
+   * connection's first head (head-front.ts); `httpServer` then only gets the other requests.
+   */
+  private readonly front: HeadFront | null;
   private readonly ownsServer: boolean;
+  /** The callback of upgrades that came through this server's own listeners. */
+  private readonly emitConnection = (ws: WebSocket, req: IncomingMessage): void => {
+    this.emit('connection', ws, req);
+  };
   private readonly wheel: KeepaliveWheel | null;
   private readonly deflate: PerMessageDeflateOptions | null;
   /** The permessage-deflate state budget (`maxCompressionMemory`), or null without deflate. */
@@ -430,6 +438,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     if (options.http2 !== undefined && h2 === undefined && typeof options.http2 !== 'boolean') {
       throw new TypeError('The "http2" option must be a boolean or an object of HTTP/2 options');
     }
+    let front: HeadFront | null = null;
     if (options.port !== undefined && options.port !== null && h2 !== undefined) {
       // Standalone over TLS with HTTP/2 and HTTP/1.1 on the same port (http2-server.ts).
       const server = createHttp2Server(h2, this.handshakeTimeout);
@@ -437,6 +446,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       this.ownsServer = true;
       server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.port !== undefined && options.port !== null) {
+      // A net.Server reads each connection's first head itself (head-front.ts); node:http
+      // (not listening) gets the requests that are not upgrades, and what follows them.
       const timeout = this.handshakeTimeout;
       const server = nodeHttp.createServer(
         {
@@ -450,7 +461,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       server.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS;
       this.httpServer = server;
       this.ownsServer = true;
-      server.listen(options.port, options.host, options.backlog, callback);
+      front = this._createFront(server, options.maxHeadersCount ?? DEFAULT_MAX_HEADERS);
+      front.server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server !== undefined && options.server !== null) {
       this.httpServer = options.server as HttpServer | HttpsServer;
       this.ownsServer = false;
@@ -465,15 +477,15 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       this.httpServer = null;
       this.ownsServer = false;
     }
+    this.front = front;
 
     const server = this.httpServer;
     if (server !== null) {
-      this.listen(server, 'listening', () => this.emit('listening'));
-      this.listen(server, 'error', (error: Error) => this.emit('error', error));
+      const listening: NodeJS.EventEmitter = front === null ? server : front.server;
+      this.listen(listening, 'listening', () => this.emit('listening'));
+      this.listen(listening, 'error', (error: Error) => this.emit('error', error));
       this.listen(server, 'upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        this.handleUpgrade(req, socket, head, (ws, request) =>
-          this.emit('connection', ws, request),
-        );
+        this.handleUpgrade(req, socket, head, this.emitConnection);
       });
       if (isHttp2Server(server)) {
         if (options.http2 !== false) {
@@ -522,7 +534,48 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   /** The address of the listening server. @throws Error in noServer mode. */
   address(): AddressInfo | string | null {
     if (this.httpServer === null) throw new Error('The server is operating in "noServer" mode');
-    return this.httpServer.address();
+    return (this.front?.server ?? this.httpServer).address();
+  }
+
+  /**
+   * @internal A `net.Server` in front of `fallback` (head-front.ts): it reads each connection's
+   * first request head itself, runs upgrades through this server and gives every other request,
+   * with the bytes already read, to `fallback`, which must not listen itself (its 'upgrade'
+   * events should reach `handleUpgrade`, as in attach mode). The caller listens on and closes
+   * `front.server`; `ironsock serve` uses it for its plain-HTTP port.
+   */
+  _createFront(fallback: HttpServer, maxHeaders: number = DEFAULT_MAX_HEADERS): HeadFront {
+    return new HeadFront(this as FrontTarget, fallback, {
+      handshakeTimeout: this.handshakeTimeout,
+      maxHeadBytes: DEFAULT_MAX_HEAD_BYTES,
+      maxHeaders,
+    });
+  }
+
+  /** @internal FrontTarget: a head read by the front that asks for an upgrade. */
+  upgradeFromFront(req: IncomingMessage, head: RequestHead, socket: Socket, rest: Buffer): void {
+    this.upgrade(req, head, socket as TrackedSocket, rest, this.emitConnection);
+  }
+
+  /** @internal FrontTarget: no usable head (400 malformed, 431 too large, 408 too slow). */
+  refuseHead(socket: Socket, status: number, code: string, reason: string): void {
+    this.emit('rejected', {
+      remoteAddress: socket.remoteAddress,
+      status,
+      code,
+      reason,
+    } satisfies RejectionInfo);
+    socket.pause();
+    if (!socket.destroyed && socket.writable) {
+      const body =
+        status === 408
+          ? 'request timed out'
+          : status === 431
+            ? 'request header fields too large'
+            : 'bad request';
+      socket.end(buildRejectResponse({ status, reason: body }), 'latin1');
+    }
+    setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
   }
 
   /** Whether `req` is for this server (the `path` option). */
@@ -549,6 +602,21 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     clearHeadTimer.call(tracked);
     // R8: from the first moment, a socket error never reaches the process.
     socket.on('error', ignoreSocketError);
+    this.upgrade(req, null, tracked, head, cb);
+  }
+
+  /**
+   * The handshake of `handleUpgrade` and of the front: `request` is the parsed head when the
+   * front read it (null: built from `req.rawHeaders`, whose length is checked first).
+   */
+  private upgrade(
+    req: IncomingMessage,
+    parsed: RequestHead | null,
+    tracked: TrackedSocket,
+    head: Buffer,
+    cb: (ws: T, req: IncomingMessage) => void,
+  ): void {
+    const socket: Duplex = tracked;
     if (this.state !== 'running') {
       this.rejectClosing(tracked, req);
       return;
@@ -564,8 +632,9 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       return;
     }
     // H6: Node drops header lines past maxHeadersCount silently; a truncated list could hide a
-    // second Host or an Origin. Refuse instead of validating what is left.
-    if (req.rawHeaders.length / 2 >= this.maxHeadersCount(tracked)) {
+    // second Host or an Origin. Refuse instead of validating what is left. (The front's own
+    // parser refuses with 431 instead of dropping.)
+    if (parsed === null && req.rawHeaders.length / 2 >= this.maxHeadersCount(tracked)) {
       this.reject(tracked, req, 431, 'TOO_MANY_HEADERS', 'too many header lines');
       return;
     }
@@ -573,7 +642,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       this.reject(tracked, req, 400, 'PATH_NOT_HANDLED', 'unknown path');
       return;
     }
-    const request: RequestHead = {
+    const request: RequestHead = parsed ?? {
       method: req.method ?? '',
       target: req.url ?? '',
       httpVersion: req.httpVersion,
@@ -794,7 +863,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       if (client.readyState !== WebSocket.OPEN) continue;
       if (filter !== undefined && !filter(client)) continue;
       const driver = client._driver;
-      if (driver !== null && driver.writeEncoded(frame, payload, isBinary)) count++;
+      if (driver !== null && writeEncoded(driver, frame, payload, isBinary)) count++;
     }
     return count;
   }
@@ -904,7 +973,10 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
           },
         );
       };
-      if (this.ownsServer && this.httpServer !== null) {
+      if (this.front !== null) {
+        this.front.close(() => finish());
+        (this.httpServer as HttpServer).closeAllConnections();
+      } else if (this.ownsServer && this.httpServer !== null) {
         this.httpServer.close(() => finish());
         (this.httpServer as HttpServer).closeAllConnections?.();
       } else process.nextTick(finish);
@@ -974,9 +1046,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     const o = this.options;
     let listenAddress = o.listenAddress;
     if (listenAddress === undefined) {
-      const address = this.httpServer?.address();
+      const address = (this.front?.server ?? this.httpServer)?.address();
       if (address !== null && typeof address === 'object') listenAddress = address.address;
-      else if (this.httpServer === null) {
+      else {
+        // noServer mode, or an HTTP server that does not listen itself (behind a front, as in
+        // `ironsock serve`): the server that accepted the socket.
         const server = (socket as TrackedSocket & { server?: { address?(): unknown } }).server;
         const own = server?.address?.();
         if (own !== null && typeof own === 'object') listenAddress = (own as AddressInfo).address;

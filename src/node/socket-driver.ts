@@ -3,9 +3,10 @@
  * the sans-I/O `Connection`. Bytes read go to the engine; what the engine writes goes to the
  * connection's `Outbox` (outbox.ts), which keeps it in order and batches it: the frames produced
  * while one read is processed leave in one write at the end of the read. The driver also owns
- * what needs a clock or a socket: pausing, the close timeout, the outgoing-buffer cap and
- * keepalive membership. Its parts live beside it: the contract with its owner
- * (driver-contract.ts), the shared socket listeners (socket-listeners.ts), the TCP close order
+ * the lifecycle: starting and pausing reads, the close timeout, keepalive membership. Its parts
+ * live beside it: the contract with its owner (driver-contract.ts), the send gate the owner
+ * sends through (send-gate.ts: refusals, the outgoing-buffer cap, write barriers, the held pong),
+ * the socket's adoption and listeners (socket-listeners.ts), the TCP close order
  * (transport-close.ts) and the control-frame rate limit (control-rate.ts).
  *
  * Speed: one driver per connection, no closures per connection or per message.
@@ -13,22 +14,15 @@
 import type { Duplex } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
-import { Opcode } from '../protocol/codes.js';
-import { UsageError } from '../protocol/errors.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
-import {
-  PauseReason,
-  SendBufferFullError,
-  closedWhileCompressingError,
-  notOpenError,
-} from './driver-contract.js';
+import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
 import type { DriverOptions, DriverSink } from './driver-contract.js';
 import { Outbox } from './outbox.js';
 import { closeTransport } from './transport-close.js';
-import { countControlFrame } from './control-rate.js';
-import { listenToData, listenToSocket, releaseSocket } from './socket-listeners.js';
-import type { WriteCallback } from './outbox.js';
+import { admitControlFrame } from './control-rate.js';
+import { adoptSocket, listenToData, releaseSocket } from './socket-listeners.js';
+import { afterEngineOutput, answerPing, sendHeldPong } from './send-gate.js';
 import {
   DEFAULT_BUFFERED_AMOUNT_POLICY,
   DEFAULT_CLOSE_TIMEOUT_MS,
@@ -69,21 +63,26 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   kaPingAt = 0;
 
   private readonly sink: DriverSink;
-  private readonly outbox: Outbox;
+  /** @internal The connection's ordered outgoing queue (outbox.ts). */
+  readonly outbox: Outbox;
   private readonly autoPong: boolean;
   private readonly closeTimeout: number;
-  private readonly maxBuffered: number;
-  private readonly rejectWhenFull: boolean;
-  private readonly maxControl: number;
+  /** @internal The cap on `bufferedAmount` and its policy (send-gate.ts). */
+  readonly maxBuffered: number;
+  /** @internal */
+  readonly rejectWhenFull: boolean;
+  /** @internal The control-frame rate limit and its window (control-rate.ts). */
+  readonly maxControl: number;
   private readonly wheel: KeepaliveWheel | null;
-  /** @internal The control-frame window (control-rate.ts). */
+  /** @internal */
   controlCount = 0;
   /** @internal */
   controlWindowStart = 0;
   private pauseFlags = 0;
   private started = false;
   private socketClosed = false;
-  private fragmenting = false;
+  /** @internal A fragmented message is being sent (send-gate.ts). */
+  fragmenting = false;
   /** The socket is gone and the engine reports its end once decoding is done (handleSocketClose). */
   private closeAfterDecode = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
@@ -112,15 +111,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       },
       this,
     );
-    listenToSocket(socket, this);
-    const net = socket as Duplex & {
-      setNoDelay?(noDelay: boolean): void;
-      setTimeout?(ms: number): void;
-    };
-    net.setNoDelay?.(true);
-    net.setTimeout?.(0);
-    // Nothing may be read before the owner's listeners exist (see `start`).
-    socket.pause();
+    adoptSocket(socket, this);
     if (this.wheel !== null) this.wheel.add(this);
     if (socket.destroyed) {
       this.socketClosed = true;
@@ -192,68 +183,6 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   /**
-   * Sends a message (or a fragment with `fin` false). `cb` runs once the bytes reached the
-   * kernel, or with an error (not open; `SendBufferFullError` with the `'reject'` policy).
-   * Ownership of `data`: see `WebSocket.send`.
-   * @throws UsageError from the engine on misuse; SendBufferFullError with the `'reject'`
-   *   policy when no callback is given.
-   */
-  send(
-    data: Uint8Array,
-    isBinary: boolean,
-    fin: boolean,
-    compress: boolean,
-    cb?: WriteCallback,
-  ): void {
-    if (this.conn.state !== 'open') {
-      if (cb !== undefined) process.nextTick(cb, notOpenError());
-      return;
-    }
-    // The cap bounds the backlog: a send is refused once the backlog is already at the cap, so
-    // the backlog never exceeds the cap plus one message (and one big message always fits).
-    if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
-    this.fragmenting = !fin;
-    this.conn.send(data, isBinary, fin, compress);
-    if (cb !== undefined) this.whenWritten(cb);
-  }
-
-  /**
-   * Calls `cb` once everything sent so far (including messages still in the compressor) has
-   * been handed to the kernel: a write barrier, used by `await ws.send(...)`.
-   */
-  whenWritten(cb: WriteCallback): void {
-    if (this.conn.pendingBytes > 0) this.outbox.park(cb);
-    else this.outbox.barrier(cb, notOpenError);
-  }
-
-  /** Sends a ping (payload <= 125 bytes). @throws UsageError on misuse. */
-  ping(payload: Uint8Array, cb?: WriteCallback): void {
-    this.control(true, payload, cb);
-  }
-
-  /** Sends a pong (payload <= 125 bytes). @throws UsageError on misuse. */
-  pong(payload: Uint8Array, cb?: WriteCallback): void {
-    this.control(false, payload, cb);
-  }
-
-  /**
-   * Writes an already-encoded server frame (broadcast fan-out), by reference. Returns false,
-   * writing nothing, when the connection is not open, in the middle of a fragmented send, or
-   * over the cap (which closes the connection under the `'close'` policy). While the engine has
-   * a backlog the message is sent through the engine instead, to keep order.
-   */
-  writeEncoded(frame: Uint8Array, payload: Uint8Array, isBinary: boolean): boolean {
-    if (this.conn.state !== 'open' || this.fragmenting || this.socket.destroyed) return false;
-    if (this.bufferedAmount >= this.maxBuffered) {
-      if (!this.rejectWhenFull) this.failBufferFull();
-      return false;
-    }
-    if (this.conn.pendingBytes > 0) this.conn.send(payload, isBinary, true, false);
-    else this.outbox.bytes(frame);
-    return true;
-  }
-
-  /**
    * Starts the closing handshake (§7.1.2) and the close timeout.
    * @throws UsageError for an invalid code or a reason over 123 bytes.
    */
@@ -286,14 +215,8 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPing(payload: Uint8Array): void {
-    if (!this.admitControl()) return;
-    if (this.autoPong && this.conn.state !== 'closed') {
-      // §5.5.3: only the most recent ping needs an answer; if the socket is backed up, keep
-      // exactly one pong (the newest) until it drains. §5.5.2: pings are answered after our
-      // own Close too, until the peer's arrives (answerPing).
-      if (this.socket.writableNeedDrain) this.outbox.setPong(payload);
-      else this.conn.answerPing(payload);
-    }
+    if (!admitControlFrame(this)) return;
+    if (this.autoPong && this.conn.state !== 'closed') answerPing(this, payload);
     try {
       this.sink.driverPing(payload);
     } catch (error) {
@@ -302,7 +225,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   onPong(payload: Uint8Array): void {
-    if (!this.admitControl()) return;
+    if (!admitControlFrame(this)) return;
     try {
       this.sink.driverPong(payload);
     } catch (error) {
@@ -312,7 +235,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   onWrite(bytes: Uint8Array): void {
     this.outbox.bytes(bytes);
-    if (this.outbox.hasParked) this.afterEngineOutput(-1);
+    if (this.outbox.hasParked) afterEngineOutput(this, -1);
   }
 
   writeFrame(
@@ -323,7 +246,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     mask: Uint8Array | null,
   ): boolean {
     this.outbox.frame(fin, rsv, opcode, payload, mask);
-    if (this.outbox.hasParked) this.afterEngineOutput(opcode);
+    if (this.outbox.hasParked) afterEngineOutput(this, opcode);
     return true;
   }
 
@@ -402,15 +325,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   /** @internal SocketEventHandler: the socket's 'drain'. */
   handleDrain(): void {
-    const pong = this.outbox.takePong();
-    if (pong !== null) this.conn.answerPing(pong);
+    sendHeldPong(this);
   }
 
   /** @internal */
   handleCloseTimeout(): void {
     this.timer = null;
-    if (this.closeInfo === null) this.conn.abort();
-    this.socket.destroy();
+    this.terminate();
   }
 
   /** @internal SocketEventHandler: the socket's 'close'. */
@@ -444,62 +365,5 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   keepaliveExpired(): void {
     this.terminate();
-  }
-
-  // ---- internals ------------------------------------------------------------------------------
-
-  /**
-   * Barriers parked behind the engine's backlog join the outbox once that backlog is written.
-   * A Close written while the engine is still `open` comes from `fail()`, which dropped the
-   * backlog: those barriers fail instead (their messages never left).
-   */
-  private afterEngineOutput(opcode: number): void {
-    if (this.conn.pendingBytes > 0) return;
-    if (opcode === Opcode.Close && this.conn.state === 'open') {
-      this.outbox.failParked(
-        new UsageError('NOT_OPEN', 'the connection failed before the message was sent'),
-      );
-    } else {
-      // They waited for the compressor; if the socket went away meanwhile, ws's wording.
-      this.outbox.unpark(closedWhileCompressingError);
-    }
-  }
-
-  /** Counts a control frame from the peer against its rate limit; fails the connection past it. */
-  private admitControl(): boolean {
-    if (countControlFrame(this, this.maxControl)) return true;
-    if (this.conn.state !== 'closed') this.conn.fail('CONTROL_FLOOD');
-    return false;
-  }
-
-  private control(isPing: boolean, payload: Uint8Array, cb: WriteCallback | undefined): void {
-    if (this.conn.state !== 'open') {
-      if (cb !== undefined) process.nextTick(cb, notOpenError());
-      return;
-    }
-    if (this.bufferedAmount >= this.maxBuffered && !this.refuseOverCap(cb)) return;
-    if (isPing) this.conn.ping(payload);
-    else this.conn.pong(payload);
-    if (cb !== undefined) this.whenWritten(cb);
-  }
-
-  /** Applies the cap policy; returns true only if the send may go ahead (never, currently). */
-  private refuseOverCap(cb: WriteCallback | undefined): boolean {
-    const error = new SendBufferFullError();
-    if (this.rejectWhenFull) {
-      if (cb === undefined) throw error;
-      process.nextTick(cb, error);
-      return false;
-    }
-    this.failBufferFull();
-    if (cb !== undefined) process.nextTick(cb, error);
-    return false;
-  }
-
-  private failBufferFull(): void {
-    if (this.conn.state !== 'closed') this.conn.fail('SEND_BUFFER_FULL');
-    // The socket is backed up: the Close frame would wait behind the backlog. Drop it all.
-    this.outbox.drop(notOpenError);
-    this.socket.destroy();
   }
 }

@@ -1,6 +1,7 @@
 /**
- * The socket listeners of every driven connection: one set of functions shared by all sockets
- * (no closure per connection), each finding its driver through a symbol on the socket.
+ * The socket side of every driven connection: how a driver takes its socket over, and the
+ * socket listeners, one set of functions shared by all sockets (no closure per connection),
+ * each finding its driver through a symbol on the socket.
  */
 import type { Duplex } from 'node:stream';
 
@@ -33,15 +34,25 @@ function socketOnDrain(this: DrivenSocket): void {
 }
 
 /**
- * Routes `socket`'s end, error, close and drain events to `handler`. From now on a socket
- * error is never unhandled (checklist R8), until the socket is gone.
+ * Takes `socket` over for `handler`: routes its end, error, close and drain events to it (from
+ * now on a socket error is never unhandled, checklist R8, until the socket is gone), turns off
+ * Nagle's delay (every write is a finished batch of frames) and the idle timeout (the driver
+ * keeps its own timers), and pauses it: nothing may be read before the owner's listeners exist
+ * (the driver's `start`).
  */
-export function listenToSocket(socket: Duplex, handler: SocketEventHandler): void {
+export function adoptSocket(socket: Duplex, handler: SocketEventHandler): void {
   (socket as DrivenSocket)[kDriver] = handler;
   socket.on('error', socketOnError);
   socket.on('end', socketOnEnd);
   socket.on('close', socketOnClose);
   socket.on('drain', socketOnDrain);
+  const net = socket as Duplex & {
+    setNoDelay?(noDelay: boolean): void;
+    setTimeout?(ms: number): void;
+  };
+  net.setNoDelay?.(true);
+  net.setTimeout?.(0);
+  socket.pause();
 }
 
 /** Routes the socket's data too (reading starts once the owner's listeners exist). */

@@ -21,6 +21,7 @@ import type { Limits } from '../protocol/limits.js';
 import { isValidWireCloseCode } from '../protocol/codes.js';
 import { PauseReason, SocketDriver } from './socket-driver.js';
 import type { WriteCallback } from './socket-driver.js';
+import { sendMessage, sendPing, sendPong, whenWritten } from './send-gate.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
 import { keepaliveWheel } from './keepalive.js';
@@ -564,7 +565,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
       this._hold({ kind: 'send', data, isBinary, fin, compress, cb });
       return (this._sent ??= new SendCompletion(this));
     }
-    driver.send(toSendBytes(data), isBinary, fin, compress, cb);
+    sendMessage(driver, toSendBytes(data), isBinary, fin, compress, cb);
     return (this._sent ??= new SendCompletion(this));
   }
 
@@ -958,8 +959,8 @@ export class WebSocket extends nodeEvents.EventEmitter {
     }
     const bytes = toSendBytes(data);
     if (bytes.length > 125) throw new RangeError(CONTROL_TOO_BIG);
-    if (isPing) driver.ping(bytes, cb);
-    else driver.pong(bytes, cb);
+    if (isPing) sendPing(driver, bytes, cb);
+    else sendPong(driver, bytes, cb);
   }
 
   /** ws's `sendAfterClose`: count the bytes in `bufferedAmount`, tell `cb`, send nothing. */
@@ -1030,7 +1031,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
     if (driver === null) return;
     switch (op.kind) {
       case 'send':
-        driver.send(op.data as Uint8Array, op.isBinary, op.fin, op.compress, op.cb);
+        sendMessage(driver, op.data as Uint8Array, op.isBinary, op.fin, op.compress, op.cb);
         break;
       case 'ping':
       case 'pong': {
@@ -1039,8 +1040,8 @@ export class WebSocket extends nodeEvents.EventEmitter {
           op.cb?.(new RangeError(CONTROL_TOO_BIG));
           break;
         }
-        if (op.kind === 'ping') driver.ping(bytes, op.cb);
-        else driver.pong(bytes, op.cb);
+        if (op.kind === 'ping') sendPing(driver, bytes, op.cb);
+        else sendPong(driver, bytes, op.cb);
         break;
       }
       case 'close':
@@ -1207,7 +1208,7 @@ class SendCompletion implements SendResult {
         return;
       }
       // An error here means the connection ended first: reported by 'close', not here.
-      driver.whenWritten(() => resolve());
+      whenWritten(driver, () => resolve());
     }).then(onFulfilled, onRejected);
   }
 

@@ -3,7 +3,7 @@
  * connections, local fan-out, and (with an adapter) the bus to other nodes.
  *
  * Local fan-out is the encode-once path of `broadcast()`: one frame per publish, the same bytes
- * written to every open subscriber with the driver's `writeEncoded`, which joins the
+ * written to every open subscriber with the send gate's `writeEncoded`, which joins the
  * subscriber's open write batch (or its engine backlog) so that a publish keeps its place among
  * that subscriber's direct `send`s. What one publisher publishes to one topic therefore reaches
  * every subscriber in publish order, locally and (per node and channel) through the bus.
@@ -21,6 +21,7 @@ import { nodeEvents } from '../node/builtins.js';
 import type { WebSocket } from '../node/websocket.js';
 import { toSendBytes, type SendData } from '../node/websocket.js';
 import { encodeServerFrame } from '../node/server.js';
+import { writeEncoded } from '../node/send-gate.js';
 import { UsageError } from '../protocol/errors.js';
 import {
   DEFAULT_BUFFERED_AMOUNT_POLICY,
@@ -260,11 +261,11 @@ export class TopicHub extends nodeEvents.EventEmitter {
       if (driver === null) continue;
       frame ??= encodeServerFrame(payload, isBinary);
       if (this.holding !== null) this.hold(client);
-      if (driver.writeEncoded(frame, payload, isBinary)) {
+      if (writeEncoded(driver, frame, payload, isBinary)) {
         count++;
         continue;
       }
-      // Not written: at the cap (policy applied by the driver), or in the middle of a
+      // Not written: at the cap (policy applied by the send gate), or in the middle of a
       // fragmented send (skipped: a whole message cannot go between two fragments).
       if (client.readyState !== OPEN) {
         this.counters.closed++;

@@ -1,76 +1,16 @@
 /**
  * The input side of the socket driver on a scripted in-memory socket (every read and every
- * write completion under the test's control): pause() between messages, and the delayed
- * automatic pong under backpressure (RFC 6455 §5.5.2). The same promises are checked over a
- * real socket at the end.
+ * write completion under the test's control): pause() between messages. The same promises are
+ * checked over a real socket at the end. The delayed automatic pong under backpressure (RFC 6455
+ * §5.5.2) is in send-gate.test.ts.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Duplex } from 'node:stream';
-import { PauseReason, SocketDriver, type DriverSink } from '../../src/node/socket-driver.js';
-import type { CloseInfo } from '../../src/protocol/index.js';
+import { PauseReason } from '../../src/node/socket-driver.js';
 import { clientFrame, concat } from '../helpers/engine.js';
+import { drivenServer, tick, writtenFrames } from '../helpers/scripted-socket.js';
 import { WebSocket } from '../../src/node/websocket.js';
-import { delay, once, parseFrames, rawUpgrade, startServer, stopServer, waitFor } from './util.js';
-
-const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-/** A Duplex whose reads the test pushes and whose write completions it can hold back. */
-function scriptedSocket() {
-  const writes: Buffer[] = [];
-  const pending: (() => void)[] = [];
-  let holding = false;
-  const socket = new Duplex({
-    writableHighWaterMark: 64,
-    read() {},
-    write(chunk: Buffer, _encoding, callback) {
-      writes.push(Buffer.from(chunk));
-      if (holding) pending.push(callback);
-      else callback();
-    },
-  });
-  return {
-    socket,
-    writes,
-    /** Write completions wait until `release()`. */
-    hold() {
-      holding = true;
-    },
-    release() {
-      holding = false;
-      for (const cb of pending.splice(0)) cb();
-    },
-  };
-}
-
-/** A server-role driver on a scripted socket, recording what it reports. */
-async function drivenServer(onMessage?: (driver: SocketDriver, data: Uint8Array) => void) {
-  const s = scriptedSocket();
-  const messages: string[] = [];
-  const pings: Uint8Array[] = [];
-  const pongs: Uint8Array[] = [];
-  let closing: CloseInfo | undefined;
-  const sink: DriverSink = {
-    driverMessage(data) {
-      const bytes = Array.isArray(data) ? concat(data) : data;
-      messages.push(new TextDecoder().decode(bytes));
-      onMessage?.(driver, bytes);
-    },
-    driverPing: (payload) => pings.push(payload),
-    driverPong: (payload) => pongs.push(payload),
-    driverClosing: (info) => (closing = info),
-    driverClosed() {},
-  };
-  const driver: SocketDriver = new SocketDriver(s.socket, sink, { role: 'server' });
-  driver.start();
-  await tick();
-  return { ...s, driver, messages, pings, pongs, closing: () => closing };
-}
-
-/** Frames of the bytes written so far: [opcode, payload text]. */
-function writtenFrames(writes: Buffer[]): [number, string][] {
-  return parseFrames(Buffer.concat(writes)).map((f) => [f.opcode, f.payload.toString()]);
-}
+import { delay, once, rawUpgrade, startServer, stopServer, waitFor } from './util.js';
 
 describe('pause(): a real pause between messages', () => {
   test('three messages in one read, pause() in the first handler: one delivered until resume(), then the rest in order', async () => {
@@ -127,37 +67,6 @@ describe('pause(): a real pause between messages', () => {
     d.driver.handleData(concat([clientFrame(1, 'last'), clientFrame(8, Buffer.from([3, 0xe8]))]));
     assert.deepEqual(d.messages, ['last']);
     assert.deepEqual(d.closing(), { code: 1000, reason: '', wasClean: true });
-  });
-});
-
-describe('§5.5.2 the delayed automatic pong under backpressure', () => {
-  test('carries the bytes of its own ping, whatever split control frames came after it', async () => {
-    const d = await drivenServer();
-    d.hold();
-    d.driver.send(Buffer.alloc(1024, 0x61), true, true, false);
-    await tick();
-    assert.equal(d.socket.writableNeedDrain, true);
-    const before = d.writes.length;
-    // A ping split over two reads, then a pong split over two reads.
-    const ping = clientFrame(9, 'PING-PAYLOAD-1');
-    d.driver.handleData(ping.slice(0, 9));
-    d.driver.handleData(ping.slice(9));
-    const pong = clientFrame(10, 'pong-from-peer');
-    d.driver.handleData(pong.slice(0, 9));
-    d.driver.handleData(pong.slice(9));
-    assert.equal(d.writes.length, before, 'the answer waits for drain');
-    d.release();
-    await tick();
-    const frames = writtenFrames(d.writes.slice(before));
-    assert.deepEqual(frames, [[0xa, 'PING-PAYLOAD-1']]);
-    assert.deepEqual(
-      [
-        d.pings.map((p) => Buffer.from(p).toString()),
-        d.pongs.map((p) => Buffer.from(p).toString()),
-      ],
-      [['PING-PAYLOAD-1'], ['pong-from-peer']],
-      'payloads kept by the user are unchanged',
-    );
   });
 });
 

@@ -10,20 +10,33 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { TopicHub } from '../../src/pubsub/hub.js';
 import type { WebSocket } from '../../src/node/websocket.js';
+import { parseFrames } from '../node/util.js';
 
 const CLIENTS = 4;
 const TOPICS = ['a', 'b', 'c'];
 
-/** A stand-in connection: the hub only reads readyState and calls the driver's writeEncoded. */
+/**
+ * A stand-in connection: the hub only reads readyState and hands frames to the send gate's
+ * writeEncoded (send-gate.ts), which sees an open driver with no backlog and no cap and appends
+ * the encoded frame to its outbox.
+ */
 function fakeClient(): { ws: WebSocket; received: string[]; close(): void } {
   const received: string[] = [];
   const fake = {
     readyState: 1,
     _driver: {
+      conn: { state: 'open', pendingBytes: 0 },
+      socket: { destroyed: false },
+      fragmenting: false,
       bufferedAmount: 0,
-      writeEncoded(_frame: Uint8Array, payload: Uint8Array): boolean {
-        received.push(Buffer.from(payload).toString('utf8'));
-        return true;
+      maxBuffered: Infinity,
+      rejectWhenFull: false,
+      outbox: {
+        bytes(frame: Uint8Array): void {
+          for (const { payload } of parseFrames(Buffer.from(frame))) {
+            received.push(payload.toString('utf8'));
+          }
+        },
       },
     },
   };

@@ -20,6 +20,11 @@ export interface RequestHead {
   httpVersion: string;
   /** Header fields in order, names lower-cased, values with surrounding OWS removed; duplicates kept. */
   headers: Array<[name: string, value: string]>;
+  /**
+   * Only with the `rawHeaders` option: names as sent (case kept) and values, flat
+   * (`[name, value, name, value, ...]`), as Node's `IncomingMessage.rawHeaders`.
+   */
+  rawHeaders?: string[];
 }
 
 /** A parsed response head (client side). */
@@ -48,6 +53,8 @@ export interface HttpHeadParserOptions {
   maxHeadBytes?: number;
   /** Most header fields. Default 100. Past it: `TOO_MANY_HEADERS`, status 431 (H6). */
   maxHeaders?: number;
+  /** Also keep the names as sent, in `RequestHead.rawHeaders` (requests only). Default false. */
+  rawHeaders?: boolean;
 }
 
 /** Default of {@link HttpHeadParserOptions.maxHeadBytes}: 16 KiB. */
@@ -85,6 +92,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
   private pendingCR = false;
   private startLine: { a: string; b: string; c: string } | undefined;
   private readonly headers: Array<[string, string]> = [];
+  private readonly raw: string[] | undefined;
   private finished = false;
   private failure: HandshakeError | undefined;
 
@@ -96,6 +104,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     this.kind = kind;
     this.maxHeadBytes = options.maxHeadBytes ?? DEFAULT_MAX_HEAD_BYTES;
     this.maxHeaders = options.maxHeaders ?? DEFAULT_MAX_HEADERS;
+    this.raw = options.rawHeaders === true ? [] : undefined;
   }
 
   /** Bytes of the head consumed so far. */
@@ -112,6 +121,58 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     if (this.finished) throw new HandshakeError('PARSER_DONE', 'the head was already parsed');
     try {
       return this.consume(chunk);
+    } catch (error) {
+      this.failure =
+        error instanceof HandshakeError
+          ? error
+          : new HandshakeError('MALFORMED_HEAD', 'malformed HTTP head', 400);
+      throw this.failure;
+    }
+  }
+
+  /**
+   * Parses a whole head in one call, the fast path of a server that found the end of the head
+   * (`CRLF CRLF`) in the bytes it read: `text` holds exactly those bytes as ISO-8859-1
+   * characters (one character per byte, e.g. Node's `buffer.latin1Slice`), from the start line
+   * through the empty line. Same grammar and limits as {@link feed}; only on a fresh parser.
+   * @throws HandshakeError as `feed` does; `INCOMPLETE_HEAD` (400) when `text` does not end
+   *   with the empty line or continues after it; `PARSER_DONE` when the parser was used.
+   */
+  parseText(text: string): HeadFor<K> {
+    if (this.failure !== undefined) throw this.failure;
+    if (this.finished || this.headBytes > 0) {
+      throw new HandshakeError('PARSER_DONE', 'the parser was already used');
+    }
+    try {
+      if (text.length > this.maxHeadBytes) {
+        throw new HandshakeError(
+          'HEAD_TOO_LARGE',
+          `HTTP head larger than ${this.maxHeadBytes} bytes`,
+          431,
+        );
+      }
+      this.headBytes = text.length;
+      let start = 0;
+      for (;;) {
+        // The first bad line end wins, as in `feed`. RFC 7230 §3.5 allows lenient line ends;
+        // we do not (smuggling, checklist H4).
+        const cr = text.indexOf('\r', start);
+        const lf = text.indexOf('\n', start);
+        if (lf >= 0 && (cr < 0 || lf < cr)) throw bad('BARE_LF', 'LF without CR in the HTTP head');
+        if (cr < 0) throw bad('INCOMPLETE_HEAD', 'the HTTP head does not end with an empty line');
+        if (text.charCodeAt(cr + 1) !== LF) {
+          throw bad('BARE_CR', 'CR not followed by LF in the HTTP head');
+        }
+        const end = this.line(text.slice(start, cr));
+        start = cr + 2;
+        if (end) {
+          if (start !== text.length) {
+            throw bad('INCOMPLETE_HEAD', 'bytes after the end of the HTTP head');
+          }
+          this.finished = true;
+          return this.result();
+        }
+      }
     } catch (error) {
       this.failure =
         error instanceof HandshakeError
@@ -191,7 +252,9 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         431,
       );
     }
-    this.headers.push([name.toLowerCase(), line.slice(a, b)]);
+    const value = line.slice(a, b);
+    this.headers.push([name.toLowerCase(), value]);
+    this.raw?.push(name, value);
     return false;
   }
 
@@ -204,6 +267,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         httpVersion: start.c,
         headers: this.headers,
       };
+      if (this.raw !== undefined) head.rawHeaders = this.raw;
       return head as HeadFor<K>;
     }
     const head: ResponseHead = {

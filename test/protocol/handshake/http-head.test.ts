@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import {
   HandshakeError,
   HttpHeadParser,
+  type HttpHeadParserOptions,
   type RequestHead,
   type ResponseHead,
 } from '../../../src/protocol/handshake/index.js';
@@ -46,11 +47,38 @@ function outcome(kind: 'request' | 'response', pieces: Uint8Array[]): unknown {
   }
 }
 
+/**
+ * The whole-head path (`parseText`, what a server's front calls once it found `CRLF CRLF` in a
+ * read of at most the size limit): for the bytes up to and including the first `CRLF CRLF`,
+ * the same head or the same error as `feed`. Undefined when there is no such end.
+ */
+function textOutcome(bytes: Uint8Array, options: HttpHeadParserOptions = {}): unknown {
+  const text = String.fromCharCode(...bytes);
+  const end = text.indexOf('\r\n\r\n');
+  if (end < 0 || end + 4 > (options.maxHeadBytes ?? 16 * 1024)) return undefined;
+  try {
+    return { head: new HttpHeadParser('request', options).parseText(text.slice(0, end + 4)) };
+  } catch (error) {
+    const e = error as HandshakeError;
+    return { code: e.code, status: e.status };
+  }
+}
+
+/** What `feed` gave, in the shape of `textOutcome` (the head without the bytes after it). */
+function feedOutcome(result: unknown): unknown {
+  const r = result as { head?: unknown; code?: string; status?: number; done?: boolean };
+  return r.head !== undefined ? { head: r.head } : r.done === false ? undefined : r;
+}
+
 /** Chunking equivalence: `bytes` fed whole, byte by byte and in random pieces, same outcome. */
 function assertChunkingInvariant(kind: 'request' | 'response', bytes: Uint8Array): void {
   const expected = outcome(kind, [bytes.slice()]);
   for (const how of CHUNKINGS) {
     assert.deepEqual(outcome(kind, recut([bytes], how, bytes.length)), expected, `fed ${how}`);
+  }
+  const whole = textOutcome(bytes);
+  if (kind === 'request' && whole !== undefined) {
+    assert.deepEqual(whole, feedOutcome(expected), 'parseText');
   }
 }
 
@@ -226,6 +254,37 @@ describe('§4.2.1 request head parsing (RFC 7230 §3)', () => {
   });
 });
 
+describe('parseText: a whole head at once (the server front)', () => {
+  test('same head as feed; rawHeaders keeps names as sent; limits and misuse', () => {
+    const parser = new HttpHeadParser('request', { rawHeaders: true });
+    const head = parser.parseText(REQUEST);
+    const fed = new HttpHeadParser('request').feed(enc(REQUEST));
+    assert.ok(fed.done);
+    assert.deepEqual(head.headers, fed.head.headers);
+    assert.equal(head.target, '/chat?x=1');
+    assert.deepEqual(head.rawHeaders?.slice(0, 4), [
+      'Host',
+      'server.example.com',
+      'Upgrade',
+      'websocket',
+    ]);
+    assert.equal(head.rawHeaders?.length, head.headers.length * 2);
+    assert.equal(fed.head.rawHeaders, undefined);
+    assert.throws(() => parser.parseText(REQUEST), { code: 'PARSER_DONE' });
+    for (const [text, code, status] of [
+      ['GET / HTTP/1.1\r\nHost: a\r\n', 'INCOMPLETE_HEAD', 400],
+      ['GET / HTTP/1.1\r\nHost: a\r\n\r\nX', 'INCOMPLETE_HEAD', 400],
+      ['GET / HTTP/1.1\r\nX: a\nb\r\n\r\n', 'BARE_LF', 400],
+      [`GET / HTTP/1.1\r\nX: ${'a'.repeat(200)}\r\n\r\n`, 'HEAD_TOO_LARGE', 431],
+      [`GET / HTTP/1.1\r\n${'X: a\r\n'.repeat(6)}\r\n`, 'TOO_MANY_HEADERS', 431],
+    ] as const) {
+      const p = new HttpHeadParser('request', { maxHeadBytes: 150, maxHeaders: 5 });
+      assert.throws(() => p.parseText(text), { code, status }, JSON.stringify(text));
+      assert.throws(() => p.parseText(text), { code }, 'the same error again');
+    }
+  });
+});
+
 describe('§4.1 response head parsing (client side)', () => {
   test('parses the §1.3 example response', () => {
     const { head, rest } = parseAll(
@@ -327,6 +386,43 @@ describe('HttpHeadParser properties', () => {
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  test('property: parseText and feed agree on any bytes up to the first CRLF CRLF', () => {
+    const unit = fc.constantFrom(
+      ...'GET / HTTP/1.1\r\n\r\n: \tabHost'.split('').map((c) => c.charCodeAt(0)),
+      0,
+      0x7f,
+      0xe9,
+    );
+    const bytesArb = fc.oneof(
+      headArb.map(({ text, rest }) => new Uint8Array([...enc(text), ...rest])),
+      fc.array(unit, { maxLength: 120 }).map((a) => Uint8Array.from(a)),
+      headArb.chain(({ text }) =>
+        fc.tuple(fc.nat(text.length), unit).map(([at, c]) => {
+          const bytes = enc(text);
+          bytes[at % bytes.length] = c;
+          return bytes;
+        }),
+      ),
+    );
+    fc.assert(
+      fc.property(bytesArb, (bytes) => {
+        const options = { maxHeadBytes: 300, maxHeaders: 8 };
+        const text = textOutcome(bytes, options);
+        if (text === undefined) return;
+        const parser = new HttpHeadParser('request', options);
+        let fed: unknown;
+        try {
+          const result = parser.feed(bytes);
+          fed = result.done ? { head: result.head } : undefined;
+        } catch (error) {
+          fed = { code: (error as HandshakeError).code, status: (error as HandshakeError).status };
+        }
+        assert.deepEqual(text, fed);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -1,0 +1,40 @@
+/**
+ * The CLI's standalone echo server, `ironsock serve --echo --host 127.0.0.1 --port 0`, as an
+ * outside load generator drives it: the same command function in this process, with the
+ * control channel of control.ts beside it (its log goes to a sink; the port is read from the
+ * JSON `listening` line). Used by `bench/storm-ab.ts` (`--server cli=dist/bench/servers/ironsock-cli.js`).
+ */
+import { Writable } from 'node:stream';
+import { serveCommand } from '../../src/cli/serve.js';
+import { serveControl } from './control.js';
+
+let announced = false;
+const log = new Writable({
+  write(chunk: Buffer, _encoding, callback) {
+    if (!announced) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line.includes('"listening"')) continue;
+        const port = (JSON.parse(line) as { port?: number }).port;
+        if (port === undefined) continue;
+        announced = true;
+        serveControl(port, {
+          broadcast: () => {
+            throw new Error('the CLI server has no broadcast hook');
+          },
+          // The command keeps its WebSocketServer to itself: for the storm cells only (the
+          // broadcast and memory workloads need these two hooks).
+          connections: () => 0,
+        });
+      }
+    }
+    callback();
+  },
+});
+void serveCommand(['--echo', '--host', '127.0.0.1', '--port', '0', '--json-log'], {
+  stdin: process.stdin,
+  stdout: log,
+  stderr: process.stderr,
+  env: {},
+  isTTY: false,
+  signal: new AbortController().signal,
+});
