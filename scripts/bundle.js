@@ -31,6 +31,9 @@ const common = {
   // Optional peers stay where the application installed them.
   external: ['bufferutil', 'ioredis', '@nats-io/*'],
   minifyWhitespace: true,
+  // Class and function names as written (`ws.constructor.name`, stack traces): esbuild would
+  // otherwise rename a class that refers to itself (`class _WebSocket`).
+  keepNames: true,
   minifySyntax: true,
   chunkNames: '[name]-[hash]',
   sourcemap: 'linked',

@@ -91,9 +91,25 @@ test("require('ironsock') is ws's CommonJS shape: the WebSocket class with the o
     assert.ok(WebSocket[name] !== undefined, `require('ironsock').${name}`);
   }
   assert.equal(WebSocket.default, undefined, 'no `default` (ws has none; esModuleInterop wraps)');
-  // A real CommonJS module (Node 20 cannot require() an ES module): its own copy of the classes.
+  // A real CommonJS module (Node 20 cannot require() an ES module): its own copy of the classes
+  // (dist/cjs/bundle.js, built by scripts/build-cjs.js).
   const resolved = requireFromPackage.resolve('ironsock');
   assert.match(resolved, /dist[\\/]cjs[\\/]ironsock\.cjs$/);
+});
+
+test('both entries share their classes and keep their names (ESM and CommonJS bundles)', async () => {
+  const main = await importByName('ironsock');
+  const protocol = await importByName('ironsock/protocol');
+  const mainCjs = requireFromPackage('ironsock');
+  const protocolCjs = requireFromPackage('ironsock/protocol');
+  for (const name of ['ProtocolError', 'UsageError', 'HandshakeError', 'CloseCode']) {
+    assert.equal(protocol[name], main[name], `import: ${name} is one class`);
+    assert.equal(protocolCjs[name], mainCjs[name], `require: ${name} is one class`);
+  }
+  for (const name of ['WebSocket', 'WebSocketServer', 'ReconnectingWebSocket', 'TopicHub']) {
+    assert.equal(main[name].name, name);
+    assert.equal(mainCjs[name].name, name);
+  }
 });
 
 test("require('ironsock/protocol') exports the same names as the ES module", () => {
