@@ -7,6 +7,10 @@
  *     --server old=/tmp/base/dist/bench/servers/ironsock-echo.js --server ws=dist/bench/servers/ws-echo.js \
  *     [--rounds 3] [--client reset|fin|both] [--slots 64] [--warm 2000] [--measure 1500]
  *
+ * `--echo SIZE` runs the echo cell instead (`--slots` connections, window 16, SIZE-byte
+ * messages) and reports messages per second and the server's CPU time per message: the
+ * hot-path check of a change made for the storm or for memory.
+ *
  * Each server is any bench/servers/*.js speaking the control protocol of control.ts (a name
  * starting with `raw-net` is driven without handshake or framing, as bench/servers/raw-net.js
  * needs). It runs on
@@ -35,6 +39,7 @@ function parse(argv: string[]): {
   slots: number;
   warm: number;
   measure: number;
+  echo: number;
 } {
   const servers: Array<[string, string]> = [];
   let rounds = 3;
@@ -42,6 +47,7 @@ function parse(argv: string[]): {
   let slots = 64;
   let warm = 2000;
   let measure = 1500;
+  let echo = 0;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = (): string => argv[++i] ?? '';
@@ -55,12 +61,17 @@ function parse(argv: string[]): {
     else if (arg === '--slots') slots = Number(next());
     else if (arg === '--warm') warm = Number(next());
     else if (arg === '--measure') measure = Number(next());
+    else if (arg === '--echo') echo = Number(next());
     else throw new Error(`unknown option ${arg}`);
   }
   if (servers.length === 0) throw new Error('give at least one --server name=path');
   const clients: Array<'reset' | 'fin'> =
-    client === 'both' ? ['reset', 'fin'] : [client === 'fin' ? 'fin' : 'reset'];
-  return { servers, rounds, clients, slots, warm, measure };
+    echo > 0
+      ? ['reset']
+      : client === 'both'
+        ? ['reset', 'fin']
+        : [client === 'fin' ? 'fin' : 'reset'];
+  return { servers, rounds, clients, slots, warm, measure, echo };
 }
 
 function median(values: number[]): number {
@@ -78,14 +89,23 @@ async function main(): Promise<void> {
     const server = await ServerProcess.startFile(name, file, placement);
     entries.push({ name, server, samples: {} });
   }
+  const unit = options.echo > 0 ? 'messages' : 'cycles';
   try {
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? entries : [...entries].reverse();
       for (const client of options.clients) {
         for (const entry of order) {
-          const args = ['storm', '-p', String(entry.server.port), '-c', String(options.slots)];
-          args.push('-s', '16', '-d', String(options.measure), '-W', String(options.warm));
-          if (client === 'fin') args.push('-F');
+          const args = [
+            options.echo > 0 ? 'echo' : 'storm',
+            '-p',
+            String(entry.server.port),
+            '-c',
+            String(options.slots),
+          ];
+          args.push('-s', String(options.echo || 16), '-d', String(options.measure));
+          args.push('-W', String(options.warm));
+          if (options.echo > 0) args.push('-w', '16', '-k', '128');
+          if (client === 'fin' && options.echo === 0) args.push('-F');
           // A server named raw-net* is the node:net reference: connect, 16 B round trip, close.
           if (entry.name.startsWith('raw-net')) args.push('-r');
           const loadgen = LoadgenProcess.start(placement, args);
@@ -96,15 +116,17 @@ async function main(): Promise<void> {
           const result = await loadgen.result(30000);
           await loadgen.finish();
           const cpuUs = after.user + after.system - before.user - before.system;
+          const units = options.echo > 0 ? result.messages : result.cycles;
           const sample = {
-            rate: result.cyclesPerSec,
-            cpuUs: result.cycles > 0 ? cpuUs / result.cycles : Infinity,
+            rate: options.echo > 0 ? result.msgsPerSec : result.cyclesPerSec,
+            cpuUs: units > 0 ? cpuUs / units : Infinity,
             errors: result.errors,
           };
           (entry.samples[client] ??= []).push(sample);
           process.stderr.write(
-            `round ${round + 1} client ${client} ${entry.name}: ${sample.rate.toFixed(0)} cycles/s, ` +
-              `${sample.cpuUs.toFixed(1)} µs server CPU per cycle, loadgen ${Math.round(result.cpuShare * 100)}%` +
+            `round ${round + 1} ${options.echo > 0 ? 'echo' : `client ${client}`} ${entry.name}: ` +
+              `${sample.rate.toFixed(0)} ${unit}/s, ${sample.cpuUs.toFixed(options.echo > 0 ? 3 : 1)} µs server CPU per ${unit.slice(0, -1)}, ` +
+              `loadgen ${Math.round(result.cpuShare * 100)}%` +
               `${sample.errors > 0 ? `, ${sample.errors} errors` : ''}\n`,
           );
         }
@@ -114,17 +136,19 @@ async function main(): Promise<void> {
     for (const entry of entries) await entry.server.stop();
   }
   const lines = [
-    '| client close | server | cycles/s (median) | runs | server CPU µs per cycle (median) | runs |',
+    `| ${options.echo > 0 ? 'cell' : 'client close'} | server | ${unit}/s (median) | runs | server CPU µs per ${unit.slice(0, -1)} (median) | runs |`,
   ];
   lines.push('| --- | --- | --- | --- | --- | --- |');
+  const digits = options.echo > 0 ? 3 : 1;
   for (const client of options.clients) {
     for (const entry of entries) {
       const samples = entry.samples[client] ?? [];
       const rates = samples.map((s) => s.rate);
       const cpu = samples.map((s) => s.cpuUs);
       lines.push(
-        `| ${client} | ${entry.name} | ${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(', ')} | ` +
-          `${median(cpu).toFixed(1)} | ${cpu.map((c) => c.toFixed(1)).join(', ')} |`,
+        `| ${options.echo > 0 ? `echo ${options.echo} B x ${options.slots}` : client} | ${entry.name} | ` +
+          `${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(', ')} | ` +
+          `${median(cpu).toFixed(digits)} | ${cpu.map((c) => c.toFixed(digits)).join(', ')} |`,
       );
     }
   }

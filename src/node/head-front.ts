@@ -54,13 +54,11 @@ export interface FrontOptions {
 export const HEAD_TIMEOUT_CODE = 'ERR_HTTP_REQUEST_TIMEOUT';
 
 const HEAD_END = Buffer.from('\r\n\r\n', 'latin1');
-const kFront = Symbol('ironsock.front');
-const kTick = Symbol('ironsock.frontTick');
+// Only a head that takes several reads leaves state on its socket (a property added to a
+// net.Socket costs memory for as long as the connection lives).
 const kParser = Symbol('ironsock.frontParser');
 const kChunks = Symbol('ironsock.frontChunks');
 type FrontSocket = Socket & {
-  [kFront]?: HeadFront | undefined;
-  [kTick]?: number;
   [kParser]?: HttpHeadParser<'request'>;
   [kChunks]?: Buffer[];
 };
@@ -68,9 +66,6 @@ type FrontSocket = Socket & {
 /** Socket errors before a WebSocket owns the socket are expected (RST, timeouts): never unhandled (R8). */
 export function ignoreSocketError(this: Socket): void {
   this.destroy();
-}
-function onHeadData(this: FrontSocket, chunk: Buffer): void {
-  this[kFront]?.read(this, chunk);
 }
 function noop(): void {}
 /** Node's `Buffer#latin1Slice` (what `toString('latin1', start, end)` calls, without its checks). */
@@ -137,7 +132,10 @@ export class HeadFront {
   private readonly interval: number;
   /** Sweeps a connection may wait for its head: its age is at least the timeout when it is refused. */
   private readonly ticks: number;
-  private readonly pending = new Set<FrontSocket>();
+  /** Connections still reading their head, with the sweep count at their accept. */
+  private readonly pending = new Map<FrontSocket, number>();
+  /** The 'data' listener of every pending connection (one function per front). */
+  private readonly onHeadData: (this: FrontSocket, chunk: Buffer) => void;
   /** Refused connections in their grace period (the target destroys them; `close` at once). */
   private readonly refusing = new Set<Socket>();
   private tick = 0;
@@ -156,6 +154,7 @@ export class HeadFront {
     const timeout = options.handshakeTimeout;
     this.interval = Math.min(1000, Math.max(50, Math.floor(timeout / 4)));
     this.ticks = Math.ceil(timeout / this.interval) + 1;
+    this.onHeadData = headDataListener(this);
     // node:http's socket options for the connections it would have accepted itself.
     this.server = new nodeNet.Server({ allowHalfOpen: true, noDelay: true }, (socket: Socket) =>
       this.accept(socket),
@@ -171,7 +170,7 @@ export class HeadFront {
     this.server.close(callback);
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
-    for (const socket of this.pending) socket.destroy();
+    for (const socket of this.pending.keys()) socket.destroy();
     this.pending.clear();
     // Their grace timers do not keep the process alive, nor should they keep `close` waiting.
     for (const socket of this.refusing) socket.destroy();
@@ -185,15 +184,13 @@ export class HeadFront {
       socket.destroy();
       return;
     }
-    socket[kFront] = this;
-    socket[kTick] = this.tick;
-    this.pending.add(socket);
+    this.pending.set(socket, this.tick);
     if (this.sweepTimer === null) {
       this.sweepTimer = setInterval(sweep, this.interval, this);
       this.sweepTimer.unref();
     }
     socket.on('error', ignoreSocketError);
-    socket.on('data', onHeadData);
+    socket.on('data', this.onHeadData);
   }
 
   /** @internal One read of a connection still reading its head. */
@@ -235,11 +232,11 @@ export class HeadFront {
   /** @internal The interval: drops ended connections, answers 408 to those past the timeout. */
   sweep(): void {
     this.tick++;
-    for (const socket of this.pending) {
+    for (const [socket, accepted] of this.pending) {
       if (socket.destroyed || socket.readableEnded) {
         this.forget(socket);
         socket.destroy();
-      } else if (this.tick - (socket[kTick] ?? 0) >= this.ticks) {
+      } else if (this.tick - accepted >= this.ticks) {
         this.forget(socket);
         this.refuse(
           socket,
@@ -266,10 +263,11 @@ export class HeadFront {
   /** Stops reading for the front: no more 'data' here, no flowing mode, out of the sweep. */
   private forget(socket: FrontSocket): void {
     this.pending.delete(socket);
-    socket[kFront] = undefined;
-    socket[kChunks] = undefined;
-    socket[kParser] = undefined;
-    socket.removeListener('data', onHeadData);
+    if (socket[kChunks] !== undefined) {
+      socket[kChunks] = undefined;
+      socket[kParser] = undefined;
+    }
+    socket.removeListener('data', this.onHeadData);
     // As node:http does before 'upgrade': bytes wait in the socket until the next reader.
     (socket as { readableFlowing: boolean | null }).readableFlowing = null;
   }
@@ -318,6 +316,13 @@ export class HeadFront {
     else for (let i = chunks.length - 1; i >= 0; i--) socket.unshift(chunks[i]);
     this.fallback.emit('connection', socket);
   }
+}
+
+/** The 'data' listener of a front's pending connections: `this` is the socket. */
+function headDataListener(front: HeadFront): (this: Socket, chunk: Buffer) => void {
+  return function onHeadData(this: Socket, chunk: Buffer): void {
+    front.read(this, chunk);
+  };
 }
 
 function sweep(front: HeadFront): void {

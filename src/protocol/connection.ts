@@ -132,6 +132,46 @@ interface QueuedFrame {
  * });
  * socket.on('data', (chunk) => conn.receiveData(chunk));
  */
+/**
+ * The booleans of a `Connection`, as bits of its one `flags` field: 15 fields of 8 bytes each
+ * would make every connection 112 bytes larger (they live as long as the connection, so a burst
+ * of connections grows V8's young generation by that much more, BENCHMARKS.md "Burst memory").
+ * Each is read and written through a private accessor of the same name, which V8 inlines.
+ *
+ * | bit | meaning |
+ * | --- | --- |
+ * | `isServer` | the server role (frames it receives must be masked) |
+ * | `autoPong` | answer pings itself (option `autoPong`) |
+ * | `skipUtf8` | option `unsafeSkipUtf8Validation` |
+ * | `inMessage` | an incoming message is in progress (§5.4) |
+ * | `messageBinary` | the incoming message is binary |
+ * | `messageCompressed` | the incoming message is compressed (RSV1 on its first frame) |
+ * | `frameFin` | the frame being received has FIN set |
+ * | `decoding` | an asynchronous decode runs; input is held meanwhile |
+ * | `readPaused` | what the adapter was last told through onReadPause |
+ * | `parsing` | the parser runs (so that resume() from a handler does not re-enter it) |
+ * | `sendingFragmented` | an outgoing fragmented message is open |
+ * | `sendingCompressed` | that outgoing message is compressed |
+ * | `encoding` | an asynchronous encode runs; frames queue behind it |
+ * | `closeSent` | our Close frame was sent |
+ * | `_endPending` | the end is reported once decoding finishes |
+ */
+const F_IS_SERVER = 1;
+const F_AUTO_PONG = 2;
+const F_SKIP_UTF8 = 4;
+const F_IN_MESSAGE = 8;
+const F_MESSAGE_BINARY = 16;
+const F_MESSAGE_COMPRESSED = 32;
+const F_FRAME_FIN = 64;
+const F_DECODING = 128;
+const F_READ_PAUSED = 256;
+const F_PARSING = 512;
+const F_SENDING_FRAGMENTED = 1024;
+const F_SENDING_COMPRESSED = 2048;
+const F_ENCODING = 4096;
+const F_CLOSE_SENT = 8192;
+const F_END_PENDING = 16384;
+
 // Not `implements FrameSink`: its methods are internal (stripped from the published types);
 // `new FrameParser(this, ...)` below still checks that the class is one.
 export class Connection {
@@ -141,24 +181,19 @@ export class Connection {
   private readonly platform: Platform;
   private readonly limits: Limits;
   private readonly extension: Extension | null;
-  private readonly autoPong: boolean;
-  private readonly skipUtf8: boolean;
-  private readonly isServer: boolean;
   private readonly parser: FrameParser;
   // Created on the first message that needs them, to keep idle connections small.
   private assemblerInstance: MessageAssembler | null = null;
   private utf8Instance: Utf8Validator | null = null;
   private readonly maskPool: MaskKeyPool | null;
-  private readonly nativeIsUtf8: ((bytes: Uint8Array) => boolean) | undefined;
+
+  /** The booleans, one bit each (see F_* above). */
+  private flags = 0;
 
   // Incoming message in progress (§5.4).
-  private inMessage = false;
-  private messageBinary = false;
-  private messageCompressed = false;
   private messageFrames = 0;
   private messageCost = 0;
   private compressedBytes = 0;
-  private frameFin = false;
   private frameLength = 0;
   /** A single-frame message arriving over several reads, collected at its exact size. */
   private frameBuffer: Uint8Array | null = null;
@@ -166,36 +201,110 @@ export class Connection {
 
   // Input held while an asynchronous decode runs or a message waits behind pause(); null when
   // nothing waits. `readPaused`: what the adapter was last told through onReadPause.
-  private decoding = false;
   private held: Uint8Array[] | null = null;
   private heldOffset = 0;
-  private readPaused = false;
-  /** True while the parser runs (so that resume() from a handler does not re-enter it). */
-  private parsing = false;
 
   // Outgoing.
-  private sendingFragmented = false;
-  private sendingCompressed = false;
   private queue: QueuedFrame[] | null = null;
-  private encoding = false;
   private queuedBytes = 0;
-  private closeSent = false;
   private pendingClose: CloseInfo | null = null;
-  private _endPending = false;
 
   constructor(options: ConnectionOptions, handler: ConnectionHandler) {
     this.role = options.role;
-    this.isServer = options.role === 'server';
+    this.flags =
+      (options.role === 'server' ? F_IS_SERVER : 0) |
+      ((options.autoPong ?? true) ? F_AUTO_PONG : 0) |
+      (options.unsafeSkipUtf8Validation === true ? F_SKIP_UTF8 : 0);
     this.handler = handler;
     this.platform = options.platform;
     this.limits = sharedLimits(options.limits);
     this.extension = options.extension ?? null;
-    this.autoPong = options.autoPong ?? true;
-    this.skipUtf8 = options.unsafeSkipUtf8Validation ?? false;
-    this.nativeIsUtf8 = options.platform.isUtf8;
     this.parser = new FrameParser(this, options.platform.unmask, options.platform.mask);
     // §5.3: a client masks every frame with a fresh, unpredictable key.
     this.maskPool = this.isServer ? null : maskPoolFor(options.platform);
+  }
+
+  // ---- the flags, as fields ----------------------------------------------------------------
+  private get isServer(): boolean {
+    return (this.flags & F_IS_SERVER) !== 0;
+  }
+  private get autoPong(): boolean {
+    return (this.flags & F_AUTO_PONG) !== 0;
+  }
+  private get skipUtf8(): boolean {
+    return (this.flags & F_SKIP_UTF8) !== 0;
+  }
+  private get inMessage(): boolean {
+    return (this.flags & F_IN_MESSAGE) !== 0;
+  }
+  private set inMessage(on: boolean) {
+    this.flags = on ? this.flags | F_IN_MESSAGE : this.flags & ~F_IN_MESSAGE;
+  }
+  private get messageBinary(): boolean {
+    return (this.flags & F_MESSAGE_BINARY) !== 0;
+  }
+  private set messageBinary(on: boolean) {
+    this.flags = on ? this.flags | F_MESSAGE_BINARY : this.flags & ~F_MESSAGE_BINARY;
+  }
+  private get messageCompressed(): boolean {
+    return (this.flags & F_MESSAGE_COMPRESSED) !== 0;
+  }
+  private set messageCompressed(on: boolean) {
+    this.flags = on ? this.flags | F_MESSAGE_COMPRESSED : this.flags & ~F_MESSAGE_COMPRESSED;
+  }
+  private get frameFin(): boolean {
+    return (this.flags & F_FRAME_FIN) !== 0;
+  }
+  private set frameFin(on: boolean) {
+    this.flags = on ? this.flags | F_FRAME_FIN : this.flags & ~F_FRAME_FIN;
+  }
+  private get decoding(): boolean {
+    return (this.flags & F_DECODING) !== 0;
+  }
+  private set decoding(on: boolean) {
+    this.flags = on ? this.flags | F_DECODING : this.flags & ~F_DECODING;
+  }
+  private get readPaused(): boolean {
+    return (this.flags & F_READ_PAUSED) !== 0;
+  }
+  private set readPaused(on: boolean) {
+    this.flags = on ? this.flags | F_READ_PAUSED : this.flags & ~F_READ_PAUSED;
+  }
+  private get parsing(): boolean {
+    return (this.flags & F_PARSING) !== 0;
+  }
+  private set parsing(on: boolean) {
+    this.flags = on ? this.flags | F_PARSING : this.flags & ~F_PARSING;
+  }
+  private get sendingFragmented(): boolean {
+    return (this.flags & F_SENDING_FRAGMENTED) !== 0;
+  }
+  private set sendingFragmented(on: boolean) {
+    this.flags = on ? this.flags | F_SENDING_FRAGMENTED : this.flags & ~F_SENDING_FRAGMENTED;
+  }
+  private get sendingCompressed(): boolean {
+    return (this.flags & F_SENDING_COMPRESSED) !== 0;
+  }
+  private set sendingCompressed(on: boolean) {
+    this.flags = on ? this.flags | F_SENDING_COMPRESSED : this.flags & ~F_SENDING_COMPRESSED;
+  }
+  private get encoding(): boolean {
+    return (this.flags & F_ENCODING) !== 0;
+  }
+  private set encoding(on: boolean) {
+    this.flags = on ? this.flags | F_ENCODING : this.flags & ~F_ENCODING;
+  }
+  private get closeSent(): boolean {
+    return (this.flags & F_CLOSE_SENT) !== 0;
+  }
+  private set closeSent(on: boolean) {
+    this.flags = on ? this.flags | F_CLOSE_SENT : this.flags & ~F_CLOSE_SENT;
+  }
+  private get _endPending(): boolean {
+    return (this.flags & F_END_PENDING) !== 0;
+  }
+  private set _endPending(on: boolean) {
+    this.flags = on ? this.flags | F_END_PENDING : this.flags & ~F_END_PENDING;
   }
 
   /** `open`, `closing` (our Close sent, waiting for the peer's) or `closed`. */
@@ -213,7 +322,7 @@ export class Connection {
   }
 
   private get utf8(): Utf8Validator {
-    return (this.utf8Instance ??= new Utf8Validator(this.nativeIsUtf8));
+    return (this.utf8Instance ??= new Utf8Validator(this.platform.isUtf8));
   }
 
   /** Payload bytes of the message in progress collected so far. */
@@ -355,7 +464,7 @@ export class Connection {
     if (whole && this.frameFin && this.messageFrames === 1) {
       // The common case: a whole message in one frame in one read. Delivered as a view.
       this.inMessage = false;
-      if (text && !isValidUtf8Short(piece, this.nativeIsUtf8)) return this.fail('INVALID_UTF8');
+      if (text && !isValidUtf8Short(piece, this.platform.isUtf8)) return this.fail('INVALID_UTF8');
       this.handler.onMessage(piece, this.messageBinary);
       return this._state === 'closed' ? Next.Stop : Next.Continue;
     }
@@ -441,7 +550,7 @@ export class Connection {
   }
 
   private receiveClose(payload: Uint8Array): Next {
-    const parsed = parseClosePayload(payload, this.nativeIsUtf8, this.skipUtf8);
+    const parsed = parseClosePayload(payload, this.platform.isUtf8, this.skipUtf8);
     if (!parsed.ok) {
       const code = parsed.violation === 'INVALID_CLOSE_CODE' ? (payload[0] << 8) | payload[1] : -1;
       return this.fail(parsed.violation, code === -1 ? undefined : `code ${code}`);
