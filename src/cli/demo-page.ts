@@ -6,10 +6,12 @@
  * server sharing its bus (each member is shown with the server it is connected to). Peer text is only ever inserted with
  * `textContent`, never as HTML.
  *
- * The script and style are exported separately so the server can pin them by hash in its
- * Content-Security-Policy.
+ * The script and style are returned beside the page so the server can pin them by hash in its
+ * Content-Security-Policy. Built on first use (the first request for the page): a server that
+ * nobody visits keeps none of these strings in its heap.
  */
-export const DEMO_STYLE = `
+export function demoPage(): { page: string; style: string; script: string } {
+  const style = `
 :root {
   color-scheme: light dark;
   --bg: #f4f5f8; --card: #fff; --text: #1d2330; --muted: #6b7385; --line: #e2e5ec;
@@ -63,8 +65,8 @@ form input:focus { outline: 2px solid var(--accent); outline-offset: -1px; }
 footer { margin-top: 12px; color: var(--muted); font-size: 12px; text-align: center; }
 `;
 
-/** The page's script: connection handling and rendering (peer text via textContent only). */
-export const DEMO_SCRIPT = `
+  /** The page's script: connection handling and rendering (peer text via textContent only). */
+  const script = `
 'use strict';
 const $ = (id) => document.getElementById(id);
 const log = $('log'), statusEl = $('status'), statusText = $('status-text'), urlEl = $('url');
@@ -147,14 +149,13 @@ $('composer').addEventListener('submit', (e) => {
 refresh();
 `;
 
-/** The complete demo page. */
-export const DEMO_PAGE = `<!doctype html>
+  const page = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ironsock demo</title>
-<style>${DEMO_STYLE}</style>
+<style>${style}</style>
 </head>
 <body>
 <main>
@@ -181,7 +182,9 @@ export const DEMO_PAGE = `<!doctype html>
   </div>
   <footer>Served by <code>ironsock serve</code> · RFC 6455</footer>
 </main>
-<script>${DEMO_SCRIPT}</script>
+<script>${script}</script>
 </body>
 </html>
 `;
+  return { page, style, script };
+}

@@ -1,6 +1,6 @@
 import { nodeCrypto } from '../node/builtins.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { DEMO_PAGE, DEMO_SCRIPT, DEMO_STYLE } from './demo-page.js';
+import { demoPage } from './demo-page.js';
 import { plainRequestAnswer } from '../node/refusals.js';
 import { RETRY_AFTER_CLOSING_S } from '../node/limits.js';
 
@@ -9,19 +9,23 @@ function sha256(text: string): string {
 }
 
 /**
- * Content-Security-Policy of the demo page: nothing loads but its own inline style and
- * script (pinned by hash) and WebSocket connections to the same origin.
+ * The demo page's bytes and its Content-Security-Policy: nothing loads but its own inline style
+ * and script (pinned by hash) and WebSocket connections to the same origin.
  */
-const DEMO_CSP = [
-  "default-src 'none'",
-  `style-src ${sha256(DEMO_STYLE)}`,
-  `script-src ${sha256(DEMO_SCRIPT)}`,
-  "connect-src 'self'",
-  "img-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+function demoResponse(): { page: Buffer; csp: string } {
+  const { page, style, script } = demoPage();
+  const csp = [
+    "default-src 'none'",
+    `style-src ${sha256(style)}`,
+    `script-src ${sha256(script)}`,
+    "connect-src 'self'",
+    "img-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { page: Buffer.from(page, 'utf8'), csp };
+}
 
 const COMMON_HEADERS = {
   'x-content-type-options': 'nosniff',
@@ -49,7 +53,7 @@ export function createHttpHandler(
   closing: () => boolean = () => false,
   report: PlainRequestReport = () => {},
 ): (request: IncomingMessage, response: ServerResponse) => void {
-  const page = Buffer.from(DEMO_PAGE, 'utf8');
+  let demo: { page: Buffer; csp: string } | undefined;
   return (request, response) => {
     const method = request.method ?? 'GET';
     const path = (request.url ?? '/').split('?', 1)[0];
@@ -94,13 +98,14 @@ export function createHttpHandler(
       response.end(method === 'HEAD' ? undefined : body);
       return;
     }
+    demo ??= demoResponse();
     response.writeHead(200, {
       ...COMMON_HEADERS,
       'content-type': 'text/html; charset=utf-8',
-      'content-length': page.length,
-      'content-security-policy': DEMO_CSP,
+      'content-length': demo.page.length,
+      'content-security-policy': demo.csp,
       'x-frame-options': 'DENY',
     });
-    response.end(method === 'HEAD' ? undefined : page);
+    response.end(method === 'HEAD' ? undefined : demo.page);
   };
 }
