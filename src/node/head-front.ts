@@ -50,6 +50,9 @@ export interface FrontOptions {
   maxHeaders: number;
 }
 
+/** The bytes after a head that ended its read: shared, never written to (length 0). */
+const NOTHING_AFTER = Buffer.alloc(0);
+
 /** Code of the 408 answer (the one node:http's `'clientError'` used for the same case). */
 export const HEAD_TIMEOUT_CODE = 'ERR_HTTP_REQUEST_TIMEOUT';
 
@@ -311,7 +314,8 @@ export class HeadFront {
         requestFromHead(head, socket),
         head,
         socket,
-        chunk.subarray(end),
+        // Nearly always nothing follows the head: no new view for it.
+        end === chunk.length ? NOTHING_AFTER : chunk.subarray(end),
       );
       return;
     }

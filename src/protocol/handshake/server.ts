@@ -86,51 +86,64 @@ interface HandshakeHeaders {
   origin: string[];
 }
 
-/** Sorts the request's headers into the ones the checks need, in one pass over the list. */
+/** The value list of a header the request does not have (shared, frozen). */
+const NONE: string[] = Object.freeze([]) as unknown as string[];
+
+/** `list` with `value` appended: a new array the first time (most headers come once). */
+function add(list: string[], value: string): string[] {
+  if (list === NONE) return [value];
+  list.push(value);
+  return list;
+}
+
+/**
+ * Sorts the request's headers into the ones the checks need, in one pass over the list; a
+ * header the request does not carry costs no array.
+ */
 function collectHeaders(headers: RequestHead['headers']): HandshakeHeaders {
   const out: HandshakeHeaders = {
-    host: [],
-    upgrade: [],
-    connection: [],
-    key: [],
-    version: [],
-    contentLength: [],
-    transferEncoding: [],
-    protocol: [],
-    extensions: [],
-    origin: [],
+    host: NONE,
+    upgrade: NONE,
+    connection: NONE,
+    key: NONE,
+    version: NONE,
+    contentLength: NONE,
+    transferEncoding: NONE,
+    protocol: NONE,
+    extensions: NONE,
+    origin: NONE,
   };
   for (const [name, value] of headers) {
     switch (name) {
       case 'host':
-        out.host.push(value);
+        out.host = add(out.host, value);
         break;
       case 'upgrade':
-        out.upgrade.push(value);
+        out.upgrade = add(out.upgrade, value);
         break;
       case 'connection':
-        out.connection.push(value);
+        out.connection = add(out.connection, value);
         break;
       case 'sec-websocket-key':
-        out.key.push(value);
+        out.key = add(out.key, value);
         break;
       case 'sec-websocket-version':
-        out.version.push(value);
+        out.version = add(out.version, value);
         break;
       case 'content-length':
-        out.contentLength.push(value);
+        out.contentLength = add(out.contentLength, value);
         break;
       case 'transfer-encoding':
-        out.transferEncoding.push(value);
+        out.transferEncoding = add(out.transferEncoding, value);
         break;
       case 'sec-websocket-protocol':
-        out.protocol.push(value);
+        out.protocol = add(out.protocol, value);
         break;
       case 'sec-websocket-extensions':
-        out.extensions.push(value);
+        out.extensions = add(out.extensions, value);
         break;
       case 'origin':
-        out.origin.push(value);
+        out.origin = add(out.origin, value);
         break;
     }
   }
