@@ -111,7 +111,15 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
    * It is constructed with no arguments, then attached to the socket.
    */
   WebSocket?: new () => T;
-  /** Standalone mode: create an HTTP server listening on this port (0: any free port). */
+  /**
+   * Standalone mode: listen on this port (0: any free port). The first request head of each
+   * connection is read by ironsock itself (a `net.Server`, src/node/head-front.ts): an upgrade
+   * goes straight to the handshake, with a real `IncomingMessage` as `req` (`rawHeaders` as
+   * sent, `headers` with Node's rules); any other request, and whatever follows it on the
+   * connection, is answered by an internal node:http server (426 `Upgrade Required`, or the
+   * validator's status for a broken handshake). A malformed head gets 400, one over 16 KiB or
+   * `maxHeadersCount` lines 431, a head not complete within `handshakeTimeout` 408.
+   */
   port?: number;
   /** Standalone mode: address to listen on (default: Node's, all interfaces). */
   host?: string;
@@ -162,9 +170,11 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   /** The listen address for the Host check; default the server's address. */
   listenAddress?: string;
   /**
-   * Time allowed for the handshake (10 s). Standalone: Node's `headersTimeout`/`requestTimeout`
-   * (checked every second); attach: `headersTimeout` is lowered to it; plus a timer while an
-   * async `verifyClient` is pending. Blunts slowloris (H7).
+   * Time allowed for the handshake (10 s). Standalone: from the TCP accept to a complete request
+   * head (checked by one shared sweep, at most a quarter of it or 1 s late: 408), and Node's
+   * `headersTimeout`/`requestTimeout` for requests that are not upgrades; attach:
+   * `headersTimeout` is lowered to it; plus a timer while an async `verifyClient` is pending.
+   * Blunts slowloris (H7).
    */
   handshakeTimeout?: number;
   /** Most connections (open + handshaking); excess refused with 503. Default: unlimited. */

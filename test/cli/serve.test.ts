@@ -504,6 +504,48 @@ describe('ironsock serve', { timeout: 60_000 }, () => {
     }
   });
 
+  test('the demo page over keep-alive, then an upgrade to /echo on the same connection (the front hands plain HTTP to node:http)', async () => {
+    const { fake, port, exit } = await startServe([]);
+    try {
+      const socket = connect(port, '127.0.0.1');
+      let received = Buffer.alloc(0);
+      socket.on('data', (chunk: Buffer) => {
+        received = Buffer.concat([received, chunk]);
+      });
+      await once(socket, 'connect');
+      // Two pipelined requests in one write, both answered on the kept connection.
+      socket.write(
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\nHEAD / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`,
+      );
+      const text = (): string => received.toString('latin1');
+      const deadline = Date.now() + 10_000;
+      while ((text().match(/HTTP\/1\.1 200 OK/g) ?? []).length < 2 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal((text().match(/HTTP\/1\.1 200 OK/g) ?? []).length, 2, text().slice(0, 200));
+      const before = received.length;
+      socket.write(
+        `GET /echo HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n',
+      );
+      while (!received.subarray(before).includes('\r\n\r\n') && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.match(received.subarray(before).toString('latin1'), /^HTTP\/1\.1 101 /);
+      // A masked text frame "hi" (mask 0): the echo comes back unmasked.
+      const headEnd = received.indexOf('\r\n\r\n', before) + 4;
+      socket.write(Buffer.from([0x81, 0x82, 0, 0, 0, 0, 0x68, 0x69]));
+      while (received.length < headEnd + 4 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.deepEqual([...received.subarray(headEnd, headEnd + 4)], [0x81, 0x02, 0x68, 0x69]);
+      socket.destroy();
+    } finally {
+      fake.abort();
+      assert.equal(await withTimeout(exit, 15_000, 'serve shutdown'), 0);
+    }
+  });
+
   test('a port in use is reported and exits 1', async () => {
     const blocker = createServer();
     blocker.listen(0, '127.0.0.1');

@@ -8,7 +8,7 @@
  * Unlike RFC 7230 §3.5's optional leniency, an empty line before the start line is refused too.
  */
 import { HandshakeError } from './errors.js';
-import { isToken } from './header-tokens.js';
+import { isToken, isTokenChar } from './header-tokens.js';
 
 /** A parsed request head (server side). */
 export interface RequestHead {
@@ -163,7 +163,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         if (text.charCodeAt(cr + 1) !== LF) {
           throw bad('BARE_CR', 'CR not followed by LF in the HTTP head');
         }
-        const end = this.line(text.slice(start, cr));
+        const end = this.lineAt(text, start, cr);
         start = cr + 2;
         if (end) {
           if (start !== text.length) {
@@ -217,31 +217,44 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
 
   /** Handles one complete line (without CRLF); returns true at the empty line ending the head. */
   private line(line: string): boolean {
+    return this.lineAt(line, 0, line.length);
+  }
+
+  /**
+   * Handles the line `text[start, end)` (without CRLF), read in place: no copy of the line,
+   * one slice for the name and one for the value. Returns true at the empty line.
+   */
+  private lineAt(text: string, start: number, end: number): boolean {
     if (this.startLine === undefined) {
+      const line = text.slice(start, end);
       this.startLine = this.kind === 'request' ? parseRequestLine(line) : parseStatusLine(line);
       return false;
     }
-    if (line.length === 0) return true;
-    const first = line.charCodeAt(0);
+    if (end === start) return true;
+    const first = text.charCodeAt(start);
     // §3.2.4: obs-fold (a line starting with SP/HTAB) is refused.
     if (first === 0x20 || first === 0x09) throw bad('OBS_FOLD', 'folded header line (obs-fold)');
-    const colon = line.indexOf(':');
-    if (colon < 0) throw bad('INVALID_HEADER', 'header line without a colon');
-    const name = line.slice(0, colon);
+    const colon = text.indexOf(':', start);
+    if (colon < 0 || colon >= end) throw bad('INVALID_HEADER', 'header line without a colon');
     // §3.2.4: "No whitespace is allowed between the header field-name and colon"; the
     // field-name is a token (this also refuses an empty name).
-    if (!isToken(name)) throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+    if (colon === start) throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+    for (let i = start; i < colon; i++) {
+      if (!isTokenChar(text.charCodeAt(i))) {
+        throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+      }
+    }
     let a = colon + 1;
-    let b = line.length;
-    while (a < b && isOws(line.charCodeAt(a))) a++;
-    while (b > a && isOws(line.charCodeAt(b - 1))) b--;
+    let b = end;
+    while (a < b && isOws(text.charCodeAt(a))) a++;
+    while (b > a && isOws(text.charCodeAt(b - 1))) b--;
     for (let i = a; i < b; i++) {
-      const c = line.charCodeAt(i);
+      const c = text.charCodeAt(i);
       // field-content: VCHAR / obs-text / SP / HTAB; no NUL or other controls.
       if ((c < 0x20 && c !== 0x09) || c === 0x7f) {
         throw bad(
           'INVALID_HEADER_VALUE',
-          `control character in the value of ${name.toLowerCase()}`,
+          `control character in the value of ${text.slice(start, colon).toLowerCase()}`,
         );
       }
     }
@@ -252,7 +265,8 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         431,
       );
     }
-    const value = line.slice(a, b);
+    const name = text.slice(start, colon);
+    const value = text.slice(a, b);
     this.headers.push([name.toLowerCase(), value]);
     this.raw?.push(name, value);
     return false;
