@@ -176,7 +176,9 @@ export class FrameParser {
         }
       }
       if (piece === null) {
-        piece = chunk.subarray(offset, offset + take);
+        // A read that is all payload (most reads of a large message) is passed on as it is: a
+        // view per read is an object per 64 KiB that the young generation has to collect.
+        piece = offset === 0 && take === length ? chunk : chunk.subarray(offset, offset + take);
         if (this.masked) this.unmask(piece, take, keyOffset);
       }
       offset += take;
