@@ -15,6 +15,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
+import { median } from './harness/workloads.js';
 
 interface Sample {
   cpuUs: number;
@@ -83,12 +84,6 @@ function runWorker(entry: string, port: number, total: number, inFlight: number)
       sample === undefined ? fail(new Error(`worker exited ${code}`)) : done(sample),
     );
   });
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 async function main(argv: string[]): Promise<void> {

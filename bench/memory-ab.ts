@@ -12,9 +12,9 @@
  * and the load generator on CPU 1, as in `npm run bench`.
  */
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { parseAbArgs } from './harness/ab-args.js';
 import { ServerProcess, buildLoadgen, detectPlacement } from './harness/processes.js';
-import { runMemory } from './harness/workloads.js';
+import { median, runMemory } from './harness/workloads.js';
 
 interface Row {
   rightAfter: number;
@@ -28,31 +28,8 @@ function parse(argv: string[]): {
   connections: number;
   settle: number;
 } {
-  const servers: Array<[string, string]> = [];
-  let rounds = 3;
-  let connections = 10_000;
-  let settle = 5500;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = (): string => argv[++i] ?? '';
-    if (arg === '--server') {
-      const value = next();
-      const eq = value.indexOf('=');
-      if (eq < 1) throw new Error(`--server wants name=path, got ${value}`);
-      servers.push([value.slice(0, eq), resolve(value.slice(eq + 1))]);
-    } else if (arg === '--rounds') rounds = Number(next());
-    else if (arg === '--connections') connections = Number(next());
-    else if (arg === '--settle') settle = Number(next());
-    else throw new Error(`unknown option ${arg}`);
-  }
-  if (servers.length === 0) throw new Error('give at least one --server name=path');
-  return { servers, rounds, connections, settle };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  const { servers, options } = parseAbArgs(argv, { rounds: 3, connections: 10_000, settle: 5500 });
+  return { servers, ...options };
 }
 
 async function main(): Promise<void> {

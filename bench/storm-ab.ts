@@ -18,7 +18,8 @@
  * Round r runs the servers in the given order when r is even and reversed when r is odd.
  */
 import { cpus } from 'node:os';
-import { resolve } from 'node:path';
+import { parseAbArgs } from './harness/ab-args.js';
+import { median } from './harness/workloads.js';
 import {
   LoadgenProcess,
   ServerProcess,
@@ -41,30 +42,15 @@ function parse(argv: string[]): {
   measure: number;
   echo: number;
 } {
-  const servers: Array<[string, string]> = [];
-  let rounds = 3;
-  let client = 'both';
-  let slots = 64;
-  let warm = 2000;
-  let measure = 1500;
-  let echo = 0;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const next = (): string => argv[++i] ?? '';
-    if (arg === '--server') {
-      const value = next();
-      const eq = value.indexOf('=');
-      if (eq < 1) throw new Error(`--server wants name=path, got ${value}`);
-      servers.push([value.slice(0, eq), resolve(value.slice(eq + 1))]);
-    } else if (arg === '--rounds') rounds = Number(next());
-    else if (arg === '--client') client = next();
-    else if (arg === '--slots') slots = Number(next());
-    else if (arg === '--warm') warm = Number(next());
-    else if (arg === '--measure') measure = Number(next());
-    else if (arg === '--echo') echo = Number(next());
-    else throw new Error(`unknown option ${arg}`);
-  }
-  if (servers.length === 0) throw new Error('give at least one --server name=path');
+  const { servers, options } = parseAbArgs(argv, {
+    rounds: 3,
+    client: 'both',
+    slots: 64,
+    warm: 2000,
+    measure: 1500,
+    echo: 0,
+  });
+  const { rounds, client, slots, warm, measure, echo } = options;
   const clients: Array<'reset' | 'fin'> =
     echo > 0
       ? ['reset']
@@ -72,12 +58,6 @@ function parse(argv: string[]): {
         ? ['reset', 'fin']
         : [client === 'fin' ? 'fin' : 'reset'];
   return { servers, rounds, clients, slots, warm, measure, echo };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {
