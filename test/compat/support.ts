@@ -17,6 +17,29 @@ export function importByName(name: string): Promise<any> {
   return import(name);
 }
 
+/** ws's CommonJS shape, as both libraries have it: the class with `Server` and friends. */
+export type Lib = any;
+
+/**
+ * The two libraries every compat case runs against: ws (its CommonJS entry; its ES module
+ * default has no `Server` static) as the oracle, and ironsock loaded by name.
+ */
+export const LIBS: Array<[name: 'ws' | 'ironsock', lib: Lib]> = [
+  ['ws', requireFromPackage('ws')],
+  ['ironsock', (await importByName('ironsock')).default],
+];
+
+/** Resolves with the event's arguments; rejects after `ms`. */
+export function once(emitter: NodeJS.EventEmitter, event: string, ms = 5000): Promise<any[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
+    emitter.once(event, (...args: any[]) => {
+      clearTimeout(timer);
+      resolve(args);
+    });
+  });
+}
+
 /** The names `ironsock` exports, sorted (STYLE.md §7: changing them is a conscious decision). */
 export const MAIN_NAMES = [
   'ClientErrorCode',

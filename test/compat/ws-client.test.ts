@@ -15,16 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { importByName, requireFromPackage } from './support.js';
+import { LIBS, once } from './support.js';
 import { makeCert } from '../helpers/certs.js';
-
-type Lib = any;
-
-const ironsockModule = await importByName('ironsock');
-const LIBS: Array<[name: 'ws' | 'ironsock', lib: Lib]> = [
-  ['ws', requireFromPackage('ws')],
-  ['ironsock', ironsockModule.default],
-];
 
 const T = { timeout: 15_000 };
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
@@ -43,16 +35,6 @@ class InspectingHttpsAgent extends https.Agent {
   addRequest(request: http.ClientRequest): void {
     this.seen.push(request);
   }
-}
-
-function once(emitter: NodeJS.EventEmitter, event: string, ms = 5000): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
-    emitter.once(event, (...args: any[]) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
 }
 
 /** An HTTP server on 127.0.0.1 whose 'upgrade' handler answers with `answer`. */

@@ -13,31 +13,12 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type WS from 'ws';
-import { importByName, requireFromPackage } from './support.js';
+import { LIBS, once, requireFromPackage, type Lib } from './support.js';
 
-/** ws's CommonJS shape, as both libraries have it: the class with `Server` and friends. */
-type Lib = any;
 type Server = any;
 type Client = WS;
 
-const ironsockModule = await importByName('ironsock');
-const LIBS: Array<[name: 'ws' | 'ironsock', lib: Lib]> = [
-  // ws's CommonJS entry (its ES module default has no `Server` static).
-  ['ws', requireFromPackage('ws')],
-  ['ironsock', ironsockModule.default],
-];
-
 const T = { timeout: 15_000 };
-
-function once(emitter: NodeJS.EventEmitter, event: string, ms = 5000): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
-    emitter.once(event, (...args: any[]) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
 
 async function serve(lib: Lib, options: Record<string, unknown> = {}): Promise<Server> {
   const wss = new lib.Server({ host: '127.0.0.1', port: 0, ...options });
