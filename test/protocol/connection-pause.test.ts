@@ -34,6 +34,30 @@ function engine(onText?: (conn: Connection, text: string) => void, extension?: E
   return { conn, log };
 }
 
+/** An extension whose decoder calls back only when the test runs the queued jobs. */
+function laterDecoder() {
+  let pending: (() => void)[] = [];
+  const extension: Extension = {
+    name: 'identity',
+    decode: (piece, _fin, _max, cb) => {
+      const copy = new Uint8Array(piece);
+      pending.push(() => cb(null, [copy]));
+    },
+    encode: (data, _fin, cb) => cb(null, [data]),
+    dispose() {},
+  };
+  const run = () => {
+    while (pending.length > 0) {
+      const jobs = pending;
+      pending = [];
+      for (const job of jobs) job();
+    }
+  };
+  /** Decode jobs waiting to be run. */
+  const waiting = () => pending.length;
+  return { extension, run, waiting };
+}
+
 describe('Connection.pause()', () => {
   test('paused in a handler: the rest of the read is held, and delivered in order by resume()', () => {
     const e = engine((conn, text) => {
@@ -125,21 +149,7 @@ describe('Connection.pause()', () => {
   });
 
   test('with an asynchronous decoder: a pause from a decoded message holds the rest', async () => {
-    let pending: (() => void)[] = [];
-    const later: Extension = {
-      name: 'identity',
-      decode: (piece, _fin, _max, cb) => {
-        const copy = new Uint8Array(piece);
-        pending.push(() => cb(null, [copy]));
-      },
-      encode: (data, _fin, cb) => cb(null, [data]),
-      dispose() {},
-    };
-    const run = () => {
-      const jobs = pending;
-      pending = [];
-      for (const job of jobs) job();
-    };
+    const { extension: later, run, waiting } = laterDecoder();
     const e = engine((conn, text) => {
       if (text === 'z1') conn.pause();
     }, later);
@@ -153,7 +163,7 @@ describe('Connection.pause()', () => {
     assert.deepEqual(e.log, ['read-pause']);
     run(); // z1 decoded and delivered; its handler pauses
     assert.deepEqual(e.log, ['read-pause', 'message z1']);
-    assert.equal(pending.length, 0, 'z2 is not decoded while paused');
+    assert.equal(waiting(), 0, 'z2 is not decoded while paused');
     e.conn.resume();
     run();
     assert.deepEqual(e.log, ['read-pause', 'message z1', 'message z2', 'message p', 'read-resume']);
@@ -183,28 +193,6 @@ describe('Connection.pause()', () => {
 });
 
 describe('the transport ends while a message is being decoded', () => {
-  /** An extension whose decoder calls back only when the test runs the queued jobs. */
-  function laterDecoder() {
-    let pending: (() => void)[] = [];
-    const extension: Extension = {
-      name: 'identity',
-      decode: (piece, _fin, _max, cb) => {
-        const copy = new Uint8Array(piece);
-        pending.push(() => cb(null, [copy]));
-      },
-      encode: (data, _fin, cb) => cb(null, [data]),
-      dispose() {},
-    };
-    const run = () => {
-      while (pending.length > 0) {
-        const jobs = pending;
-        pending = [];
-        for (const job of jobs) job();
-      }
-    };
-    return { extension, run };
-  }
-
   test('what arrived before the end is decoded and delivered first, then 1006', () => {
     const { extension, run } = laterDecoder();
     const e = engine(undefined, extension);
