@@ -122,11 +122,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     try {
       return this.consume(chunk);
     } catch (error) {
-      this.failure =
-        error instanceof HandshakeError
-          ? error
-          : new HandshakeError('MALFORMED_HEAD', 'malformed HTTP head', 400);
-      throw this.failure;
+      throw this.fail(error);
     }
   }
 
@@ -145,11 +141,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     }
     try {
       if (text.length > this.maxHeadBytes) {
-        throw new HandshakeError(
-          'HEAD_TOO_LARGE',
-          `HTTP head larger than ${this.maxHeadBytes} bytes`,
-          431,
-        );
+        throw headTooLarge(this.maxHeadBytes);
       }
       this.headBytes = text.length;
       let start = 0;
@@ -174,23 +166,23 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         }
       }
     } catch (error) {
-      this.failure =
-        error instanceof HandshakeError
-          ? error
-          : new HandshakeError('MALFORMED_HEAD', 'malformed HTTP head', 400);
-      throw this.failure;
+      throw this.fail(error);
     }
+  }
+
+  /** Keeps the first failure (anything not a HandshakeError is a malformed head) and returns it. */
+  private fail(error: unknown): HandshakeError {
+    return (this.failure =
+      error instanceof HandshakeError
+        ? error
+        : new HandshakeError('MALFORMED_HEAD', 'malformed HTTP head', 400));
   }
 
   private consume(chunk: Uint8Array): HeadParseResult<HeadFor<K>> {
     let lineStart = 0;
     for (let i = 0; i < chunk.length; i++) {
       if (++this.headBytes > this.maxHeadBytes) {
-        throw new HandshakeError(
-          'HEAD_TOO_LARGE',
-          `HTTP head larger than ${this.maxHeadBytes} bytes`,
-          431,
-        );
+        throw headTooLarge(this.maxHeadBytes);
       }
       const c = chunk[i];
       if (this.pendingCR) {
@@ -292,6 +284,10 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     };
     return head as HeadFor<K>;
   }
+}
+
+function headTooLarge(maxHeadBytes: number): HandshakeError {
+  return new HandshakeError('HEAD_TOO_LARGE', `HTTP head larger than ${maxHeadBytes} bytes`, 431);
 }
 
 function bad(code: string, message: string): HandshakeError {
