@@ -5,7 +5,7 @@
 //
 // Why: V8 keeps every loaded module for good (module record, scope and function data, source
 // text), and the library is about sixty small modules. A bundle of the same code is about
-// 0.5 MB less heap in every process, and under large messages over many connections a server's
+// 0.45 MB less heap in every process, and under large messages over many connections a server's
 // heap size decides how often V8 runs full marking: 1 MiB x 1,000 connections went from 0.66x
 // ws to ws's level (BENCHMARKS.md, "Large messages over many connections"). Not minified:
 // names stay readable in stack traces; the whitespace is dropped (source text is heap too).

@@ -10,7 +10,7 @@
  *   never with `import ... from 'node:x'`. An ES module import of a built-in builds a facade
  *   of all its exports, and reading each export runs the lazy getters behind it: node:crypto's
  *   `webcrypto`, node:fs's streams, node:util's `MIMEType`, node:net's `BlockList`, node:tls's
- *   root certificate list. In Node 20 that is about 0.4 MB for the built-ins a server uses.
+ *   root certificate list. In Node 20 that was about 0.3 MB of an `ironsock serve` process.
  * - Built-ins only some applications use are loaded on first use, by the functions below.
  *
  * Type-only imports (`import type`) are free and stay where they are used.

@@ -93,6 +93,17 @@ describe('modules loaded on use', () => {
     }
   });
 
+  test('without the client module a client cannot be made, and says how to get one', () => {
+    const outcome = runModule(
+      `const { WebSocket } = await import(${JSON.stringify(dist + 'node/websocket.js')});` +
+        `let code = null; try { new WebSocket('ws://127.0.0.1:1'); } catch (e) { code = e.code; }` +
+        `await import(${JSON.stringify(dist + 'node/client.js')});` +
+        `const ws = new WebSocket('ws://127.0.0.1:1'); ws.on('error', () => {}); ws.terminate();` +
+        `console.log(JSON.stringify({ code, url: ws.url }));`,
+    );
+    assert.deepEqual(outcome, { code: 'CLIENT_NOT_LOADED', url: 'ws://127.0.0.1:1/' });
+  });
+
   test('the shipped entry (dist/lib bundle) loads neither node:http2 nor node:stream/web', () => {
     const loaded = runModule(
       `await import(${JSON.stringify(libBundle + 'index.js')});` + PRINT_LOADED,
