@@ -75,8 +75,7 @@ export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 20_000;
  * `server.maxHeadersCount` is set to 100 in standalone mode).
  * Blunts memory and CPU exhaustion by huge or numerous headers (CVE-2024-37890, H6).
  */
-export const DEFAULT_MAX_HEAD_BYTES = 16 * 1024;
-export const DEFAULT_MAX_HEADERS = 100;
+export { DEFAULT_MAX_HEAD_BYTES, DEFAULT_MAX_HEADERS } from '../protocol/handshake/http-head.js';
 
 /**
  * After a refused handshake the response is written and the socket ended; it is destroyed
