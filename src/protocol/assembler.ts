@@ -59,6 +59,26 @@ export class MessageAssembler {
     return parts;
   }
 
+  /**
+   * Copies everything collected, in order, to the start of `target` (which must have room for
+   * `bytes`), resets, and returns the number of bytes copied.
+   */
+  moveTo(target: Uint8Array): number {
+    let at = 0;
+    const parts = this.parts;
+    for (let i = 0; i < parts.length; i++) {
+      target.set(parts[i], at);
+      at += parts[i].length;
+    }
+    const accumulator = this.accumulator;
+    if (accumulator !== null && this.used > 0) {
+      target.set(accumulator.subarray(0, this.used), at);
+      at += this.used;
+    }
+    this.reset();
+    return at;
+  }
+
   /** Drops everything collected. */
   reset(): void {
     this.parts = [];

@@ -470,12 +470,8 @@ export class Connection {
     }
     // §8.1: validate as the bytes arrive, so an invalid sequence fails before the rest comes.
     if (text && !this.utf8.push(piece)) return this.fail('INVALID_UTF8');
-    // A split single-frame message may get a buffer of its exact size (wantsFrameBuffer).
-    let buffer = this.frameBuffer;
-    if (buffer === null && this.wantsFrameBuffer(piece.length)) {
-      buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
-      this.frameFilled = 0;
-    }
+    // A split single-frame message may get a buffer of its exact size (openFrameBuffer).
+    const buffer = this.frameBuffer ?? this.openFrameBuffer(piece.length);
     if (buffer !== null) {
       // The parser may have unmasked the piece into place already (payloadTarget).
       if (
@@ -497,27 +493,27 @@ export class Connection {
   /** @internal FrameSink: the frame's own buffer, where the next `length` bytes go, if any. */
   payloadTarget(length: number): Uint8Array | null {
     if (this.messageCompressed || this._state === 'closed') return null;
-    let buffer = this.frameBuffer;
-    if (buffer === null) {
-      if (!this.wantsFrameBuffer(length)) return null;
-      buffer = this.frameBuffer = this.platform.alloc(this.frameLength);
-      this.frameFilled = 0;
-    }
+    const buffer = this.frameBuffer ?? this.openFrameBuffer(length);
+    if (buffer === null) return null;
     return buffer.subarray(this.frameFilled, this.frameFilled + length);
   }
 
   /**
    * A single-frame message split across reads is collected in one buffer of its exact size,
-   * delivered without a second copy; but only when its first piece is at least about half of
-   * it, so a declared length alone never makes us allocate much more than has arrived.
+   * delivered without a second copy. The buffer is allocated once the frame's bytes received
+   * (those collected and the `arriving` piece at hand) reach about half of its declared length,
+   * so that a declared length alone never makes us allocate much more than has arrived
+   * (checklist R1); what was collected before is copied into it, and the rest of the frame is
+   * unmasked straight into it (`payloadTarget`). Returns null while the frame does not qualify.
    */
-  private wantsFrameBuffer(firstPiece: number): boolean {
-    return (
-      this.frameFin &&
-      this.messageFrames === 1 &&
-      this.collectedBytes() === 0 &&
-      this.frameLength <= 2 * (firstPiece + DIRECT_BUFFER_SLACK)
-    );
+  private openFrameBuffer(arriving: number): Uint8Array | null {
+    if (!this.frameFin || this.messageFrames !== 1) return null;
+    const collected = this.collectedBytes();
+    if (this.frameLength > 2 * (collected + arriving + DIRECT_BUFFER_SLACK)) return null;
+    const buffer = this.platform.alloc(this.frameLength);
+    this.frameFilled = collected === 0 ? 0 : this.assembler.moveTo(buffer);
+    this.frameBuffer = buffer;
+    return buffer;
   }
 
   /** @internal FrameSink */
@@ -865,7 +861,7 @@ export class Connection {
 }
 
 const EMPTY = new Uint8Array(0);
-/** How far past twice its first piece a split single-frame message may be and still get its own buffer. */
+/** How far past twice its bytes received a split single-frame message may be and still get its own buffer. */
 const DIRECT_BUFFER_SLACK = 16 * 1024;
 
 /** Resolved limits per input object: connections configured alike share one object. */

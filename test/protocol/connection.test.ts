@@ -447,6 +447,87 @@ describe('memory: split single-frame messages', () => {
   });
 });
 
+describe('memory: a large frame gets its own buffer once half of it has arrived', () => {
+  const MiB = 1024 * 1024;
+  const payload = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 5) & 0xff);
+  /** Feeds `frame` in reads of `size` bytes; records every allocation with the payload bytes arrived. */
+  function feedInReads(
+    h: ReturnType<typeof harness>,
+    frame: Uint8Array,
+    size: number,
+    header: number,
+  ) {
+    const allocs: { size: number; arrived: number }[] = [];
+    const platform = (h.conn as unknown as { platform: { alloc: (n: number) => Uint8Array } })
+      .platform;
+    const alloc = platform.alloc;
+    let arrived = 0;
+    platform.alloc = (n) => {
+      allocs.push({ size: n, arrived });
+      return alloc(n);
+    };
+    for (let at = 0; at < frame.length; at += size) {
+      const end = Math.min(at + size, frame.length);
+      arrived = Math.max(0, end - header);
+      h.conn.receiveData(frame.slice(at, end));
+    }
+    platform.alloc = alloc;
+    return allocs;
+  }
+
+  for (const read of [65536, 1000]) {
+    test(`a 1 MiB binary frame in ${read}-byte reads arrives as one buffer, allocated after half arrived`, () => {
+      const h = harness({ role: 'server', limits: { maxPayload: 4 * MiB } });
+      const data = payload(MiB);
+      const allocs = feedInReads(h, clientFrame(2, data, { mask: [9, 8, 7, 6] }), read, 14);
+      const [event] = h.events;
+      assert.ok(event?.type === 'message');
+      assert.equal(event.parts, 1);
+      assert.deepEqual(event.data, data);
+      const frameBuffer = allocs.find((a) => a.size === MiB);
+      assert.ok(frameBuffer !== undefined, 'the frame got one buffer of its exact size');
+      assert.ok(frameBuffer.arrived >= MiB / 2 - 16 * 1024, `allocated at ${frameBuffer.arrived}`);
+      // R1: no allocation is ever much larger than what has arrived.
+      for (const a of allocs) {
+        assert.ok(a.size <= 2 * (a.arrived + 16 * 1024), `${a.size} bytes at ${a.arrived}`);
+      }
+    });
+  }
+
+  test('R1: 1 MiB declared, 400 KiB sent in 64 KiB reads: nothing near the declared size is allocated', () => {
+    const h = harness({ role: 'server', limits: { maxPayload: 4 * MiB } });
+    const frame = clientFrame(2, payload(MiB));
+    const allocs = feedInReads(h, frame.subarray(0, 14 + 400 * 1024), 65536, 14);
+    assert.ok(
+      allocs.every((a) => a.size < MiB / 2),
+      JSON.stringify(allocs),
+    );
+    assert.equal(h.events.length, 0);
+  });
+
+  test('a text frame collected in small reads, then unmasked into place, is validated and delivered whole', () => {
+    const text = 'aé€𝄞'.repeat(20000); // 1-, 2-, 3- and 4-byte sequences, 200 KB
+    const bytes = new TextEncoder().encode(text);
+    const h = harness({ role: 'server' });
+    // 50 reads of 1001 bytes (copied into the accumulator), then reads of 9001 bytes.
+    const cuts = Array.from({ length: 50 }, (_, i) => 10 + (i + 1) * 1001);
+    for (let at = cuts[cuts.length - 1] + 9001; at < bytes.length; at += 9001) cuts.push(at);
+    h.feed(clientFrame(1, bytes), cuts);
+    assert.deepEqual(h.messages(), [text]);
+    const [event] = h.events;
+    assert.ok(event?.type === 'message' && event.parts === 1);
+  });
+
+  test('invalid UTF-8 in the half collected before the buffer fails with 1007 before the rest', () => {
+    const bytes = new TextEncoder().encode('a'.repeat(200000));
+    bytes[1000] = 0xc3; // a lead byte followed by 'a'
+    const h = harness({ role: 'server' });
+    const frame = clientFrame(1, bytes);
+    h.feed(frame.subarray(0, 10 + 5000));
+    assert.equal(h.closeEvent()?.code, 1007);
+  });
+});
+
 describe('§5.3 split frames unmasked straight into their own buffer', () => {
   const payload = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
   // A JavaScript stand-in for the native out-of-place mask (bufferutil's `mask`).
