@@ -351,15 +351,7 @@ export class Http2Attachment {
       this.refuse(stream, refusal.status, refusal.code, refusal.reason, refusal.headers);
       return;
     }
-    if (session !== undefined && (session[kSessionCount] ?? 0) >= this.maxPerSession) {
-      this.refuse(
-        stream,
-        503,
-        'TOO_MANY_WEBSOCKETS_PER_SESSION',
-        'too many WebSockets on this connection',
-      );
-      return;
-    }
+    if (this.refusedAsSessionFull(stream, session)) return;
     if (!host.shouldHandle(request)) {
       this.refuse(stream, 400, 'PATH_NOT_HANDLED', 'unknown path');
       return;
@@ -487,15 +479,7 @@ export class Http2Attachment {
       return;
     }
     const session = stream.session as Session | undefined;
-    if (session !== undefined && (session[kSessionCount] ?? 0) >= this.maxPerSession) {
-      this.refuse(
-        stream,
-        503,
-        'TOO_MANY_WEBSOCKETS_PER_SESSION',
-        'too many WebSockets on this connection',
-      );
-      return;
-    }
+    if (this.refusedAsSessionFull(stream, session)) return;
     // The compression budget is charged where the connection is certain (as over HTTP/1.1).
     const budget = host.compressionBudget;
     let reserved = 0;
@@ -578,6 +562,21 @@ export class Http2Attachment {
     stream.removeListener('error', ignore);
     host.adopt(ws, stream);
     cb(ws, req);
+  }
+
+  /**
+   * Refuses the stream with 503 when its HTTP/2 connection already carries `maxPerSession`
+   * WebSockets: checked on arrival and again once an asynchronous `verifyClient` has answered.
+   */
+  private refusedAsSessionFull(stream: ServerHttp2Stream, session: Session | undefined): boolean {
+    if (session === undefined || (session[kSessionCount] ?? 0) < this.maxPerSession) return false;
+    this.refuse(
+      stream,
+      503,
+      'TOO_MANY_WEBSOCKETS_PER_SESSION',
+      'too many WebSockets on this connection',
+    );
+    return true;
   }
 
   private refuse(

@@ -348,6 +348,34 @@ test('server refusals over HTTP/2: path 400, verifyClient 401/async code, maxCon
     await waitFor(() => a.wss.clients.size === 1, 3000, 'the other socket to go');
     a.connections--;
   });
+  // The per-session count is checked again once an asynchronous verifyClient has answered: two
+  // streams that both arrived under the limit cannot both open.
+  const held: Array<() => void> = [];
+  let asked = 0;
+  await h2Arena(
+    {
+      http2: { maxWebSocketsPerSession: 2 },
+      verifyClient: (_info: unknown, cb: (ok: boolean) => void) => {
+        held.push(() => cb(true));
+        // The control socket passes at once; the next two wait for each other.
+        asked++;
+        if (asked === 1 || asked === 3) for (const go of held.splice(0)) go();
+      },
+    },
+    async (a) => {
+      const count = a.rejections.length;
+      const [first, second] = await Promise.all([
+        h2Open(a.session, connectHeaders(a.authority)),
+        h2Open(a.session, connectHeaders(a.authority)),
+      ]);
+      assert.deepEqual([first.status, second.status], [200, 503]);
+      assert.equal(a.rejections.length, count + 1);
+      assert.equal(a.rejections.at(-1)?.code, 'TOO_MANY_WEBSOCKETS_PER_SESSION');
+      first.stream.close();
+      await waitFor(() => a.wss.clients.size === 1, 3000, 'the first socket to go');
+      a.connections--;
+    },
+  );
   await h2Arena({ maxHandshakesPerSecond: 1 }, async (a) => {
     const s = await expectRefused(a, connectHeaders(a.authority), 429);
     assert.equal(s.headers['retry-after'], '1');

@@ -109,6 +109,26 @@ function rawServer(handler: Handler, host = '127.0.0.1'): Promise<RawServer> {
   return serveRaw(net.createServer(), handler, host);
 }
 
+/** A server answering 404 with a 100 MB body, written as fast as the client takes it. */
+async function floodingServer(): Promise<{ server: RawServer; sent: () => number }> {
+  let sent = 0;
+  const server = await rawServer((request) => {
+    request.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
+    const chunk = Buffer.alloc(64 * 1024, 0x78);
+    const pump = (): void => {
+      while (sent < 100_000_000 && !request.socket.destroyed) {
+        sent += chunk.length;
+        if (!request.socket.write(chunk)) {
+          request.socket.once('drain', pump);
+          return;
+        }
+      }
+    };
+    pump();
+  });
+  return { server, sent: () => sent };
+}
+
 /** A 101 answer for `request`, with `overrides` (null removes a header). */
 function switching(
   request: RawRequest,
@@ -592,21 +612,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
   });
 
   test('without an unexpected-response listener: the error names the status, nothing is read', async () => {
-    let sent = 0;
-    const server = await rawServer((request) => {
-      request.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
-      const chunk = Buffer.alloc(64 * 1024, 0x78);
-      const pump = (): void => {
-        while (sent < 100_000_000 && !request.socket.destroyed) {
-          sent += chunk.length;
-          if (!request.socket.write(chunk)) {
-            request.socket.once('drain', pump);
-            return;
-          }
-        }
-      };
-      pump();
-    });
+    const { server, sent } = await floodingServer();
     try {
       const failure = await expectFailure(
         run(`ws://127.0.0.1:${server.port}/`, undefined, {}, false),
@@ -617,7 +623,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(failure.reported, false);
       assert.equal(failure.response, undefined);
       await server.requests[0].closed;
-      assert.ok(sent < 100_000_000, `server sent ${sent} bytes: the client kept reading`);
+      assert.ok(sent() < 100_000_000, `server sent ${sent()} bytes: the client kept reading`);
     } finally {
       await server.close();
     }
@@ -657,21 +663,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
   });
 
   test('a 100 MB body is read only up to the 1 MiB cap, then the socket is destroyed', async () => {
-    let sent = 0;
-    const server = await rawServer((request) => {
-      request.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
-      const chunk = Buffer.alloc(64 * 1024, 0x78);
-      const pump = (): void => {
-        while (sent < 100_000_000 && !request.socket.destroyed) {
-          sent += chunk.length;
-          if (!request.socket.write(chunk)) {
-            request.socket.once('drain', pump);
-            return;
-          }
-        }
-      };
-      pump();
-    });
+    const { server, sent } = await floodingServer();
     try {
       const failure = await expectFailure(
         run(`ws://127.0.0.1:${server.port}/`),
@@ -680,7 +672,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(failure.response?.body.length, 1024 * 1024);
       assert.equal(failure.response?.aborted, true);
       await server.requests[0].closed;
-      assert.ok(sent < 100_000_000, `server sent ${sent} bytes: the client kept reading`);
+      assert.ok(sent() < 100_000_000, `server sent ${sent()} bytes: the client kept reading`);
     } finally {
       await server.close();
     }
