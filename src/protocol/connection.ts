@@ -504,7 +504,7 @@ export class Connection {
    * (those collected and the `arriving` piece at hand) reach about half of its declared length,
    * so that a declared length alone never makes us allocate much more than has arrived
    * (checklist R1); what was collected before is copied into it, and the rest of the frame is
-   * unmasked straight into it (`payloadTarget`). Returns null while the frame does not qualify.
+   * unmasked straight into it by the parser. Returns null while the frame does not qualify.
    */
   private openFrameBuffer(arriving: number): Uint8Array | null {
     if (!this.frameFin || this.messageFrames !== 1) return null;
