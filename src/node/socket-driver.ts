@@ -52,7 +52,8 @@ function rethrow(error: unknown): void {
 
 /**
  * The settings of a driven connection, resolved once per options object and shared by every
- * driver created with that object (a server's connections): six fields fewer per connection.
+ * driver created with that object (a server's connections): five fields fewer per connection
+ * (the cap on `bufferedAmount`, read by every send, stays a field of the driver).
  */
 interface DriverConfig {
   readonly role: Role;
@@ -85,7 +86,7 @@ function configOf(options: DriverOptions): DriverConfig {
 }
 
 /** Bits of `SocketDriver.bits`. */
-const Bit = { Started: 1, SocketClosed: 2, Fragmenting: 4, CloseAfterDecode: 8 } as const;
+const Bit = { Started: 1, SocketClosed: 2, CloseAfterDecode: 4 } as const;
 
 /** Pumps one socket to and from one `Connection`. See the module comment. */
 export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
@@ -104,12 +105,16 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   readonly outbox: Outbox;
   /** Settings shared with the drivers made from the same options (configOf). */
   private readonly config: DriverConfig;
+  /** @internal The cap on `bufferedAmount`, read by every send (send-gate.ts). */
+  readonly maxBuffered: number;
+  /** @internal A fragmented message is being sent (send-gate.ts; written by every send). */
+  fragmenting = false;
   /** @internal */
   controlCount = 0;
   /** @internal */
   controlWindowStart = 0;
   private pauseFlags = 0;
-  /** Four booleans as bits (Bit), behind the accessors below. */
+  /** Three booleans as bits (Bit), behind the accessors below. */
   private bits = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
@@ -128,6 +133,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     this.sink = sink;
     this.outbox = new Outbox(socket);
     const config = (this.config = configOf(options));
+    this.maxBuffered = config.maxBuffered;
     this.conn = new Connection(
       {
         role: config.role,
@@ -152,10 +158,6 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   get role(): Role {
     return this.config.role;
   }
-  /** @internal The cap on `bufferedAmount` (send-gate.ts). */
-  get maxBuffered(): number {
-    return this.config.maxBuffered;
-  }
   /** @internal The cap's policy is `'reject'` rather than `'close'` (send-gate.ts). */
   get rejectWhenFull(): boolean {
     return this.config.rejectWhenFull;
@@ -163,13 +165,6 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   /** @internal The control-frame rate limit (control-rate.ts). */
   get maxControl(): number {
     return this.config.maxControl;
-  }
-  /** @internal A fragmented message is being sent (send-gate.ts). */
-  get fragmenting(): boolean {
-    return (this.bits & Bit.Fragmenting) !== 0;
-  }
-  set fragmenting(value: boolean) {
-    this.setBit(Bit.Fragmenting, value);
   }
   private get started(): boolean {
     return (this.bits & Bit.Started) !== 0;
