@@ -5,8 +5,8 @@
  * (30 s / 20 s: the first ping leaves after at most 35 s of silence, well inside 60 s), off by
  * default on the client (as in browsers).
  *
- * Contract: any bytes received from the peer count as a sign of life (not only pongs), so a busy
- * connection is never pinged; a connection whose reading is paused (by `pause()` or by
+ * Contract: any bytes received from the peer count as a sign of life (not only pongs; the opening
+ * handshake too, so a new connection starts as active), so a busy connection is never pinged; a connection whose reading is paused (by `pause()` or by
  * backpressure) is not judged, since it could not see the pong. When a connection has been silent for `interval` ms it is sent a
  * ping; if still nothing at all arrives within `timeout` ms after that ping, it is terminated
  * without a closing handshake and reported with the local code 1006. A half-open connection is
@@ -94,10 +94,13 @@ export class KeepaliveWheel {
     return (Date.now() - this.epoch) | 0;
   }
 
-  /** Starts watching `target` (it counts as active now). */
+  /**
+   * Starts watching `target`. It counts as active (its opening handshake was traffic): the next
+   * sweep records the time, as for any connection that received bytes since the last one, so
+   * adding a member reads no clock (a connect storm adds thousands per second).
+   */
   add(target: KeepaliveTarget): void {
-    target.kaActive = false;
-    target.kaLastSeen = this.clock();
+    target.kaActive = true;
     target.kaPingAt = 0;
     this.members.add(target);
     if (this.timer === null) {

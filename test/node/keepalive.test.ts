@@ -37,7 +37,9 @@ describe('keepalive wheel (R5)', () => {
     const wheel = new KeepaliveWheel(1000, 500);
     const t = target();
     wheel.add(t);
-    const start = t.kaLastSeen;
+    const start = 10_000;
+    wheel.tick(start); // a new member counts as active: this sweep records when it was seen
+    assert.equal(t.kaLastSeen, start);
     wheel.tick(start + 999);
     assert.equal(t.pings, 0);
     wheel.tick(start + 1000);
@@ -76,7 +78,8 @@ describe('keepalive wheel (R5)', () => {
     const wheel = new KeepaliveWheel(1000, 500);
     const t = target();
     wheel.add(t);
-    const start = t.kaLastSeen;
+    const start = 10_000;
+    wheel.tick(start);
     wheel.tick(start + 1000);
     assert.equal(t.pings, 1);
     t.kaActive = true;
@@ -94,7 +97,8 @@ describe('keepalive wheel (R5)', () => {
     const wheel = new KeepaliveWheel(1000, 500);
     const t = target();
     wheel.add(t);
-    const start = t.kaLastSeen;
+    const start = 10_000;
+    wheel.tick(start);
     t.isPaused = true;
     wheel.tick(start + 5000);
     assert.equal(t.pings, 0);
@@ -114,6 +118,25 @@ describe('keepalive wheel (R5)', () => {
   });
 });
 
+describe('keepalive wheel: new members', () => {
+  test('a member counts as active when added: its silence is measured from the next sweep', () => {
+    const wheel = new KeepaliveWheel(1000, 500);
+    const t = target();
+    wheel.add(t);
+    assert.equal(t.kaActive, true, 'added as active: no clock read per connection');
+    // However long ago the wheel last swept, the new member is not pinged at the next sweep.
+    wheel.tick(50_000);
+    assert.equal(t.pings, 0);
+    assert.equal(t.kaActive, false);
+    assert.equal(t.kaLastSeen, 50_000);
+    wheel.tick(50_999);
+    assert.equal(t.pings, 0);
+    wheel.tick(51_000);
+    assert.equal(t.pings, 1, 'pinged one interval after the sweep that saw it');
+    wheel.delete(t);
+  });
+});
+
 describe('keepalive wheel clock', () => {
   test('wheel times are small integers (no boxed heap number per connection)', () => {
     const wheel = new KeepaliveWheel(1000, 500);
@@ -129,6 +152,7 @@ describe('keepalive wheel clock', () => {
     const busy = target();
     wheel.add(silent);
     wheel.add(busy);
+    wheel.tick(2 ** 29 - 600); // both seen (new members count as active)
     busy.kaActive = true;
     // A sweep at wheel time 2^29 + 500 (6.2 days): the clock is rebased to 2^28.
     wheel.tick(2 ** 29 + 500);
@@ -226,6 +250,7 @@ describe('server keepalive is on by default (30 s / 20 s)', () => {
     await waitFor(() => wss.clients.size === 2);
     // Drive the shared wheel with a clock 30 s ahead instead of waiting (same code path as its timer).
     const t0 = wheel.clock();
+    wheel.tick(t0); // new members count as active: this sweep records them as seen now
     wheel.tick(t0 + 30_000);
     await pinged;
     await waitFor(() => parseFrames(silent.frames).some((f) => f.opcode === 9), 2000, 'ping');
