@@ -24,7 +24,7 @@ import { nodeHttp, nodeNet } from './builtins.js';
 import { HttpHeadParser } from '../protocol/handshake/http-head.js';
 import type { RequestHead } from '../protocol/handshake/http-head.js';
 import { HandshakeError } from '../protocol/handshake/errors.js';
-import { listHasToken } from '../protocol/handshake/header-tokens.js';
+import { valueHasToken } from '../protocol/handshake/header-tokens.js';
 
 /** What the front hands over: the WebSocket server's side of it (server.ts). */
 export interface FrontTarget {
@@ -76,13 +76,18 @@ type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string }
 /** Node routes a request to 'upgrade' when it carries an `Upgrade` header and `Connection: upgrade`. */
 function asksForUpgrade(head: RequestHead): boolean {
   if (head.method === 'CONNECT') return false;
+  const headers = head.headers;
   let upgrade = false;
-  let connection: string[] | undefined;
-  for (const [name, value] of head.headers) {
+  let connection = false;
+  for (let i = 0; i < headers.length; i++) {
+    const name = headers[i][0];
     if (name === 'upgrade') upgrade = true;
-    else if (name === 'connection') (connection ??= []).push(value);
+    else if (name === 'connection' && !connection) {
+      // Several Connection headers are one list (RFC 7230 §3.2.2): any of them may carry it.
+      connection = valueHasToken(headers[i][1], 'upgrade');
+    }
   }
-  return upgrade && connection !== undefined && listHasToken(connection, 'upgrade');
+  return upgrade && connection;
 }
 
 /** `x.y` -> [x, y] for Node's `httpVersionMajor`/`httpVersionMinor` (the parser checked the shape). */

@@ -14,6 +14,7 @@
 import type { Duplex } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
+import type { Extension } from '../protocol/extensions/extension.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
 import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
@@ -49,11 +50,47 @@ function rethrow(error: unknown): void {
   throw error;
 }
 
+/**
+ * The settings of a driven connection, resolved once per options object and shared by every
+ * driver created with that object (a server's connections): six fields fewer per connection.
+ */
+interface DriverConfig {
+  readonly role: Role;
+  readonly autoPong: boolean;
+  readonly closeTimeout: number;
+  readonly maxBuffered: number;
+  readonly rejectWhenFull: boolean;
+  readonly maxControl: number;
+  readonly wheel: KeepaliveWheel | null;
+}
+
+const configs = new WeakMap<DriverOptions, DriverConfig>();
+
+/** The resolved settings of `options` (read once: later changes to the object are not seen). */
+function configOf(options: DriverOptions): DriverConfig {
+  let config = configs.get(options);
+  if (config === undefined) {
+    config = {
+      role: options.role,
+      autoPong: options.autoPong ?? true,
+      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      maxBuffered: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
+      rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
+      maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
+      wheel: options.keepalive ?? null,
+    };
+    configs.set(options, config);
+  }
+  return config;
+}
+
+/** Bits of `SocketDriver.bits`. */
+const Bit = { Started: 1, SocketClosed: 2, Fragmenting: 4, CloseAfterDecode: 8 } as const;
+
 /** Pumps one socket to and from one `Connection`. See the module comment. */
 export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   readonly socket: Duplex;
   readonly conn: Connection;
-  readonly role: Role;
   /** Final close information once the engine reported it. */
   closeInfo: CloseInfo | null = null;
   /** The first transport error, if any (reported for diagnostics; never thrown). */
@@ -65,46 +102,38 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private readonly sink: DriverSink;
   /** @internal The connection's ordered outgoing queue (outbox.ts). */
   readonly outbox: Outbox;
-  private readonly autoPong: boolean;
-  private readonly closeTimeout: number;
-  /** @internal The cap on `bufferedAmount` and its policy (send-gate.ts). */
-  readonly maxBuffered: number;
-  /** @internal */
-  readonly rejectWhenFull: boolean;
-  /** @internal The control-frame rate limit and its window (control-rate.ts). */
-  readonly maxControl: number;
-  private readonly wheel: KeepaliveWheel | null;
+  /** Settings shared with the drivers made from the same options (configOf). */
+  private readonly config: DriverConfig;
   /** @internal */
   controlCount = 0;
   /** @internal */
   controlWindowStart = 0;
   private pauseFlags = 0;
-  private started = false;
-  private socketClosed = false;
-  /** @internal A fragmented message is being sent (send-gate.ts). */
-  fragmenting = false;
-  /** The socket is gone and the engine reports its end once decoding is done (handleSocketClose). */
-  private closeAfterDecode = false;
+  /** Four booleans as bits (Bit), behind the accessors below. */
+  private bits = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(socket: Duplex, sink: DriverSink, options: DriverOptions) {
+  /**
+   * @param options settings; drivers given the same object share one resolved copy of them
+   *   (read on first use: later changes to the object are not seen)
+   * @param extension the negotiated extension of this connection (default `options.extension`)
+   */
+  constructor(
+    socket: Duplex,
+    sink: DriverSink,
+    options: DriverOptions,
+    extension: Extension | null = options.extension ?? null,
+  ) {
     this.socket = socket;
     this.sink = sink;
     this.outbox = new Outbox(socket);
-    this.role = options.role;
-    this.autoPong = options.autoPong ?? true;
-    this.closeTimeout = options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS;
-    this.maxBuffered = options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT;
-    this.rejectWhenFull =
-      (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject';
-    this.maxControl = options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW;
-    this.wheel = options.keepalive ?? null;
+    const config = (this.config = configOf(options));
     this.conn = new Connection(
       {
-        role: options.role,
+        role: config.role,
         platform: nodePlatform,
         limits: options.limits,
-        extension: options.extension ?? null,
+        extension,
         // Pongs are written by the driver so that at most one unflushed pong is ever queued.
         autoPong: false,
         unsafeSkipUtf8Validation: options.unsafeSkipUtf8Validation ?? false,
@@ -112,11 +141,57 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       this,
     );
     adoptSocket(socket, this);
-    if (this.wheel !== null) this.wheel.add(this);
+    if (config.wheel !== null) config.wheel.add(this);
     if (socket.destroyed) {
       this.socketClosed = true;
       queueMicrotask(() => this.handleSocketClose());
     }
+  }
+
+  /** Client or server. */
+  get role(): Role {
+    return this.config.role;
+  }
+  /** @internal The cap on `bufferedAmount` (send-gate.ts). */
+  get maxBuffered(): number {
+    return this.config.maxBuffered;
+  }
+  /** @internal The cap's policy is `'reject'` rather than `'close'` (send-gate.ts). */
+  get rejectWhenFull(): boolean {
+    return this.config.rejectWhenFull;
+  }
+  /** @internal The control-frame rate limit (control-rate.ts). */
+  get maxControl(): number {
+    return this.config.maxControl;
+  }
+  /** @internal A fragmented message is being sent (send-gate.ts). */
+  get fragmenting(): boolean {
+    return (this.bits & Bit.Fragmenting) !== 0;
+  }
+  set fragmenting(value: boolean) {
+    this.setBit(Bit.Fragmenting, value);
+  }
+  private get started(): boolean {
+    return (this.bits & Bit.Started) !== 0;
+  }
+  private set started(value: boolean) {
+    this.setBit(Bit.Started, value);
+  }
+  private get socketClosed(): boolean {
+    return (this.bits & Bit.SocketClosed) !== 0;
+  }
+  private set socketClosed(value: boolean) {
+    this.setBit(Bit.SocketClosed, value);
+  }
+  /** The socket is gone and the engine reports its end once decoding is done (handleSocketClose). */
+  private get closeAfterDecode(): boolean {
+    return (this.bits & Bit.CloseAfterDecode) !== 0;
+  }
+  private set closeAfterDecode(value: boolean) {
+    this.setBit(Bit.CloseAfterDecode, value);
+  }
+  private setBit(bit: number, value: boolean): void {
+    this.bits = value ? this.bits | bit : this.bits & ~bit;
   }
 
   /**
@@ -193,7 +268,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     // is then what the kernel did not take (ws's value, usually 0). Once per connection.
     if (!this.outbox.reading) this.outbox.flush();
     if ((this.conn.state as string) === 'closing' && this.timer === null) {
-      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+      this.timer = setTimeout(closeTimerFired, this.config.closeTimeout, this);
     }
   }
 
@@ -216,7 +291,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
 
   onPing(payload: Uint8Array): void {
     if (!admitControlFrame(this)) return;
-    if (this.autoPong && this.conn.state !== 'closed') answerPing(this, payload);
+    if (this.config.autoPong && this.conn.state !== 'closed') answerPing(this, payload);
     try {
       this.sink.driverPing(payload);
     } catch (error) {
@@ -261,7 +336,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.wheel !== null) this.wheel.delete(this);
+    if (this.config.wheel !== null) this.config.wheel.delete(this);
     try {
       this.sink.driverClosing(info);
     } catch (error) {
@@ -284,7 +359,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
     }
     // Waiting for the peer's FIN is bounded by the close timeout.
     if (closeTransport(socket, this.role, info, this.started, this.bufferedAmount === 0)) {
-      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+      this.timer = setTimeout(closeTimerFired, this.config.closeTimeout, this);
     }
   }
 
@@ -342,7 +417,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.wheel !== null) this.wheel.delete(this);
+    if (this.config.wheel !== null) this.config.wheel.delete(this);
     if (this.closeInfo === null) this.conn.receiveEof();
     // Callbacks parked behind the compressor get ws's wording for this case.
     this.outbox.drop(notOpenError, closedWhileCompressingError);
@@ -350,7 +425,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       // Messages that arrived before the end are still being decoded: they are delivered
       // first, and `onClose` reports the end (bounded by the close timeout).
       this.closeAfterDecode = true;
-      this.timer = setTimeout(closeTimerFired, this.closeTimeout, this);
+      this.timer = setTimeout(closeTimerFired, this.config.closeTimeout, this);
       return;
     }
     this.sink.driverClosed(this.closeInfo ?? { code: 1006, reason: '', wasClean: false });

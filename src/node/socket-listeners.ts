@@ -49,9 +49,12 @@ export function adoptSocket(socket: Duplex, handler: SocketEventHandler): void {
   const net = socket as Duplex & {
     setNoDelay?(noDelay: boolean): void;
     setTimeout?(ms: number): void;
+    timeout?: number;
   };
   net.setNoDelay?.(true);
-  net.setTimeout?.(0);
+  // `timeout` is undefined until a timeout is set (Node's documented meaning): then there is
+  // none to turn off, and the socket gets no `timeout` property (memory per connection).
+  if (net.timeout !== undefined && net.timeout !== 0) net.setTimeout?.(0);
   socket.pause();
 }
 

@@ -20,7 +20,7 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import type { Limits } from '../protocol/limits.js';
 import { isValidWireCloseCode } from '../protocol/codes.js';
 import { PauseReason, SocketDriver } from './socket-driver.js';
-import type { WriteCallback } from './socket-driver.js';
+import type { DriverOptions, WriteCallback } from './socket-driver.js';
 import { sendMessage, sendPing, sendPong, whenWritten } from './send-gate.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
@@ -189,18 +189,22 @@ const EMPTY_BUFFER = Buffer.alloc(0);
  * The listener table of a new WebSocket. EventEmitter starts with a null-prototype object, which
  * V8 keeps in dictionary mode (a hash table of a few hundred bytes); a literal with the usual
  * events declared up front stays a small fast-mode object, as Node's own streams do. The
- * prototype is still null, so an event named like an Object.prototype member is safe.
+ * prototype is still null, so an event named like an Object.prototype member is safe. A
+ * server-side connection declares the three events servers listen for (24 bytes less per
+ * connection; a listener for another event adds its slot), a client the six of ws's examples.
  */
-function newEventTable(): object {
+function newEventTable(client: boolean): object {
   return Object.setPrototypeOf(
-    {
-      message: undefined,
-      close: undefined,
-      error: undefined,
-      open: undefined,
-      ping: undefined,
-      pong: undefined,
-    },
+    client
+      ? {
+          message: undefined,
+          close: undefined,
+          error: undefined,
+          open: undefined,
+          ping: undefined,
+          pong: undefined,
+        }
+      : { message: undefined, close: undefined, error: undefined },
     null,
   ) as object;
 }
@@ -333,13 +337,9 @@ export class WebSocket extends nodeEvents.EventEmitter {
   _sent: SendCompletion | null = null;
   /** @internal The server tracking this connection; told when it closes (before 'close' listeners). */
   _owner: { forgetClient(ws: WebSocket): void; topicHub?(): TopicHub } | null = null;
-  /** @internal The running client handshake (aborted by close()/terminate() while CONNECTING). */
-  _handshake: ClientHandshake | null = null;
   private _state: ReadyState = ReadyState.CONNECTING;
   private _protocol = '';
   private _extensions = '';
-  private _url: string;
-  private readonly _options: WebSocketOptions | undefined;
   private _binaryType: BinaryType = 'nodebuffer';
   private _userPaused = false;
   private _closeInfo: CloseInfo | null = null;
@@ -349,9 +349,10 @@ export class WebSocket extends nodeEvents.EventEmitter {
   /** Bytes given to send/ping/pong after the connection stopped being OPEN (ws counts them). */
   private _droppedBytes = 0;
   /**
-   * Client only, created by the opening handshake (one field, so server-side connections stay
-   * small): the request in flight (`_req`), redirects met (`_redirects`), and the reason given
-   * by close()/terminate() while CONNECTING, which every end of the handshake then reports.
+   * Client only, created by the constructor (one field, so server-side connections stay
+   * small): the URL, the options, the running handshake, the request in flight (`_req`),
+   * redirects met (`_redirects`), and the reason given by close()/terminate() while
+   * CONNECTING, which every end of the handshake then reports. Null on the server side.
    */
   private _client: ClientState | null = null;
 
@@ -366,12 +367,9 @@ export class WebSocket extends nodeEvents.EventEmitter {
     options?: WebSocketOptions,
   ) {
     super();
-    (this as unknown as { _events: object })._events = newEventTable();
-    if (url === undefined || url === null) {
-      this._url = '';
-      this._options = undefined;
-      return;
-    }
+    const isClient = url !== undefined && url !== null;
+    (this as unknown as { _events: object })._events = newEventTable(isClient);
+    if (url === undefined || url === null) return;
     if (
       protocols !== undefined &&
       protocols !== null &&
@@ -382,21 +380,28 @@ export class WebSocket extends nodeEvents.EventEmitter {
       protocols = undefined;
     }
     checkClientOptions(options);
-    this._options = options;
     if (startClient === undefined) {
       throw new UsageError(
         'CLIENT_NOT_LOADED',
         "the WebSocket client is not loaded: import WebSocket from 'ironsock' (or its client module)",
       );
     }
-    this._handshake = startClient(
+    const client: ClientState = (this._client = {
+      url: '',
+      options,
+      handshake: null,
+      request: null,
+      redirects: 0,
+      abortMessage: null,
+    });
+    client.handshake = startClient(
       this,
       url,
       protocols as string | string[] | undefined,
       (options ?? {}) as ClientOptions,
     );
     // As ws: the URL as parsed, with http:/https: shown as ws:/wss:.
-    this._url = this._handshake.url;
+    client.url = client.handshake.url;
   }
 
   /** The events with listeners (the pre-declared, empty slots of the table are left out). */
@@ -456,7 +461,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
   }
   /** The URL given to the constructor (client), or '' (server side). */
   get url(): string {
-    return this._url;
+    return this._client === null ? '' : this._client.url;
   }
   /** Whether reading was paused with `pause()`. */
   get isPaused(): boolean {
@@ -778,33 +783,22 @@ export class WebSocket extends nodeEvents.EventEmitter {
       socket.destroy();
       return;
     }
-    this._handshake = null;
-    const tuning: ConnectionTuning = shared ?? this._options ?? options;
-    const role: Role = options.role ?? (this._url === '' ? 'server' : 'client');
+    const client = this._client;
+    if (client !== null) client.handshake = null;
+    const tuning: ConnectionTuning = shared ?? client?.options ?? options;
+    const role: Role = options.role ?? (client === null ? 'server' : 'client');
     this._protocol = options.protocol ?? '';
     this._extensions = options.extensions ?? '';
-    const maxPayload = options.maxPayload ?? tuning.maxPayload;
-    const limits =
-      maxPayload === undefined
-        ? (options.limits ?? tuning.limits)
-        : { ...(options.limits ?? tuning.limits), maxPayload };
     const wheel =
       options.keepaliveWheel !== undefined
         ? options.keepaliveWheel
         : keepaliveWheel(options.keepalive ?? tuning.keepalive);
-    this._driver = new SocketDriver(socket, this, {
-      role,
-      limits,
-      extension: options.extension ?? null,
-      autoPong: options.autoPong ?? tuning.autoPong,
-      unsafeSkipUtf8Validation: options.skipUTF8Validation ?? tuning.skipUTF8Validation,
-      closeTimeout: options.closeTimeout ?? tuning.closeTimeout,
-      maxBufferedAmount: options.maxBufferedAmount ?? tuning.maxBufferedAmount,
-      bufferedAmountPolicy: options.bufferedAmountPolicy ?? tuning.bufferedAmountPolicy,
-      maxControlFramesPerSecond:
-        options.maxControlFramesPerSecond ?? tuning.maxControlFramesPerSecond,
-      keepalive: wheel,
-    });
+    // A server's connections share one options object (and so one resolved driver config).
+    const driverOptions =
+      shared !== undefined && !tunesConnection(options)
+        ? sharedDriverOptions(shared, role, wheel)
+        : toDriverOptions(options, tuning, role, wheel);
+    this._driver = new SocketDriver(socket, this, driverOptions, options.extension ?? null);
     this._state = ReadyState.OPEN;
     if (this._queue !== null && this._queue.paused)
       this._driver.setPaused(PauseReason.Iterator, true);
@@ -826,7 +820,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
       error = new ClientHandshakeError(ClientErrorCode.ABORTED, abortMessage);
       reported = false;
     }
-    this._handshake = null;
+    if (this._client !== null) this._client.handshake = null;
     this._state = ReadyState.CLOSING;
     if (!reported) this._emitError(error);
     const code = (error as { closeCode?: unknown }).closeCode;
@@ -906,16 +900,17 @@ export class WebSocket extends nodeEvents.EventEmitter {
 
   /** close()/terminate() while CONNECTING: CLOSING now, 'error' and 'close' on the next tick (as ws). */
   private _abort(message: string): void {
-    const handshake = this._handshake;
-    this._handshake = null;
+    const client = this._clientState();
+    const handshake = client.handshake;
+    client.handshake = null;
     this._state = ReadyState.CLOSING;
-    this._clientState().abortMessage = message;
+    client.abortMessage = message;
     process.nextTick(abortHandshake, this, handshake, message);
   }
 
   /** @internal client.ts: the URL after a followed redirect. */
   setUrl(url: string): void {
-    this._url = url;
+    this._clientState().url = url;
   }
 
   /** @internal client.ts: the request in flight (`_req`). */
@@ -929,7 +924,14 @@ export class WebSocket extends nodeEvents.EventEmitter {
   }
 
   private _clientState(): ClientState {
-    return (this._client ??= { request: null, redirects: 0, abortMessage: null });
+    return (this._client ??= {
+      url: '',
+      options: undefined,
+      handshake: null,
+      request: null,
+      redirects: 0,
+      abortMessage: null,
+    });
   }
 
   private _control(
@@ -1223,8 +1225,70 @@ class SendCompletion implements SendResult {
   }
 }
 
+/** Whether `options` (of `setSocket`) sets any per-connection tuning of its own. */
+function tunesConnection(options: SetSocketOptions): boolean {
+  return (
+    options.maxPayload !== undefined ||
+    options.limits !== undefined ||
+    options.autoPong !== undefined ||
+    options.skipUTF8Validation !== undefined ||
+    options.closeTimeout !== undefined ||
+    options.maxBufferedAmount !== undefined ||
+    options.bufferedAmountPolicy !== undefined ||
+    options.maxControlFramesPerSecond !== undefined ||
+    options.keepalive !== undefined
+  );
+}
+
+/** The driver options of `options` over `tuning` (without the connection's extension). */
+function toDriverOptions(
+  options: SetSocketOptions,
+  tuning: ConnectionTuning,
+  role: Role,
+  wheel: KeepaliveWheel | null,
+): DriverOptions {
+  const maxPayload = options.maxPayload ?? tuning.maxPayload;
+  return {
+    role,
+    limits:
+      maxPayload === undefined
+        ? (options.limits ?? tuning.limits)
+        : { ...(options.limits ?? tuning.limits), maxPayload },
+    autoPong: options.autoPong ?? tuning.autoPong,
+    unsafeSkipUtf8Validation: options.skipUTF8Validation ?? tuning.skipUTF8Validation,
+    closeTimeout: options.closeTimeout ?? tuning.closeTimeout,
+    maxBufferedAmount: options.maxBufferedAmount ?? tuning.maxBufferedAmount,
+    bufferedAmountPolicy: options.bufferedAmountPolicy ?? tuning.bufferedAmountPolicy,
+    maxControlFramesPerSecond:
+      options.maxControlFramesPerSecond ?? tuning.maxControlFramesPerSecond,
+    keepalive: wheel,
+  };
+}
+
+/** Driver options per shared tuning object (a server's): built once, reused by its connections. */
+const sharedOptions = new WeakMap<ConnectionTuning, DriverOptions>();
+
+function sharedDriverOptions(
+  tuning: ConnectionTuning,
+  role: Role,
+  wheel: KeepaliveWheel | null,
+): DriverOptions {
+  let options = sharedOptions.get(tuning);
+  if (options === undefined || options.role !== role || options.keepalive !== wheel) {
+    options = toDriverOptions({}, tuning, role, wheel);
+    sharedOptions.set(tuning, options);
+  }
+  return options;
+}
+
 /** The client-only state of a `WebSocket` (see `WebSocket._client`). */
 interface ClientState {
+  /** The URL given to the constructor, as parsed (after a followed redirect: its target). */
+  url: string;
+  /** The constructor's options. */
+  readonly options: WebSocketOptions | undefined;
+  /** The running handshake (aborted by close()/terminate() while CONNECTING). */
+  handshake: ClientHandshake | null;
   request: ClientRequest | null;
   redirects: number;
   abortMessage: string | null;

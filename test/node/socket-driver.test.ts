@@ -2,6 +2,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/node/websocket.js';
 import net from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
+import { createServer } from 'node:http';
+import { WebSocketServer } from '../../src/node/server.js';
 import { randomBytes } from 'node:crypto';
 import { encodeFrame } from '../../src/protocol/frame.js';
 import {
@@ -13,6 +16,7 @@ import {
   stopServer,
   upgradeRequest,
   waitFor,
+  wsClient,
 } from './util.js';
 
 /** A server whose first connection is handed to `onConnection`. */
@@ -142,6 +146,55 @@ describe('transport edge cases', () => {
     assert.equal(parseFrames(received.subarray(head))[0].opcode, 8);
     assert.equal(socket.writableEnded, false, 'the peer never closed its side');
     socket.destroy();
+    await stopServer(wss);
+  });
+});
+
+describe('per-connection state', () => {
+  test("a server's connections share one resolved copy of their settings", async () => {
+    const { wss, url } = await startServer({ maxBufferedAmount: 12_345, closeTimeout: 777 });
+    const two = new Promise<WebSocket[]>((resolve) => {
+      const seen: WebSocket[] = [];
+      wss.on('connection', (ws: WebSocket) => {
+        seen.push(ws);
+        if (seen.length === 2) resolve(seen);
+      });
+    });
+    const a = await wsClient(url);
+    const b = await wsClient(url);
+    const [first, second] = await two;
+    type Inner = { config: unknown; maxBuffered: number; role: string };
+    const one = first._driver as unknown as Inner;
+    const other = second._driver as unknown as Inner;
+    assert.equal(typeof one.config, 'object');
+    assert.equal(one.config, other.config, 'one settings object for both drivers');
+    assert.equal(one.maxBuffered, 12_345);
+    assert.equal(other.maxBuffered, 12_345);
+    assert.equal(one.role, 'server');
+    a.close();
+    b.close();
+    await stopServer(wss);
+  });
+
+  test('a socket that had an idle timeout gets it turned off; one without gets none', async () => {
+    // Attach mode: node:http arms the socket's timeout from `server.timeout`.
+    const http = createServer();
+    http.timeout = 5000;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const attached = new WebSocketServer({ server: http });
+    const viaHttp = new Promise<WebSocket>((resolve) => attached.once('connection', resolve));
+    const c1 = await wsClient(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
+    const ws1 = await viaHttp;
+    assert.equal((ws1._socket as Socket).timeout, 0, 'the timeout node:http armed is off');
+    // The standalone server's own front never sets one: no `timeout` property is added.
+    const { wss, url, connected } = await serverWith();
+    const c2 = await wsClient(url);
+    const ws2 = await connected;
+    assert.equal((ws2._socket as Socket).timeout, undefined);
+    c1.close();
+    c2.close();
+    await stopServer(attached);
+    await new Promise<void>((resolve) => http.close(() => resolve()));
     await stopServer(wss);
   });
 });

@@ -78,26 +78,30 @@ export function splitList(value: string): string[] {
  * ASCII letters fold. For `Upgrade: websocket` and `Connection: upgrade`. Never throws.
  */
 export function listHasToken(values: readonly string[], token: string): boolean {
-  for (const value of values) {
-    let start = 0;
-    for (let i = 0; i <= value.length; i++) {
-      if (i !== value.length && value.charCodeAt(i) !== 0x2c) continue;
-      let a = start;
-      let b = i;
-      start = i + 1;
-      while (a < b && isOws(value.charCodeAt(a))) a++;
-      while (b > a && isOws(value.charCodeAt(b - 1))) b--;
-      if (b - a !== token.length) continue;
-      let j = 0;
-      while (j < token.length) {
-        let c = value.charCodeAt(a + j);
-        if (c >= 0x41 && c <= 0x5a) c += 0x20;
-        else if (c > 0x7f) break;
-        if (c !== token.charCodeAt(j)) break;
-        j++;
-      }
-      if (j === token.length) return true;
+  for (let i = 0; i < values.length; i++) if (valueHasToken(values[i], token)) return true;
+  return false;
+}
+
+/** {@link listHasToken} for one header value (no array needed). Never throws. */
+export function valueHasToken(value: string, token: string): boolean {
+  let start = 0;
+  for (let i = 0; i <= value.length; i++) {
+    if (i !== value.length && value.charCodeAt(i) !== 0x2c) continue;
+    let a = start;
+    let b = i;
+    start = i + 1;
+    while (a < b && isOws(value.charCodeAt(a))) a++;
+    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+    if (b - a !== token.length) continue;
+    let j = 0;
+    while (j < token.length) {
+      let c = value.charCodeAt(a + j);
+      if (c >= 0x41 && c <= 0x5a) c += 0x20;
+      else if (c > 0x7f) break;
+      if (c !== token.charCodeAt(j)) break;
+      j++;
     }
+    if (j === token.length) return true;
   }
   return false;
 }

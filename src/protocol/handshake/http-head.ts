@@ -231,9 +231,12 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     // §3.2.4: "No whitespace is allowed between the header field-name and colon"; the
     // field-name is a token (this also refuses an empty name).
     if (colon === start) throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
-    for (let i = start; i < colon; i++) {
-      if (!isTokenChar(text.charCodeAt(i))) {
-        throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+    const known = knownName(text, start, colon);
+    if (known < 0) {
+      for (let i = start; i < colon; i++) {
+        if (!isTokenChar(text.charCodeAt(i))) {
+          throw bad('INVALID_HEADER_NAME', 'header field name is not a token');
+        }
       }
     }
     let a = colon + 1;
@@ -257,10 +260,22 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         431,
       );
     }
-    const name = text.slice(start, colon);
     const value = text.slice(a, b);
-    this.headers.push([name.toLowerCase(), value]);
-    this.raw?.push(name, value);
+    if (known < 0) {
+      const name = text.slice(start, colon);
+      this.headers.push([name.toLowerCase(), value]);
+      this.raw?.push(name, value);
+    } else {
+      // A handshake header: its lower-case name and, when spelt as usual, its spelling are
+      // shared constants (no slice, no lower-casing per request).
+      this.headers.push([KNOWN_LOWER[known >> 1], value]);
+      if (this.raw !== undefined) {
+        this.raw.push(
+          (known & 1) === 1 ? KNOWN_USUAL[known >> 1] : text.slice(start, colon),
+          value,
+        );
+      }
+    }
     return false;
   }
 
@@ -284,6 +299,74 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     };
     return head as HeadFor<K>;
   }
+}
+
+/**
+ * The header names of a handshake (and the ones browsers add), lower-cased, and as clients
+ * usually spell them. Only letters and `-`: all tchars.
+ */
+const KNOWN_LOWER = [
+  'host',
+  'upgrade',
+  'connection',
+  'sec-websocket-key',
+  'sec-websocket-version',
+  'sec-websocket-extensions',
+  'sec-websocket-protocol',
+  'origin',
+  'user-agent',
+  'pragma',
+  'cache-control',
+  'accept-encoding',
+  'accept-language',
+] as const;
+const KNOWN_USUAL: readonly string[] = [
+  'Host',
+  'Upgrade',
+  'Connection',
+  'Sec-WebSocket-Key',
+  'Sec-WebSocket-Version',
+  'Sec-WebSocket-Extensions',
+  'Sec-WebSocket-Protocol',
+  'Origin',
+  'User-Agent',
+  'Pragma',
+  'Cache-Control',
+  'Accept-Encoding',
+  'Accept-Language',
+];
+/** Indexes into KNOWN_LOWER by name length (the longest is 24). */
+const KNOWN_BY_LENGTH: number[][] = /* @__PURE__ */ (() => {
+  const table: number[][] = [];
+  for (let i = 0; i <= 24; i++) table.push([]);
+  KNOWN_LOWER.forEach((name, index) => table[name.length].push(index));
+  return table;
+})();
+
+/**
+ * The name `text[start, end)` compared without case with KNOWN_LOWER: -1 when it is none of
+ * them, else its index times 2, plus 1 when it is spelt exactly as KNOWN_USUAL says. A
+ * character matches a lower-case letter of the table only if it is that letter in either case
+ * (`| 0x20`), and `-` only if it is `-` (the other code it could be, CR, never is in a line).
+ */
+function knownName(text: string, start: number, end: number): number {
+  const length = end - start;
+  if (length > 24) return -1;
+  const candidates = KNOWN_BY_LENGTH[length];
+  for (let k = 0; k < candidates.length; k++) {
+    const index = candidates[k];
+    const lower = KNOWN_LOWER[index];
+    const usual = KNOWN_USUAL[index];
+    let exact = 1;
+    let i = 0;
+    for (; i < length; i++) {
+      const c = text.charCodeAt(start + i);
+      if ((c | 0x20) !== lower.charCodeAt(i)) break;
+      if (c !== usual.charCodeAt(i)) exact = 0;
+    }
+    if (i === length) return (index << 1) | exact;
+  }
+  return -1;
 }
 
 function headTooLarge(maxHeadBytes: number): HandshakeError {

@@ -285,6 +285,60 @@ describe('parseText: a whole head at once (the server front)', () => {
   });
 });
 
+describe('header names of a handshake (shared lower-case names)', () => {
+  test('any spelling gives the lower-case name; rawHeaders keeps the spelling as sent', () => {
+    const text =
+      'GET / HTTP/1.1\r\nHoSt: a\r\nSec-WebSocket-Key: k\r\nsec-websocket-version: 13\r\n' +
+      'CONNECTION: Upgrade\r\nSec-Websocket-Protocol: p\r\nOrigin2: o\r\nUser-Agent: u\r\n' +
+      'Hosts: b\r\nX-Y: z\r\n\r\n';
+    const head = new HttpHeadParser('request', { rawHeaders: true }).parseText(text);
+    assert.deepEqual(head.headers, [
+      ['host', 'a'],
+      ['sec-websocket-key', 'k'],
+      ['sec-websocket-version', '13'],
+      ['connection', 'Upgrade'],
+      ['sec-websocket-protocol', 'p'],
+      ['origin2', 'o'],
+      ['user-agent', 'u'],
+      ['hosts', 'b'],
+      ['x-y', 'z'],
+    ]);
+    assert.deepEqual(head.rawHeaders, [
+      'HoSt',
+      'a',
+      'Sec-WebSocket-Key',
+      'k',
+      'sec-websocket-version',
+      '13',
+      'CONNECTION',
+      'Upgrade',
+      'Sec-Websocket-Protocol',
+      'p',
+      'Origin2',
+      'o',
+      'User-Agent',
+      'u',
+      'Hosts',
+      'b',
+      'X-Y',
+      'z',
+    ]);
+    const fed = new HttpHeadParser('request').feed(enc(text));
+    assert.ok(fed.done);
+    assert.deepEqual(fed.head.headers, head.headers);
+  });
+
+  test('a name that differs from a known one only in a non-letter is not taken for it', () => {
+    // `| 0x20` folds letters only: `-` stands for `-` alone ('\r' never reaches a name).
+    for (const name of ['Upgrade\u00c0', 'Sec_WebSocket-Key', 'Sec-WebSocket-Ke@']) {
+      const text = `GET / HTTP/1.1\r\n${name}: v\r\n\r\n`;
+      const parse = () => new HttpHeadParser('request').parseText(text);
+      if (/^[A-Za-z_-]+$/.test(name)) assert.equal(parse().headers[0][0], name.toLowerCase());
+      else assert.throws(parse, { code: 'INVALID_HEADER_NAME' });
+    }
+  });
+});
+
 describe('§4.1 response head parsing (client side)', () => {
   test('parses the §1.3 example response', () => {
     const { head, rest } = parseAll(
