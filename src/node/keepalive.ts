@@ -5,10 +5,11 @@
  * (30 s / 20 s: the first ping leaves after at most 35 s of silence, well inside 60 s), off by
  * default on the client (as in browsers).
  *
- * Contract: any bytes received from the peer count as a sign of life (not only pongs; the opening
- * handshake too, so a new connection starts as active), so a busy connection is never pinged; a connection whose reading is paused (by `pause()` or by
- * backpressure) is not judged, since it could not see the pong. When a connection has been silent for `interval` ms it is sent a
- * ping; if still nothing at all arrives within `timeout` ms after that ping, it is terminated
+ * Contract: any bytes received from the peer count as a sign of life (not only pongs; the
+ * opening handshake too, so a new connection starts as active), so a busy connection is never
+ * pinged; a connection whose reading is paused (by `pause()` or by backpressure) is not judged,
+ * since it could not see the pong. When a connection has been silent for `interval` ms it is
+ * sent a ping; if still nothing at all arrives within `timeout` ms after that ping, it is terminated
  * without a closing handshake and reported with the local code 1006. A half-open connection is
  * therefore detected within `interval + timeout + 2 × tick`, where `tick` is
  * `max(10, min(interval, timeout) / 4)` ms: at most 60 s with the defaults (30 + 20 + 2 × 5).
