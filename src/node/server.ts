@@ -388,7 +388,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   /** The permessage-deflate state budget (`maxCompressionMemory`), or null without deflate. */
   readonly compressionBudget: CompressionBudget | null;
   private readonly handshakeTimeout: number;
-  private readonly listeners_: Array<[string, (...args: any[]) => void]> = [];
+  private readonly listeners_: Array<[NodeJS.EventEmitter, string, (...args: any[]) => void]> = [];
   private readonly perAddress = new Map<string, number>();
   private readonly live = new Set<T>();
   private slots = 0;
@@ -471,7 +471,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       server.maxHeadersCount = options.maxHeadersCount ?? DEFAULT_MAX_HEADERS;
       this.httpServer = server;
       this.ownsServer = true;
-      front = this._createFront(server, options.maxHeadersCount ?? DEFAULT_MAX_HEADERS);
+      front = this._createFront(server, server.maxHeadersCount);
       front.server.listen(options.port, options.host, options.backlog, callback);
     } else if (options.server !== undefined && options.server !== null) {
       this.httpServer = options.server as HttpServer | HttpsServer;
@@ -526,16 +526,12 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
               : error.code === 'HPE_HEADER_OVERFLOW'
                 ? 431
                 : 400;
-          this.emit('rejected', {
-            remoteAddress: (socket as TrackedSocket).remoteAddress,
+          this.refuseHead(
+            socket as Socket,
             status,
-            code: error.code ?? 'BAD_REQUEST',
-            reason: 'malformed or incomplete HTTP request',
-          } satisfies RejectionInfo);
-          if (socket.writable) {
-            socket.end(buildRejectResponse({ status, reason: 'bad request' }), 'latin1');
-          }
-          setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
+            error.code ?? 'BAD_REQUEST',
+            'malformed or incomplete HTTP request',
+          );
         });
       }
     }
@@ -575,7 +571,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       code,
       reason,
     } satisfies RejectionInfo);
-    socket.pause();
     if (!socket.destroyed && socket.writable) {
       const body =
         status === 408
@@ -585,7 +580,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
             : 'bad request';
       socket.end(buildRejectResponse({ status, reason: body }), 'latin1');
     }
-    setTimeout(destroySocket, REJECT_GRACE_MS, socket).unref();
+    this.armGrace(socket as TrackedSocket, REJECT_GRACE_MS);
   }
 
   /** Whether `req` is for this server (the `path` option). */
@@ -958,8 +953,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       if (--remaining > 0) return;
       if (timer !== null) clearTimeout(timer);
       const finish = (): void => {
-        for (const [event, listener] of this.listeners_) {
-          this.httpServer?.removeListener(event, listener);
+        for (const [emitter, event, listener] of this.listeners_) {
+          emitter.removeListener(event, listener);
         }
         this.listeners_.length = 0;
         // New HTTP/2 sessions no longer hear of RFC 8441 (existing ones cannot unlearn it).
@@ -1037,7 +1032,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     listener: (...args: any[]) => void,
   ): void {
     server.on(event, listener);
-    this.listeners_.push([event, listener]);
+    this.listeners_.push([server, event, listener]);
   }
 
   /** The handshake policy; cached per (secure) once the listen address is known. */

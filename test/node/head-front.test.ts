@@ -298,8 +298,12 @@ describe('head front: refusals (400, 408, 431) and security checks', () => {
     await raw.connected();
     raw.socket.write('GET / HTTP/1.1\r\n');
     await delay(20);
+    const listening = (wss as unknown as { front: HeadFront }).front.server;
+    assert.equal(listening.listenerCount('error'), 1);
     await stopServer(wss);
     await waitFor(() => raw.closed, 3000, 'the pending connection destroyed');
+    // The server's own listeners leave the listening socket with it.
+    assert.equal(listening.listenerCount('error'), 0);
     const late = new RawClient(port);
     await waitFor(() => late.closed, 3000, 'connection refused');
     assert.equal(late.data.length, 0);
