@@ -640,7 +640,7 @@ export function startClientHandshake(
 
     const onSocket = (created: Duplex): void => {
       socket = created;
-      if (created instanceof nodeTls().TLSSocket) {
+      if (isTlsSocket(created)) {
         transportUp = !created.connecting;
         created.once('connect', () => (transportUp = true));
         created.once('secureConnect', () => (secureUp = true));
@@ -664,7 +664,7 @@ export function startClientHandshake(
             { cause: error },
           ),
         );
-      } else if (socket instanceof nodeTls().TLSSocket && transportUp && !secureUp) {
+      } else if (isTlsSocket(socket) && transportUp && !secureUp) {
         // §7.4.1: 1015 is reported locally for a failed TLS handshake, never sent.
         fail(
           new ClientHandshakeError(
@@ -960,3 +960,11 @@ export function startClientHandshake(
 }
 
 installClientHandshake(startClientHandshake);
+
+/**
+ * Whether `socket` is a TLS socket, told by its `encrypted` flag (every `tls.TLSSocket` has it)
+ * rather than `instanceof`, which would load node:tls into every `ws:` client.
+ */
+function isTlsSocket(socket: Duplex | null): socket is tls.TLSSocket {
+  return (socket as { encrypted?: unknown } | null)?.encrypted === true;
+}

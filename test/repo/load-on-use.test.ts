@@ -72,6 +72,21 @@ describe('modules loaded on use', () => {
     ]);
   });
 
+  test('a ws: client and the server it talks to load neither node:tls nor node:https', () => {
+    const loaded = runModule(
+      `const { WebSocketServer, WebSocket } = await import(${JSON.stringify(dist + 'index.js')});` +
+        `const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });` +
+        `await new Promise((resolve) => wss.on('listening', resolve));` +
+        'const ws = new WebSocket(`ws://127.0.0.1:${wss.address().port}/`);' +
+        `await new Promise((resolve, reject) => { ws.on('open', resolve); ws.on('error', reject); });` +
+        `ws.send('hi'); await new Promise((resolve) => wss.clients.values().next().value.once('message', resolve));` +
+        `ws.terminate(); wss.close();` +
+        'console.log(JSON.stringify(process.moduleLoadList.filter((m) =>' +
+        " m === 'NativeModule tls' || m === 'NativeModule https')));",
+    );
+    assert.deepEqual(loaded, []);
+  });
+
   test('the CLI loads only the command it runs (serve: not audit, bench, connect, the bus)', () => {
     const loaded = new Set(
       cliLoads(dist + 'cli/bin.js', ['serve', '--help']).map((file) => file.slice(dist.length)),
