@@ -4,6 +4,7 @@ import type { AddressInfo, Server as NetServer } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RejectionInfo } from '../node/server.js';
 import type { WebSocket } from '../node/websocket.js';
+import type { HeadFront } from '../node/head-front.js';
 import { CliUsageError, ExitCode } from './args.js';
 import { ChatRoom, chatRoomName } from './chat-room.js';
 import type { ServeBus } from './serve-bus.js';
@@ -408,7 +409,7 @@ function listen(server: NetServer, port: number, host: string): Promise<void> {
 async function closeAll(
   wss: WebSocketServer,
   server: Server,
-  front: ReturnType<WebSocketServer['_createFront']> | null,
+  front: HeadFront | null,
 ): Promise<void> {
   const closed = [...wss.clients].map(
     (client) =>
@@ -431,7 +432,6 @@ async function closeAll(
   if (front !== null) {
     await new Promise<void>((resolve) => {
       front.close(() => resolve());
-      server.closeAllConnections();
     });
   }
   await new Promise<void>((resolve) => {

@@ -171,7 +171,10 @@ export class HeadFront {
     this.server.on('listening', () => fallback.emit('listening'));
   }
 
-  /** Stops listening, refuses nothing more, destroys the connections still reading a head. */
+  /**
+   * Stops listening, refuses nothing more, destroys the connections still reading a head and
+   * closes the ones handed to the node:http server (`callback` waits for all of them).
+   */
   close(callback?: (error?: Error) => void): void {
     this.closed = true;
     this.server.close(callback);
@@ -184,6 +187,7 @@ export class HeadFront {
     this.refusing.clear();
     // Clears node:http's connection-checking interval (it never listened: the error is expected).
     this.fallback.close(noop);
+    this.fallback.closeAllConnections();
   }
 
   private accept(socket: FrontSocket): void {

@@ -980,7 +980,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       };
       if (this.front !== null) {
         this.front.close(() => finish());
-        (this.httpServer as HttpServer).closeAllConnections();
       } else if (this.ownsServer && this.httpServer !== null) {
         this.httpServer.close(() => finish());
         (this.httpServer as HttpServer).closeAllConnections?.();

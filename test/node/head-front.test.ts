@@ -49,10 +49,7 @@ async function frontServer(
 
 async function closeFront(f: { wss: WebSocketServer; http: http.Server; front: HeadFront }) {
   await stopServer(f.wss);
-  await new Promise<void>((resolve) => {
-    f.front.close(() => resolve());
-    f.http.closeAllConnections();
-  });
+  await new Promise<void>((resolve) => f.front.close(() => resolve()));
 }
 
 /** The HTTP responses in `text` (head + Content-Length body), in order. */
