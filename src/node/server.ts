@@ -31,7 +31,8 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
 import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
-import { WebSocket, toSendBytes } from './websocket.js';
+import { WebSocket, serverDriverOptions, toSendBytes } from './websocket.js';
+import type { DriverOptions } from './driver-contract.js';
 import { writeEncoded } from './send-gate.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
@@ -41,7 +42,7 @@ import { HeadFront, ignoreSocketError } from './head-front.js';
 import type { FrontTarget } from './head-front.js';
 import { TopicHub } from '../pubsub/hub.js';
 import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
-import type { KeepaliveOptions, KeepaliveWheel } from './keepalive.js';
+import type { KeepaliveOptions } from './keepalive.js';
 import {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_MAX_COMPRESSION_MEMORY,
@@ -383,7 +384,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   private readonly emitConnection = (ws: WebSocket, req: IncomingMessage): void => {
     this.emit('connection', ws, req);
   };
-  private readonly wheel: KeepaliveWheel | null;
   private readonly deflate: PerMessageDeflateOptions | null;
   /** The permessage-deflate state budget (`maxCompressionMemory`), or null without deflate. */
   readonly compressionBudget: CompressionBudget | null;
@@ -397,7 +397,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   private readonly rateCounts = new Map<string, number>();
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
-  private readonly tuning: ConnectionTuning;
+  /** The driver options every connection of this server shares (resolved once). */
+  private readonly driverOptions: DriverOptions;
   private http2Attachment: Http2Attachment | null = null;
   private hub: TopicHub | null = null;
   /** Handshake failures already reported as a process warning (see `handshakeFailed`). */
@@ -418,7 +419,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     // On by default (30 s / 20 s): a silent connection is pinged, so proxies and load balancers
     // with idle timeouts keep it, and half-open connections of vanished clients are dropped.
     // One shared, unref'd timer sweeps every connection (keepalive.ts); `keepalive: false` opts out.
-    this.wheel = keepaliveWheel(options.keepalive ?? true);
+    const wheel = keepaliveWheel(options.keepalive ?? true);
     this.deflate =
       options.perMessageDeflate === true
         ? {}
@@ -430,11 +431,14 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
         ? null
         : new CompressionBudget(options.maxCompressionMemory ?? DEFAULT_MAX_COMPRESSION_MEMORY);
     // Resolved once and shared by every connection (no per-connection copies).
-    this.tuning = {
-      ...options,
-      maxPayload: undefined,
-      limits: { ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
-    };
+    this.driverOptions = serverDriverOptions(
+      {
+        ...options,
+        maxPayload: undefined,
+        limits: { ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
+      },
+      wheel,
+    );
     if (options.unsafeAllowAnyOrigin === true && !warnedAnyOrigin) {
       warnedAnyOrigin = true;
       process.emitWarning(
@@ -800,8 +804,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       handshakeTimeout: this.handshakeTimeout,
       deflate: this.deflate,
       compressionBudget: this.compressionBudget,
-      tuning: this.tuning,
-      wheel: this.wheel,
+      driverOptions: this.driverOptions,
       handleProtocols: this.options.handleProtocols,
       verifyClient: this.options.verifyClient,
       emit: (event, ...args) => this.emit(event, ...args),
@@ -1192,9 +1195,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
         extensions: deflate === null ? '' : deflate.response,
         extension,
         role: 'server',
-        keepaliveWheel: this.wheel,
       },
-      this.tuning,
+      this.driverOptions,
     );
     // The driver now owns socket errors, and the WebSocket's end releases the slot (one listener
     // fewer per idle connection).

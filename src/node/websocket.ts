@@ -139,8 +139,6 @@ export interface SetSocketOptions extends ConnectionTuning {
   extension?: Extension | null;
   /** Default: 'client' when constructed with a URL, else 'server'. */
   role?: Role;
-  /** A resolved shared wheel (the server passes its own). */
-  keepaliveWheel?: KeepaliveWheel | null;
 }
 
 /**
@@ -771,13 +769,15 @@ export class WebSocket extends nodeEvents.EventEmitter {
    * @internal Attaches the socket after a successful opening handshake: the connection is OPEN.
    * `head` holds bytes read past the handshake (ownership passes here). A client emits 'open'
    * synchronously; reading starts on the next tick so listeners attached now see every message.
-   * `shared` (server) is the resolved per-server tuning, used instead of copying it per connection.
+   * `shared` (a server's, from {@link serverDriverOptions}) is used as it is: every connection of
+   * a server shares one driver options object (and so one resolved driver config); the tuning in
+   * `options` is then ignored.
    */
   setSocket(
     socket: Duplex,
     head: Uint8Array | undefined,
     options: SetSocketOptions = {},
-    shared?: ConnectionTuning,
+    shared?: DriverOptions,
   ): void {
     if (this._state !== ReadyState.CONNECTING) {
       socket.destroy();
@@ -785,19 +785,16 @@ export class WebSocket extends nodeEvents.EventEmitter {
     }
     const client = this._client;
     if (client !== null) client.handshake = null;
-    const tuning: ConnectionTuning = shared ?? client?.options ?? options;
-    const role: Role = options.role ?? (client === null ? 'server' : 'client');
     this._protocol = options.protocol ?? '';
     this._extensions = options.extensions ?? '';
-    const wheel =
-      options.keepaliveWheel !== undefined
-        ? options.keepaliveWheel
-        : keepaliveWheel(options.keepalive ?? tuning.keepalive);
-    // A server's connections share one options object (and so one resolved driver config).
-    const driverOptions =
-      shared !== undefined && !tunesConnection(options)
-        ? sharedDriverOptions(shared, role, wheel)
-        : toDriverOptions(options, tuning, role, wheel);
+    let driverOptions = shared;
+    if (driverOptions === undefined) {
+      const tuning: ConnectionTuning = client?.options ?? options;
+      const role: Role = options.role ?? (client === null ? 'server' : 'client');
+      const wheel = keepaliveWheel(options.keepalive ?? tuning.keepalive);
+      driverOptions = toDriverOptions(options, tuning, role, wheel);
+    }
+    const role = driverOptions.role;
     this._driver = new SocketDriver(socket, this, driverOptions, options.extension ?? null);
     this._state = ReadyState.OPEN;
     if (this._queue !== null && this._queue.paused)
@@ -1225,21 +1222,6 @@ class SendCompletion implements SendResult {
   }
 }
 
-/** Whether `options` (of `setSocket`) sets any per-connection tuning of its own. */
-function tunesConnection(options: SetSocketOptions): boolean {
-  return (
-    options.maxPayload !== undefined ||
-    options.limits !== undefined ||
-    options.autoPong !== undefined ||
-    options.skipUTF8Validation !== undefined ||
-    options.closeTimeout !== undefined ||
-    options.maxBufferedAmount !== undefined ||
-    options.bufferedAmountPolicy !== undefined ||
-    options.maxControlFramesPerSecond !== undefined ||
-    options.keepalive !== undefined
-  );
-}
-
 /** The driver options of `options` over `tuning` (without the connection's extension). */
 function toDriverOptions(
   options: SetSocketOptions,
@@ -1265,20 +1247,15 @@ function toDriverOptions(
   };
 }
 
-/** Driver options per shared tuning object (a server's): built once, reused by its connections. */
-const sharedOptions = new WeakMap<ConnectionTuning, DriverOptions>();
-
-function sharedDriverOptions(
+/**
+ * @internal The driver options of a server's connections, built once by the server from its
+ * resolved tuning and keepalive wheel and passed to every `setSocket`.
+ */
+export function serverDriverOptions(
   tuning: ConnectionTuning,
-  role: Role,
   wheel: KeepaliveWheel | null,
 ): DriverOptions {
-  let options = sharedOptions.get(tuning);
-  if (options === undefined || options.role !== role || options.keepalive !== wheel) {
-    options = toDriverOptions({}, tuning, role, wheel);
-    sharedOptions.set(tuning, options);
-  }
-  return options;
+  return toDriverOptions({}, tuning, 'server', wheel);
 }
 
 /** The client-only state of a `WebSocket` (see `WebSocket._client`). */
