@@ -122,17 +122,6 @@ interface QueuedFrame {
 }
 
 /**
- * The engine for one WebSocket connection (RFC 6455 §5-§8), for either role.
- *
- * @example
- * const conn = new Connection({ role: 'server', platform }, {
- *   onMessage: (data, isBinary) => conn.send(data as Uint8Array, isBinary),
- *   onPing() {}, onPong() {}, onWrite: (bytes) => socket.write(bytes),
- *   onClose: () => socket.end(),
- * });
- * socket.on('data', (chunk) => conn.receiveData(chunk));
- */
-/**
  * The booleans of a `Connection`, as bits of its one `flags` field: 15 fields of 8 bytes each
  * would make every connection 112 bytes larger (they live as long as the connection, so a burst
  * of connections grows V8's young generation by that much more, BENCHMARKS.md "Burst memory").
@@ -172,6 +161,17 @@ const F_ENCODING = 4096;
 const F_CLOSE_SENT = 8192;
 const F_END_PENDING = 16384;
 
+/**
+ * The engine for one WebSocket connection (RFC 6455 §5-§8), for either role.
+ *
+ * @example
+ * const conn = new Connection({ role: 'server', platform }, {
+ *   onMessage: (data, isBinary) => conn.send(data as Uint8Array, isBinary),
+ *   onPing() {}, onPong() {}, onWrite: (bytes) => socket.write(bytes),
+ *   onClose: () => socket.end(),
+ * });
+ * socket.on('data', (chunk) => conn.receiveData(chunk));
+ */
 // Not `implements FrameSink`: its methods are internal (stripped from the published types);
 // `new FrameParser(this, ...)` below still checks that the class is one.
 export class Connection {
@@ -200,7 +200,7 @@ export class Connection {
   private frameFilled = 0;
 
   // Input held while an asynchronous decode runs or a message waits behind pause(); null when
-  // nothing waits. `readPaused`: what the adapter was last told through onReadPause.
+  // nothing waits (the `readPaused` flag: what the adapter was last told through onReadPause).
   private held: Uint8Array[] | null = null;
   private heldOffset = 0;
 
