@@ -55,3 +55,19 @@ test('the published declarations have no @internal members (WebSocket plumbing, 
     assert.ok(!new RegExp(`\\b${name}\\b`).test(connection), `Connection declares ${name}`);
   }
 });
+
+test('the public classes carry their doc comments in the published declarations', () => {
+  for (const [file, name] of [
+    [['protocol', 'connection.d.ts'], 'Connection'],
+    [['node', 'websocket.d.ts'], 'WebSocket'],
+    [['node', 'server.d.ts'], 'WebSocketServer'],
+  ] as const) {
+    const text = readFileSync(join(ROOT, 'dist', 'src', ...file), 'utf8');
+    const at = text.search(new RegExp(`^export declare class ${name}\\b`, 'm'));
+    assert.ok(at > 0, `${file.join('/')} declares ${name}`);
+    // The class's own comment ends right before it (a comment line may stand between).
+    const before = text.slice(0, at).trimEnd().split('\n');
+    while (before.at(-1)?.trim().startsWith('//')) before.pop();
+    assert.match(before.at(-1) ?? '', /\*\/$/, `${name} has no doc comment`);
+  }
+});
