@@ -100,7 +100,7 @@ function versionPart(version: string, index: 0 | 2): number {
  * 'upgrade' event: request line fields, `rawHeaders` as sent, `headers` computed on first read
  * with Node's rules for duplicates, `socket`; no body (`complete`).
  */
-export function requestFromHead(head: RequestHead, socket: Socket): IncomingMessage {
+function requestFromHead(head: RequestHead, socket: Socket): IncomingMessage {
   const req = new nodeHttp.IncomingMessage(socket);
   req.method = head.method;
   req.url = head.target;

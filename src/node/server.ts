@@ -38,7 +38,7 @@ import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
 import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
-import { HeadFront, ignoreSocketError } from './head-front.js';
+import { HEAD_TIMEOUT_CODE, HeadFront, ignoreSocketError } from './head-front.js';
 import type { FrontTarget } from './head-front.js';
 import { TopicHub } from '../pubsub/hub.js';
 import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
@@ -172,7 +172,8 @@ export interface ServerOptions<T extends WebSocket = WebSocket>
   listenAddress?: string;
   /**
    * Time allowed for the handshake (10 s). Standalone: from the TCP accept to a complete request
-   * head (checked by one shared sweep, at most a quarter of it or 1 s late: 408), and Node's
+   * head (408; checked by one shared sweep, so up to a quarter of it late, at least 50 ms and
+   * at most 1 s), and Node's
    * `headersTimeout`/`requestTimeout` for requests that are not upgrades; attach:
    * `headersTimeout` is lowered to it; plus a timer while an async `verifyClient` is pending.
    * Blunts slowloris (H7).
@@ -525,7 +526,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
           if (socket.destroyed) return;
           // H6/H7: oversized heads get 431, slow or silent requests 408 at the handshake timeout.
           const status =
-            error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            error.code === HEAD_TIMEOUT_CODE
               ? 408
               : error.code === 'HPE_HEADER_OVERFLOW'
                 ? 431

@@ -255,6 +255,27 @@ describe('head front: refusals (400, 408, 431) and security checks', () => {
     await stopServer(wss);
   });
 
+  test('H6: a head of exactly maxHeadersCount (100) fields is read; one more field is 431', async () => {
+    const { wss, port } = await startServer();
+    const rejected: RejectionInfo[] = [];
+    wss.on('rejected', (info: RejectionInfo) => rejected.push(info));
+    // upgradeRequest sends 5 fields of its own.
+    const padding = (n: number): string[] =>
+      Array.from({ length: n }, (_, i) => `X-Pad-${i}: ${i}`);
+    const fits = new RawClient(port);
+    await fits.connected();
+    fits.socket.write(upgradeRequest(port, padding(95)));
+    assert.equal(await fits.status(), 101);
+    fits.destroy();
+    const over = new RawClient(port);
+    await over.connected();
+    over.socket.write(upgradeRequest(port, padding(96)));
+    assert.equal(await over.status(), 431);
+    assert.equal(rejected.at(-1)?.code, 'TOO_MANY_HEADERS');
+    over.destroy();
+    await stopServer(wss);
+  });
+
   test('H2, H3, H9: version 8, a foreign Origin and a rebinding Host are refused through the front', async () => {
     const { wss, port } = await startServer();
     const cases: Array<[string[], number, string]> = [

@@ -192,7 +192,7 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
         lineStart = i + 1;
         const line = this.partial;
         this.partial = '';
-        if (this.line(line)) {
+        if (this.lineAt(line, 0, line.length)) {
           this.finished = true;
           return { done: true, head: this.result(), rest: chunk.subarray(i + 1) };
         }
@@ -205,11 +205,6 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
     }
     if (!this.pendingCR) this.partial += latin1(chunk, lineStart, chunk.length);
     return { done: false };
-  }
-
-  /** Handles one complete line (without CRLF); returns true at the empty line ending the head. */
-  private line(line: string): boolean {
-    return this.lineAt(line, 0, line.length);
   }
 
   /**

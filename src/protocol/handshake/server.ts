@@ -151,7 +151,6 @@ function collectHeaders(headers: RequestHead['headers']): HandshakeHeaders {
 }
 
 const UPGRADE_REQUIRED: Array<[string, string]> = [['Upgrade', 'websocket']];
-const NO_ORIGINS: readonly string[] = [];
 
 /**
  * Validates an upgrade request. Checks, in order (each refusal says which failed):
@@ -294,9 +293,7 @@ function check<R>(request: RequestHead, policy: ServerPolicy<R>, context: R): Up
   // (This server's own origins matter only when an Origin was sent.)
   const origin = checkOrigin(
     origins,
-    origins.length === 0
-      ? NO_ORIGINS
-      : ownOrigins(host, policy.secure === true, policy.serverOrigins),
+    origins.length === 0 ? NONE : ownOrigins(host, policy.secure === true, policy.serverOrigins),
     policy,
     context,
   );
