@@ -4,7 +4,6 @@
  * send can end with.
  */
 import type { CloseInfo, Role } from '../protocol/connection.js';
-import type { Extension } from '../protocol/extensions/extension.js';
 import type { Limits } from '../protocol/limits.js';
 import { UsageError } from '../protocol/errors.js';
 import type { KeepaliveWheel } from './keepalive.js';
@@ -35,8 +34,6 @@ export interface DriverOptions {
   role: Role;
   /** Engine limits (maxPayload ...), see `src/protocol/limits.ts`. */
   limits?: Partial<Limits>;
-  /** The negotiated extension, if any. */
-  extension?: Extension | null;
   /** Answer pings automatically (default true). At most one unflushed automatic pong is kept. */
   autoPong?: boolean;
   /** Skip UTF-8 validation of text (unsafe, default false). */

@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
+import type { Limits } from '../protocol/limits.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
 import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
@@ -63,6 +64,8 @@ interface DriverConfig {
   readonly rejectWhenFull: boolean;
   readonly maxControl: number;
   readonly wheel: KeepaliveWheel | null;
+  readonly limits: Partial<Limits> | undefined;
+  readonly skipUtf8: boolean;
 }
 
 const configs = new WeakMap<DriverOptions, DriverConfig>();
@@ -79,6 +82,8 @@ function configOf(options: DriverOptions): DriverConfig {
       rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
       maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
       wheel: options.keepalive ?? null,
+      limits: options.limits,
+      skipUtf8: options.unsafeSkipUtf8Validation ?? false,
     };
     configs.set(options, config);
   }
@@ -121,13 +126,13 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   /**
    * @param options settings; drivers given the same object share one resolved copy of them
    *   (read on first use: later changes to the object are not seen)
-   * @param extension the negotiated extension of this connection (default `options.extension`)
+   * @param extension the negotiated extension of this connection, if any
    */
   constructor(
     socket: Duplex,
     sink: DriverSink,
     options: DriverOptions,
-    extension: Extension | null = options.extension ?? null,
+    extension: Extension | null = null,
   ) {
     this.socket = socket;
     this.sink = sink;
@@ -138,11 +143,11 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
       {
         role: config.role,
         platform: nodePlatform,
-        limits: options.limits,
+        limits: config.limits,
         extension,
         // Pongs are written by the driver so that at most one unflushed pong is ever queued.
         autoPong: false,
-        unsafeSkipUtf8Validation: options.unsafeSkipUtf8Validation ?? false,
+        unsafeSkipUtf8Validation: config.skipUtf8,
       },
       this,
     );

@@ -1,6 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/node/websocket.js';
+import { SocketDriver } from '../../src/node/socket-driver.js';
+import type { DriverOptions } from '../../src/node/driver-contract.js';
+import { scriptedSocket } from '../helpers/scripted-socket.js';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer } from 'node:http';
@@ -174,6 +177,36 @@ describe('per-connection state', () => {
     a.close();
     b.close();
     await stopServer(wss);
+  });
+
+  test('drivers made from one options object read it once: a later change is not seen', () => {
+    const sink = {
+      driverMessage() {},
+      driverPing() {},
+      driverPong() {},
+      driverClosing() {},
+      driverClosed() {},
+    };
+    const options: DriverOptions = {
+      role: 'server',
+      limits: { maxPayload: 10 },
+      closeTimeout: 500,
+    };
+    const first = new SocketDriver(scriptedSocket().socket, sink, options);
+    options.limits = { maxPayload: 20 };
+    options.closeTimeout = 900;
+    options.unsafeSkipUtf8Validation = true;
+    const second = new SocketDriver(scriptedSocket().socket, sink, options);
+    type Inner = {
+      config: { limits: { maxPayload: number }; closeTimeout: number; skipUtf8: boolean };
+    };
+    for (const driver of [first, second]) {
+      const { config } = driver as unknown as Inner;
+      assert.equal(config.limits.maxPayload, 10);
+      assert.equal(config.closeTimeout, 500);
+      assert.equal(config.skipUtf8, false);
+      driver.terminate();
+    }
   });
 
   test('a socket that had an idle timeout gets it turned off; one without gets none', async () => {
