@@ -43,6 +43,32 @@ export default tseslint.config(
     },
   },
   {
+    // What a server process loads takes its Node built-ins from src/node/builtins.ts (an ES import
+    // of a built-in runs its lazy getters, and rarely used ones load on first use). The commands
+    // loaded only when run (connect, audit, bench) may import them directly.
+    files: ['src/index.ts', 'src/node/**/*.ts', 'src/pubsub/**/*.ts', 'src/cli/*.ts'],
+    ignores: [
+      'src/node/builtins.ts',
+      'src/node/platform.ts',
+      'src/cli/bench.ts',
+      'src/cli/connect.ts',
+    ],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*'],
+              allowTypeImports: true,
+              message: 'take Node built-ins from src/node/builtins.ts (import type is fine).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/protocol/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -1,8 +1,10 @@
 /**
  * What a process loads is what it carries in its heap for good, and a server whose heap is a
  * few megabytes larger spends measurably more time in V8's marking under load (BENCHMARKS.md,
- * "Heap at start"). These tests pin the modules that are loaded only on use: `node:http2` and
- * the web streams (RFC 8441 and `WebSocketStream`), and the CLI commands other than the one run.
+ * "Heap at start"). These tests pin the modules that are loaded only on use: the Node built-ins
+ * of src/node/builtins.ts (`node:http2`, the web streams, zlib, tls, https, cluster; eslint.config.js
+ * keeps direct imports of built-ins out of what a server loads), and the CLI commands other than
+ * the one run.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,28 +50,31 @@ function runModule(body: string): unknown {
   return JSON.parse(result.stdout);
 }
 
-/** Source text printing which of Node's `node:http2` and `node:stream/web` are loaded so far. */
+/** The built-ins src/node/builtins.ts loads on first use (Node's bootstrap loads no one of them). */
+const ON_USE = ['cluster', 'http2', 'https', 'stream/web', 'tls', 'zlib'];
+
+/** Source text printing which of {@link ON_USE} are loaded so far. */
 const PRINT_LOADED =
-  'console.log(JSON.stringify(process.moduleLoadList.filter((m) =>' +
-  " m === 'NativeModule http2' || m === 'NativeModule stream/web')));";
+  `const names = new Set(${JSON.stringify(ON_USE.map((name) => `NativeModule ${name}`))});` +
+  'console.log(JSON.stringify(process.moduleLoadList.filter((m) => names.has(m))));';
 
 describe('modules loaded on use', () => {
-  test('importing ironsock loads neither node:http2 nor node:stream/web', () => {
+  test('importing ironsock loads none of node:http2, stream/web, zlib, tls, https, cluster', () => {
     const loaded = runModule(`await import(${JSON.stringify(dist + 'index.js')});` + PRINT_LOADED);
     assert.deepEqual(loaded, []);
   });
 
-  test('they load on first use (nodeHttp2, nodeStreamWeb)', () => {
+  test('they load on first use (nodeHttp2, nodeStreamWeb, nodeZlib, nodeTls, nodeHttps, nodeCluster)', () => {
     const loaded = runModule(
       `await import(${JSON.stringify(dist + 'index.js')});` +
-        `const { nodeHttp2, nodeStreamWeb } = await import(${JSON.stringify(dist + 'node/builtins.js')});` +
-        `nodeHttp2(); nodeStreamWeb();` +
+        `const b = await import(${JSON.stringify(dist + 'node/builtins.js')});` +
+        `b.nodeHttp2(); b.nodeStreamWeb(); b.nodeZlib(); b.nodeTls(); b.nodeHttps(); b.nodeCluster();` +
         PRINT_LOADED,
     );
-    assert.deepEqual([...(loaded as string[])].sort(), [
-      'NativeModule http2',
-      'NativeModule stream/web',
-    ]);
+    assert.deepEqual(
+      [...(loaded as string[])].sort(),
+      ON_USE.map((name) => `NativeModule ${name}`),
+    );
   });
 
   test('a ws: client and the server it talks to load neither node:tls nor node:https', () => {
