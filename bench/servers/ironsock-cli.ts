@@ -3,6 +3,8 @@
  * outside load generator drives it: the same command function in this process, with the
  * control channel of control.ts beside it (its log goes to a sink; the port is read from the
  * JSON `listening` line). Used by `bench/storm-ab.ts` (`--server cli=dist/bench/servers/ironsock-cli.js`).
+ * It runs the command from the tsc output (dist/src), not from the shipped bundle
+ * (dist/cli/bin.js exports no function): the same code in another module layout.
  */
 import { Writable } from 'node:stream';
 import { serveCommand } from '../../src/cli/serve.js';

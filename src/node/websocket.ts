@@ -37,10 +37,10 @@ import type { WebSocketServer } from './server.js';
 import type { createWebSocketStream } from './stream.js';
 
 // The client's handshake (client.ts and the URL, proxy, redirect and HTTP/2 modules it loads)
-// is installed when client.ts loads: `ironsock`'s entry loads it, a process that only serves
-// (`ironsock serve`, or code importing the server module) does not. About 0.4 MB less heap in
-// every server: under large messages over many connections that heap decides how often V8
-// marks (BENCHMARKS.md, "Large messages over many connections").
+// is installed when client.ts loads. The package entry (`ironsock`) loads it; `ironsock serve`
+// imports the server module only and does not: about 0.4 MB less heap in that server process,
+// and under large messages over many connections that heap decides how often V8 marks
+// (BENCHMARKS.md, "Large messages over many connections").
 let startClient: typeof startClientHandshake | undefined;
 
 /** @internal Called once by client.ts when it loads. */
