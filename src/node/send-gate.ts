@@ -65,17 +65,19 @@ export function sendMessage(
   if (cb !== undefined) whenWritten(side, cb);
 }
 
-/** Sends a ping (payload <= 125 bytes); refusals as `sendMessage`. @throws UsageError on misuse. */
-export function sendPing(side: SendSide, payload: Uint8Array, cb?: WriteCallback): void {
+/**
+ * Sends a ping, or a pong when `isPing` is false (payload <= 125 bytes); refusals as
+ * `sendMessage`. @throws UsageError on misuse.
+ */
+export function sendControl(
+  side: SendSide,
+  isPing: boolean,
+  payload: Uint8Array,
+  cb?: WriteCallback,
+): void {
   if (!admitSend(side, cb)) return;
-  side.conn.ping(payload);
-  if (cb !== undefined) whenWritten(side, cb);
-}
-
-/** Sends a pong (payload <= 125 bytes); refusals as `sendMessage`. @throws UsageError on misuse. */
-export function sendPong(side: SendSide, payload: Uint8Array, cb?: WriteCallback): void {
-  if (!admitSend(side, cb)) return;
-  side.conn.pong(payload);
+  if (isPing) side.conn.ping(payload);
+  else side.conn.pong(payload);
   if (cb !== undefined) whenWritten(side, cb);
 }
 

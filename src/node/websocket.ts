@@ -21,7 +21,7 @@ import type { Limits } from '../protocol/limits.js';
 import { isValidWireCloseCode } from '../protocol/codes.js';
 import { PauseReason, SocketDriver } from './socket-driver.js';
 import type { DriverOptions, WriteCallback } from './socket-driver.js';
-import { sendMessage, sendPing, sendPong, whenWritten } from './send-gate.js';
+import { sendControl, sendMessage, whenWritten } from './send-gate.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
 import { keepaliveWheel } from './keepalive.js';
@@ -958,8 +958,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
     }
     const bytes = toSendBytes(data);
     if (bytes.length > 125) throw new RangeError(CONTROL_TOO_BIG);
-    if (isPing) sendPing(driver, bytes, cb);
-    else sendPong(driver, bytes, cb);
+    sendControl(driver, isPing, bytes, cb);
   }
 
   /** ws's `sendAfterClose`: count the bytes in `bufferedAmount`, tell `cb`, send nothing. */
@@ -1039,8 +1038,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
           op.cb?.(new RangeError(CONTROL_TOO_BIG));
           break;
         }
-        if (op.kind === 'ping') sendPing(driver, bytes, op.cb);
-        else sendPong(driver, bytes, op.cb);
+        sendControl(driver, op.kind === 'ping', bytes, op.cb);
         break;
       }
       case 'close':

@@ -7,7 +7,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SendBufferFullError } from '../../src/node/socket-driver.js';
-import { sendMessage, sendPing, sendPong, writeEncoded } from '../../src/node/send-gate.js';
+import { sendControl, sendMessage, writeEncoded } from '../../src/node/send-gate.js';
 import { encodeServerFrame } from '../../src/node/server.js';
 import { WebSocket } from '../../src/node/websocket.js';
 import { UsageError } from '../../src/protocol/errors.js';
@@ -37,8 +37,8 @@ describe('refusals when the connection is not open', () => {
     const before = d.writes.length;
     for (const send of [
       (cb: () => void) => sendMessage(d.driver, Buffer.from('late'), false, true, false, cb),
-      (cb: () => void) => sendPing(d.driver, Buffer.from('p'), cb),
-      (cb: () => void) => sendPong(d.driver, Buffer.from('p'), cb),
+      (cb: () => void) => sendControl(d.driver, true, Buffer.from('p'), cb),
+      (cb: () => void) => sendControl(d.driver, false, Buffer.from('p'), cb),
     ]) {
       const error = await callbackError(send);
       assert.ok(error instanceof UsageError);
@@ -67,7 +67,7 @@ describe('the cap (maxBufferedAmount)', () => {
     assert.equal(error.code, 'SEND_BUFFER_FULL');
     assert.equal(d.driver.bufferedAmount, 124, 'the refused send queued nothing');
     assert.throws(() => sendMessage(d.driver, payload, true, true, false), SendBufferFullError);
-    assert.throws(() => sendPing(d.driver, Buffer.from('p')), SendBufferFullError);
+    assert.throws(() => sendControl(d.driver, true, Buffer.from('p')), SendBufferFullError);
     assert.equal(d.driver.conn.state, 'open');
     d.release();
     await tick();
