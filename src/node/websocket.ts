@@ -384,14 +384,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
         "the WebSocket client is not loaded: import WebSocket from 'ironsock' (or its client module)",
       );
     }
-    const client: ClientState = (this._client = {
-      url: '',
-      options,
-      handshake: null,
-      request: null,
-      redirects: 0,
-      abortMessage: null,
-    });
+    const client = (this._client = newClientState(options));
     client.handshake = startClient(
       this,
       url,
@@ -921,14 +914,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
   }
 
   private _clientState(): ClientState {
-    return (this._client ??= {
-      url: '',
-      options: undefined,
-      handshake: null,
-      request: null,
-      redirects: 0,
-      abortMessage: null,
-    });
+    return (this._client ??= newClientState(undefined));
   }
 
   private _control(
@@ -1267,6 +1253,11 @@ interface ClientState {
   request: ClientRequest | null;
   redirects: number;
   abortMessage: string | null;
+}
+
+/** The client state of a connection being opened with `options`, before its handshake starts. */
+function newClientState(options: WebSocketOptions | undefined): ClientState {
+  return { url: '', options, handshake: null, request: null, redirects: 0, abortMessage: null };
 }
 
 /** One send waiting behind a Blob (see `WebSocket._hold`). */
