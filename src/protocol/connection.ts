@@ -238,73 +238,77 @@ export class Connection {
     return (this.flags & F_IN_MESSAGE) !== 0;
   }
   private set inMessage(on: boolean) {
-    this.flags = on ? this.flags | F_IN_MESSAGE : this.flags & ~F_IN_MESSAGE;
+    this.setFlag(F_IN_MESSAGE, on);
   }
   private get messageBinary(): boolean {
     return (this.flags & F_MESSAGE_BINARY) !== 0;
   }
   private set messageBinary(on: boolean) {
-    this.flags = on ? this.flags | F_MESSAGE_BINARY : this.flags & ~F_MESSAGE_BINARY;
+    this.setFlag(F_MESSAGE_BINARY, on);
   }
   private get messageCompressed(): boolean {
     return (this.flags & F_MESSAGE_COMPRESSED) !== 0;
   }
   private set messageCompressed(on: boolean) {
-    this.flags = on ? this.flags | F_MESSAGE_COMPRESSED : this.flags & ~F_MESSAGE_COMPRESSED;
+    this.setFlag(F_MESSAGE_COMPRESSED, on);
   }
   private get frameFin(): boolean {
     return (this.flags & F_FRAME_FIN) !== 0;
   }
   private set frameFin(on: boolean) {
-    this.flags = on ? this.flags | F_FRAME_FIN : this.flags & ~F_FRAME_FIN;
+    this.setFlag(F_FRAME_FIN, on);
   }
   private get decoding(): boolean {
     return (this.flags & F_DECODING) !== 0;
   }
   private set decoding(on: boolean) {
-    this.flags = on ? this.flags | F_DECODING : this.flags & ~F_DECODING;
+    this.setFlag(F_DECODING, on);
   }
   private get readPaused(): boolean {
     return (this.flags & F_READ_PAUSED) !== 0;
   }
   private set readPaused(on: boolean) {
-    this.flags = on ? this.flags | F_READ_PAUSED : this.flags & ~F_READ_PAUSED;
+    this.setFlag(F_READ_PAUSED, on);
   }
   private get parsing(): boolean {
     return (this.flags & F_PARSING) !== 0;
   }
   private set parsing(on: boolean) {
-    this.flags = on ? this.flags | F_PARSING : this.flags & ~F_PARSING;
+    this.setFlag(F_PARSING, on);
   }
   private get sendingFragmented(): boolean {
     return (this.flags & F_SENDING_FRAGMENTED) !== 0;
   }
   private set sendingFragmented(on: boolean) {
-    this.flags = on ? this.flags | F_SENDING_FRAGMENTED : this.flags & ~F_SENDING_FRAGMENTED;
+    this.setFlag(F_SENDING_FRAGMENTED, on);
   }
   private get sendingCompressed(): boolean {
     return (this.flags & F_SENDING_COMPRESSED) !== 0;
   }
   private set sendingCompressed(on: boolean) {
-    this.flags = on ? this.flags | F_SENDING_COMPRESSED : this.flags & ~F_SENDING_COMPRESSED;
+    this.setFlag(F_SENDING_COMPRESSED, on);
   }
   private get encoding(): boolean {
     return (this.flags & F_ENCODING) !== 0;
   }
   private set encoding(on: boolean) {
-    this.flags = on ? this.flags | F_ENCODING : this.flags & ~F_ENCODING;
+    this.setFlag(F_ENCODING, on);
   }
   private get closeSent(): boolean {
     return (this.flags & F_CLOSE_SENT) !== 0;
   }
   private set closeSent(on: boolean) {
-    this.flags = on ? this.flags | F_CLOSE_SENT : this.flags & ~F_CLOSE_SENT;
+    this.setFlag(F_CLOSE_SENT, on);
   }
   private get _endPending(): boolean {
     return (this.flags & F_END_PENDING) !== 0;
   }
   private set _endPending(on: boolean) {
-    this.flags = on ? this.flags | F_END_PENDING : this.flags & ~F_END_PENDING;
+    this.setFlag(F_END_PENDING, on);
+  }
+
+  private setFlag(flag: number, on: boolean): void {
+    this.flags = on ? this.flags | flag : this.flags & ~flag;
   }
 
   /** `open`, `closing` (our Close sent, waiting for the peer's) or `closed`. */
