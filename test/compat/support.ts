@@ -29,16 +29,7 @@ export const LIBS: Array<[name: 'ws' | 'ironsock', lib: Lib]> = [
   ['ironsock', (await importByName('ironsock')).default],
 ];
 
-/** Resolves with the event's arguments; rejects after `ms`. */
-export function once(emitter: NodeJS.EventEmitter, event: string, ms = 5000): Promise<any[]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${ms} ms`)), ms);
-    emitter.once(event, (...args: any[]) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
+export { once } from '../helpers/events.js';
 
 /** The names `ironsock` exports, sorted (STYLE.md §7: changing them is a conscious decision). */
 export const MAIN_NAMES = [

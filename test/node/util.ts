@@ -5,31 +5,14 @@
 import type http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { EventEmitter } from 'node:events';
+import { once } from '../helpers/events.js';
 import { randomBytes } from 'node:crypto';
 import WS from 'ws';
 import { WebSocketServer } from '../../src/node/server.js';
 import type { ServerOptions } from '../../src/node/server.js';
 import { encodeFrame } from '../../src/protocol/frame.js';
 
-/** Resolves with the event's arguments, rejects after `ms` (default 5 s). */
-export function once<T extends unknown[] = unknown[]>(
-  emitter: EventEmitter,
-  event: string,
-  ms = 5000,
-): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      emitter.off(event, listener);
-      reject(new Error(`timed out waiting for '${event}'`));
-    }, ms);
-    const listener = (...args: unknown[]): void => {
-      clearTimeout(timer);
-      resolve(args as T);
-    };
-    emitter.once(event, listener);
-  });
-}
+export { once };
 
 export const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
