@@ -22,6 +22,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { SHARED_BUILD_OPTIONS } from './esbuild-options.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'cjs');
@@ -44,21 +45,11 @@ await build({
     resolveDir: src,
     sourcefile: 'ironsock-cjs-entry.js',
   },
-  bundle: true,
+  ...SHARED_BUILD_OPTIONS,
   format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  external: ['bufferutil', 'ioredis', '@nats-io/*'],
   define: { 'import.meta.url': 'importMetaUrl' },
   banner: { js: "const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-  minifyWhitespace: true,
-  // Class and function names as written (`ws.constructor.name`, stack traces): esbuild would
-  // otherwise rename a class that refers to itself (`class _WebSocket`).
-  keepNames: true,
-  minifySyntax: true,
-  sourcemap: 'linked',
   outfile: join(out, 'bundle.js'),
-  logLevel: 'warning',
 });
 if (readFileSync(join(out, 'bundle.js'), 'utf8').includes('import.meta')) {
   fail('dist/cjs/bundle.js still uses import.meta, which CommonJS cannot parse');

@@ -7,13 +7,13 @@
 // text), and the library is about sixty small modules. A bundle of the same code is about
 // 0.45 MB less heap in every process, and under large messages over many connections a server's
 // heap size decides how often V8 runs full marking: 1 MiB x 1,000 connections went from 0.66x
-// ws to ws's level (BENCHMARKS.md, "Large messages over many connections"). Not minified:
-// names stay readable in stack traces; the whitespace is dropped (source text is heap too).
+// ws to ws's level (BENCHMARKS.md, "Large messages over many connections").
 //
 // The library and the executable are two builds: the CLI's `serve` loads no client, audit or
 // bench code (dynamic imports become chunks of their own), and `serve --workers` re-runs its
 // own entry (`./bin.js` next to the chunk that forks it, see src/cli/serve-bus.ts).
 import { build } from 'esbuild';
+import { SHARED_BUILD_OPTIONS } from './esbuild-options.js';
 import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,23 +21,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'dist', 'src');
 
-/** Options both builds share. */
+/** Options both builds here share. */
 const common = {
-  bundle: true,
+  ...SHARED_BUILD_OPTIONS,
   splitting: true,
   format: 'esm',
-  platform: 'node',
-  target: 'node20',
-  // Optional peers stay where the application installed them.
-  external: ['bufferutil', 'ioredis', '@nats-io/*'],
-  minifyWhitespace: true,
-  // Class and function names as written (`ws.constructor.name`, stack traces): esbuild would
-  // otherwise rename a class that refers to itself (`class _WebSocket`).
-  keepNames: true,
-  minifySyntax: true,
   chunkNames: '[name]-[hash]',
-  sourcemap: 'linked',
-  logLevel: 'warning',
 };
 
 for (const dir of ['lib', 'cli']) rmSync(join(root, 'dist', dir), { recursive: true, force: true });
