@@ -8,12 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import type { WebSocket } from '../../src/index.js';
 import { serveControl } from './control.js';
-
-// What an application gets from `import { WebSocketServer } from 'ironsock'`: the package's entry,
-// the bundle in dist/lib (scripts/bundle.js), typed by the modules it is built from.
-const { WebSocketServer } = (await import(
-  new URL('../../lib/index.js', import.meta.url).href
-)) as typeof import('../../src/index.js');
+import { WebSocketServer } from './shipped.js';
 
 const wss = new WebSocketServer({
   host: '127.0.0.1',
