@@ -69,14 +69,16 @@ async function main(): Promise<void> {
     const server = await ServerProcess.startFile(name, file, placement);
     entries.push({ name, server, samples: {} });
   }
-  const unit = options.echo > 0 ? 'messages' : 'cycles';
+  const echo = options.echo > 0;
+  const digits = echo ? 3 : 1;
+  const unit = echo ? 'messages' : 'cycles';
   try {
     for (let round = 0; round < options.rounds; round++) {
       const order = round % 2 === 0 ? entries : [...entries].reverse();
       for (const client of options.clients) {
         for (const entry of order) {
           const args = [
-            options.echo > 0 ? 'echo' : 'storm',
+            echo ? 'echo' : 'storm',
             '-p',
             String(entry.server.port),
             '-c',
@@ -84,8 +86,8 @@ async function main(): Promise<void> {
           ];
           args.push('-s', String(options.echo || 16), '-d', String(options.measure));
           args.push('-W', String(options.warm));
-          if (options.echo > 0) args.push('-w', '16', '-k', '128');
-          if (client === 'fin' && options.echo === 0) args.push('-F');
+          if (echo) args.push('-w', '16', '-k', '128');
+          if (client === 'fin' && !echo) args.push('-F');
           // A server named raw-net* is the node:net reference: connect, 16 B round trip, close.
           if (entry.name.startsWith('raw-net')) args.push('-r');
           const loadgen = LoadgenProcess.start(placement, args);
@@ -96,16 +98,16 @@ async function main(): Promise<void> {
           const result = await loadgen.result(30000);
           await loadgen.finish();
           const cpuUs = after.user + after.system - before.user - before.system;
-          const units = options.echo > 0 ? result.messages : result.cycles;
+          const units = echo ? result.messages : result.cycles;
           const sample = {
-            rate: options.echo > 0 ? result.msgsPerSec : result.cyclesPerSec,
+            rate: echo ? result.msgsPerSec : result.cyclesPerSec,
             cpuUs: units > 0 ? cpuUs / units : Infinity,
             errors: result.errors,
           };
           (entry.samples[client] ??= []).push(sample);
           process.stderr.write(
-            `round ${round + 1} ${options.echo > 0 ? 'echo' : `client ${client}`} ${entry.name}: ` +
-              `${sample.rate.toFixed(0)} ${unit}/s, ${sample.cpuUs.toFixed(options.echo > 0 ? 3 : 1)} µs server CPU per ${unit.slice(0, -1)}, ` +
+            `round ${round + 1} ${echo ? 'echo' : `client ${client}`} ${entry.name}: ` +
+              `${sample.rate.toFixed(0)} ${unit}/s, ${sample.cpuUs.toFixed(digits)} µs server CPU per ${unit.slice(0, -1)}, ` +
               `loadgen ${Math.round(result.cpuShare * 100)}%` +
               `${sample.errors > 0 ? `, ${sample.errors} errors` : ''}\n`,
           );
@@ -116,17 +118,16 @@ async function main(): Promise<void> {
     for (const entry of entries) await entry.server.stop();
   }
   const lines = [
-    `| ${options.echo > 0 ? 'cell' : 'client close'} | server | ${unit}/s (median) | runs | server CPU µs per ${unit.slice(0, -1)} (median) | runs |`,
+    `| ${echo ? 'cell' : 'client close'} | server | ${unit}/s (median) | runs | server CPU µs per ${unit.slice(0, -1)} (median) | runs |`,
   ];
   lines.push('| --- | --- | --- | --- | --- | --- |');
-  const digits = options.echo > 0 ? 3 : 1;
   for (const client of options.clients) {
     for (const entry of entries) {
       const samples = entry.samples[client] ?? [];
       const rates = samples.map((s) => s.rate);
       const cpu = samples.map((s) => s.cpuUs);
       lines.push(
-        `| ${options.echo > 0 ? `echo ${options.echo} B x ${options.slots}` : client} | ${entry.name} | ` +
+        `| ${echo ? `echo ${options.echo} B x ${options.slots}` : client} | ${entry.name} | ` +
           `${median(rates).toFixed(0)} | ${rates.map((r) => r.toFixed(0)).join(', ')} | ` +
           `${median(cpu).toFixed(digits)} | ${cpu.map((c) => c.toFixed(digits)).join(', ')} |`,
       );
