@@ -220,6 +220,13 @@ describe('head front: refusals (400, 408, 431) and security checks', () => {
     assert.equal(rejected[0].code, 'BARE_LF');
     assert.doesNotMatch(raw.text, /101 Switching/);
     raw.destroy();
+    // A bare CR too (README: "bare LF or CR is a 400").
+    const cr = new RawClient(port);
+    await cr.connected();
+    cr.socket.write(upgradeRequest(port).replace('Upgrade: websocket\r\n', 'Upgrade: websocket\r'));
+    assert.equal(await cr.status(), 400);
+    assert.equal(rejected.at(-1)?.code, 'BARE_CR');
+    cr.destroy();
     await stopServer(wss);
   });
 
