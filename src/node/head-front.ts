@@ -113,6 +113,8 @@ function requestFromHead(head: RequestHead, socket: Socket): IncomingMessage {
     // Node keeps the list and builds `headers` from it when first read.
     lines._addHeaderLines(raw, raw.length);
   } else {
+    // node:http's internal is gone (Node ≥ 20 has it): duplicates joined with ", ", a
+    // simplification of Node's rules (Set-Cookie an array, some fields first-wins).
     req.rawHeaders = raw;
     const headers: Record<string, string> = {};
     for (const [name, value] of head.headers) {
