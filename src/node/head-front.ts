@@ -20,6 +20,7 @@
  */
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { Server as NetServer, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { nodeHttp, nodeNet } from './builtins.js';
 import { HttpHeadParser } from '../protocol/handshake/http-head.js';
 import type { RequestHead } from '../protocol/handshake/http-head.js';
@@ -29,8 +30,11 @@ import { valueHasToken } from '../protocol/handshake/header-tokens.js';
 /** What the front hands over: the WebSocket server's side of it (server.ts). */
 export interface FrontTarget {
   /**
-   * A complete head asking for an upgrade. `socket` is paused (no flowing mode), its error
-   * listener is {@link ignoreSocketError}; `rest` holds the bytes read after the head.
+   * A complete head asking for an upgrade, called from the socket's read. `socket` is still in
+   * flowing mode with no 'data' listener: a target that keeps it adds its listener before
+   * returning; otherwise the front stops the flow when this returns (bytes then wait in the
+   * socket, as node:http leaves them before 'upgrade'). Its error listener is
+   * {@link ignoreSocketError}; `rest` holds the bytes read after the head.
    */
   upgradeFromFront(req: IncomingMessage, head: RequestHead, socket: Socket, rest: Buffer): void;
   /**
@@ -72,6 +76,16 @@ export function ignoreSocketError(this: Socket): void {
 function noop(): void {}
 /** Node's `Buffer#latin1Slice` (what `toString('latin1', start, end)` calls, without its checks). */
 type Latin1Buffer = Buffer & { latin1Slice(start: number, end: number): string };
+
+/**
+ * Leaves `socket` as node:http leaves one before 'upgrade': not flowing, bytes wait for the next
+ * reader. A socket with a 'data' listener of its own is left as it is.
+ */
+export function holdInput(socket: Duplex): void {
+  if (socket.readableFlowing === true && socket.listenerCount('data') === 0) {
+    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+  }
+}
 
 /** Node routes a request to 'upgrade' when it carries an `Upgrade` header and `Connection: upgrade`. */
 function asksForUpgrade(head: RequestHead): boolean {
@@ -279,16 +293,18 @@ export class HeadFront {
     });
   }
 
-  /** Stops reading for the front: no more 'data' here, no flowing mode, out of the sweep. */
-  private forget(socket: FrontSocket): void {
+  /**
+   * Stops reading for the front: no more 'data' here, out of the sweep, and (unless
+   * `keepFlowing`) no flowing mode.
+   */
+  private forget(socket: FrontSocket, keepFlowing = false): void {
     this.pending.delete(socket);
     if (socket[kChunks] !== undefined) {
       socket[kChunks] = undefined;
       socket[kParser] = undefined;
     }
     socket.removeListener('data', this.onHeadData);
-    // As node:http does before 'upgrade': bytes wait in the socket until the next reader.
-    (socket as { readableFlowing: boolean | null }).readableFlowing = null;
+    if (!keepFlowing) holdInput(socket);
   }
 
   private refuse(socket: Socket, status: number, code: string, reason: string): void {
@@ -319,8 +335,11 @@ export class HeadFront {
     end: number,
     chunks: Buffer[] | null,
   ): void {
-    this.forget(socket);
     if (asksForUpgrade(head)) {
+      // The socket stays in flowing mode while the target runs: a handshake accepted at once
+      // hands it to its WebSocket still flowing (no pause, resume and tick per connection).
+      // No byte can be read before the target returns.
+      this.forget(socket, true);
       this.target.upgradeFromFront(
         requestFromHead(head, socket),
         head,
@@ -328,8 +347,12 @@ export class HeadFront {
         // Nearly always nothing follows the head: no new view for it.
         end === chunk.length ? NOTHING_AFTER : chunk.subarray(end),
       );
+      // Not taken over (refused, waiting for an asynchronous verifyClient, or deferred): the
+      // bytes wait in the socket for the next reader.
+      holdInput(socket);
       return;
     }
+    this.forget(socket);
     // Not an upgrade: node:http reads the request again, from its first byte.
     socket.removeListener('error', ignoreSocketError);
     if (chunks === null) socket.unshift(chunk);

@@ -38,7 +38,7 @@ import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
 import { checkServerOptions } from './server-options.js';
 import { plainRequestAnswer, refusalDetails, warnUnheardRefusal } from './refusals.js';
-import { HEAD_TIMEOUT_CODE, HeadFront, ignoreSocketError } from './head-front.js';
+import { HEAD_TIMEOUT_CODE, HeadFront, holdInput, ignoreSocketError } from './head-front.js';
 import type { FrontTarget } from './head-front.js';
 import { TopicHub } from '../pubsub/hub.js';
 import type { PublishOptions, PubSubOptions } from '../pubsub/hub.js';
@@ -671,6 +671,8 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
           status: decision.status,
           explanation: decision.reason,
         });
+        // The application gets the socket as node:http gives it to 'upgrade' listeners.
+        holdInput(tracked);
         this.emit('wsClientError', error, socket, req);
         this.armGrace(tracked, this.handshakeTimeout);
         return;

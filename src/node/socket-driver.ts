@@ -16,6 +16,7 @@ import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
 import type { Limits } from '../protocol/limits.js';
+import { nodeNet } from './builtins.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
 import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
@@ -195,11 +196,30 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   }
 
   /**
-   * Starts reading once the current callbacks and promise reactions have run (setImmediate),
-   * first feeding `head` (bytes that arrived with the handshake): listeners attached in the
-   * 'connection' handler, or right after `await WebSocket.connect()`, see every message.
+   * Starts reading so that listeners attached in the 'connection' handler, or right after
+   * `await WebSocket.connect()`, see every message.
+   *
+   * A server connection over TCP or TLS with no byte read past its handshake starts at once:
+   * its next bytes come with a later read event, and Node runs the promise reactions of the
+   * current callback (the 'connection' handler's) before it delivers another read. Otherwise
+   * (bytes already read, a client, an HTTP/2 stream or another stream) the socket is paused
+   * and reading starts once the current callbacks and promise reactions have run
+   * (setImmediate), `head` (bytes that arrived with the handshake) first.
    */
   start(head?: Uint8Array): void {
+    const socket = this.socket;
+    if (
+      this.config.role === 'server' &&
+      (head === undefined || head.length === 0) &&
+      socket.readableLength === 0 &&
+      socket instanceof nodeNet.Socket
+    ) {
+      // No setImmediate, and when the socket is still flowing (the front handed it over in
+      // its read) no pause and resume either (issue #12, connect storm).
+      this.startReading(undefined);
+      return;
+    }
+    socket.pause();
     setImmediate(startDriver, this, head);
   }
 

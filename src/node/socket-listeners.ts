@@ -37,8 +37,8 @@ function socketOnDrain(this: DrivenSocket): void {
  * Takes `socket` over for `handler`: routes its end, error, close and drain events to it (from
  * now on a socket error is never unhandled, checklist R8, until the socket is gone), turns off
  * Nagle's delay (every write is a finished batch of frames) and the idle timeout (the driver
- * keeps its own timers), and pauses it: nothing may be read before the owner's listeners exist
- * (the driver's `start`).
+ * keeps its own timers). Reading is left as it is: the driver's `start` decides when it
+ * begins, once the owner's listeners can exist.
  */
 export function adoptSocket(socket: Duplex, handler: SocketEventHandler): void {
   (socket as DrivenSocket)[kDriver] = handler;
@@ -55,7 +55,6 @@ export function adoptSocket(socket: Duplex, handler: SocketEventHandler): void {
   // `timeout` is undefined until a timeout is set (Node's documented meaning): then there is
   // none to turn off, and the socket gets no `timeout` property (memory per connection).
   if (net.timeout !== undefined && net.timeout !== 0) net.setTimeout?.(0);
-  socket.pause();
 }
 
 /** Routes the socket's data too (reading starts once the owner's listeners exist). */

@@ -761,7 +761,8 @@ export class WebSocket extends nodeEvents.EventEmitter {
   /**
    * @internal Attaches the socket after a successful opening handshake: the connection is OPEN.
    * `head` holds bytes read past the handshake (ownership passes here). A client emits 'open'
-   * synchronously; reading starts on the next tick so listeners attached now see every message.
+   * synchronously; reading starts so that listeners attached now, or after awaiting settled
+   * promises, see every message (`SocketDriver.start`).
    * `shared` (a server's, from {@link serverDriverOptions}) is used as it is: every connection of
    * a server shares one driver options object (and so one resolved driver config); the tuning in
    * `options` is then ignored.

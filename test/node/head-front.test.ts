@@ -206,6 +206,97 @@ describe('head front: upgrades', () => {
   });
 });
 
+describe('head front: the hand-over of the socket to its WebSocket (issue #12)', () => {
+  test('a handshake accepted at once hands the socket over still flowing: no pause', async () => {
+    const { wss, port } = await startServer();
+    const flowing: Array<boolean | null> = [];
+    wss.on('connection', (ws: WebSocket) => {
+      const socket = ws._socket as import('node:net').Socket;
+      flowing.push(socket.readableFlowing);
+      ws.on('message', (data: Buffer) => ws.send(data));
+    });
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(upgradeRequest(port));
+    assert.equal(await raw.status(), 101);
+    raw.frame(0x1, 'after the 101');
+    await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
+    assert.deepEqual(flowing, [true]);
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('listeners attached after awaits in the connection handler see the first message', async () => {
+    const { wss, port } = await startServer();
+    wss.on('connection', async (ws: WebSocket) => {
+      // Promise reactions only: they run before Node delivers the socket's next read.
+      await Promise.resolve();
+      await null;
+      ws.on('message', (data: Buffer) => ws.send(data));
+    });
+    const raws: RawClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      const raw = new RawClient(port);
+      await raw.connected();
+      // The frame follows the head at once, as a separate write (a second read on the server,
+      // whenever the kernel delivers it).
+      raw.socket.write(upgradeRequest(port));
+      raw.frame(0x1, `first ${i}`);
+      raws.push(raw);
+    }
+    for (const [i, raw] of raws.entries()) {
+      await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
+      assert.equal(parseFrames(raw.frames)[0].payload.toString(), `first ${i}`);
+      raw.destroy();
+    }
+    await stopServer(wss);
+  });
+
+  test('bytes that arrive while an asynchronous verifyClient waits are kept for the WebSocket', async () => {
+    let answer: ((ok: boolean) => void) | undefined;
+    const { wss, port } = await startServer({
+      verifyClient: (_info: VerifyClientInfo, cb: (ok: boolean) => void) => {
+        answer = cb;
+      },
+    });
+    wss.on('connection', (ws: WebSocket) => {
+      ws.on('message', (data: Buffer) => ws.send(data));
+    });
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(upgradeRequest(port));
+    await waitFor(() => answer !== undefined, 5000, 'verifyClient');
+    // A separate read while the handshake is pending: without the front stopping the flow it
+    // would be emitted to no listener and lost.
+    raw.frame(0x1, 'early');
+    await delay(50);
+    answer!(true);
+    assert.equal(await raw.status(), 101);
+    await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
+    assert.equal(parseFrames(raw.frames)[0].payload.toString(), 'early');
+    raw.destroy();
+    await stopServer(wss);
+  });
+
+  test('wsClientError listeners get the socket as node:http gives it (not flowing)', async () => {
+    const { wss, port } = await startServer();
+    const flowing: Array<boolean | null> = [];
+    wss.on('wsClientError', (_error: Error, socket: import('node:stream').Duplex) => {
+      flowing.push(socket.readableFlowing);
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    });
+    const raw = new RawClient(port);
+    await raw.connected();
+    raw.socket.write(
+      upgradeRequest(port).replace('Sec-WebSocket-Version: 13', 'Sec-WebSocket-Version: 8'),
+    );
+    assert.equal(await raw.status(), 400);
+    assert.deepEqual(flowing, [null]);
+    raw.destroy();
+    await stopServer(wss);
+  });
+});
+
 describe('head front: refusals (400, 408, 431) and security checks', () => {
   test('H4: a bare LF in the head is 400 with the parser code on rejected; nothing after it is read', async () => {
     const { wss, port } = await startServer();
