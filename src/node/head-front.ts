@@ -217,6 +217,10 @@ export class HeadFront {
       this.sweepTimer.unref();
     }
     socket.on('error', ignoreSocketError);
+    // Reading already started in the Socket constructor and nothing can be buffered yet (no
+    // read event since the accept): flowing mode set first, the 'data' listener does not
+    // schedule the resume tick that would only find an empty buffer (issue #12).
+    (socket as { readableFlowing: boolean | null }).readableFlowing = true;
     socket.on('data', this.onHeadData);
   }
 

@@ -226,6 +226,26 @@ describe('head front: the hand-over of the socket to its WebSocket (issue #12)',
     await stopServer(wss);
   });
 
+  test('an accepted connection reads its head without a resume tick', async () => {
+    const f = await frontServer();
+    const scheduled: boolean[] = [];
+    // After the front's own listener: the state the accept left.
+    f.front.server.on('connection', (socket: import('node:net').Socket) => {
+      const state = (socket as unknown as { _readableState: { resumeScheduled: boolean } })
+        ._readableState;
+      scheduled.push(state.resumeScheduled);
+    });
+    const raw = new RawClient(f.port);
+    await raw.connected();
+    raw.socket.write(upgradeRequest(f.port));
+    assert.equal(await raw.status(), 101);
+    raw.frame(0x1, 'echo me');
+    await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
+    assert.deepEqual(scheduled, [false]);
+    raw.destroy();
+    await closeFront(f);
+  });
+
   test('listeners attached after awaits in the connection handler see the first message', async () => {
     const { wss, port } = await startServer();
     wss.on('connection', async (ws: WebSocket) => {
