@@ -19,6 +19,17 @@ export interface ServerHooks {
   broadcast(data: Buffer): void;
   /** Number of open client connections. */
   connections(): number;
+  /**
+   * CPU time and RSS of the process that serves, when it is not this one (a server run as a
+   * child process, bench/servers/ironsock-bin.ts); by default this process's.
+   */
+  usage?(): { user: number; system: number; rss: number; heapUsed: number };
+}
+
+function ownUsage(): { user: number; system: number; rss: number; heapUsed: number } {
+  const cpu = process.cpuUsage();
+  const memory = process.memoryUsage();
+  return { user: cpu.user, system: cpu.system, rss: memory.rss, heapUsed: memory.heapUsed };
 }
 
 /** Announces `port` and serves the stdin commands described above until stdin closes. */
@@ -27,15 +38,7 @@ export function serveControl(port: number, hooks: ServerHooks): void {
   lines.on('line', (line) => {
     const [command, argument] = line.trim().split(/\s+/);
     if (command === 'stats') {
-      const cpu = process.cpuUsage();
-      const memory = process.memoryUsage();
-      const stats = {
-        user: cpu.user,
-        system: cpu.system,
-        rss: memory.rss,
-        heapUsed: memory.heapUsed,
-        connections: hooks.connections(),
-      };
+      const stats = { ...(hooks.usage?.() ?? ownUsage()), connections: hooks.connections() };
       process.stdout.write(`STATS ${JSON.stringify(stats)}\n`);
     } else if (command === 'gc') {
       const gc = (globalThis as { gc?: () => void }).gc;
