@@ -1,13 +1,19 @@
 /**
  * What a `SocketDriver` (socket-driver.ts) promises its owner and asks of it: the options of one
- * driven connection, the sink it reports to, the reasons reading may be paused, and the errors a
- * send can end with.
+ * driven connection and their resolved, shared form, the sink it reports to, the reasons reading
+ * may be paused, and the errors a send can end with.
  */
 import type { CloseInfo, Role } from '../protocol/connection.js';
 import type { Limits } from '../protocol/limits.js';
 import { UsageError } from '../protocol/errors.js';
 import type { KeepaliveWheel } from './keepalive.js';
 import type { BufferedAmountPolicy } from './limits.js';
+import {
+  DEFAULT_BUFFERED_AMOUNT_POLICY,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAX_BUFFERED_AMOUNT,
+  DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
+} from './limits.js';
 
 /** A send was refused because the connection's outgoing backlog is at `maxBufferedAmount`. */
 export class SendBufferFullError extends Error {
@@ -61,4 +67,43 @@ export function notOpenError(): UsageError {
 /** The error of a send still being compressed when the socket went away (ws's wording). */
 export function closedWhileCompressingError(): Error {
   return new Error('The socket was closed while data was being compressed');
+}
+
+/**
+ * The settings of a driven connection, resolved once per options object and shared by every
+ * driver created with that object (a server's connections): five fields fewer per connection
+ * (the cap on `bufferedAmount`, read by every send, stays a field of the driver).
+ */
+export interface DriverConfig {
+  readonly role: Role;
+  readonly autoPong: boolean;
+  readonly closeTimeout: number;
+  readonly maxBuffered: number;
+  readonly rejectWhenFull: boolean;
+  readonly maxControl: number;
+  readonly wheel: KeepaliveWheel | null;
+  readonly limits: Partial<Limits> | undefined;
+  readonly skipUtf8: boolean;
+}
+
+const configs = new WeakMap<DriverOptions, DriverConfig>();
+
+/** The resolved settings of `options` (read once: later changes to the object are not seen). */
+export function configOf(options: DriverOptions): DriverConfig {
+  let config = configs.get(options);
+  if (config === undefined) {
+    config = {
+      role: options.role,
+      autoPong: options.autoPong ?? true,
+      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS,
+      maxBuffered: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
+      rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
+      maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
+      wheel: options.keepalive ?? null,
+      limits: options.limits,
+      skipUtf8: options.unsafeSkipUtf8Validation ?? false,
+    };
+    configs.set(options, config);
+  }
+  return config;
 }

@@ -15,23 +15,21 @@ import type { Duplex } from 'node:stream';
 import { Connection } from '../protocol/connection.js';
 import type { CloseInfo, ConnectionHandler, Role } from '../protocol/connection.js';
 import type { Extension } from '../protocol/extensions/extension.js';
-import type { Limits } from '../protocol/limits.js';
 import { nodeNet } from './builtins.js';
 import { nodePlatform } from './platform.js';
-import type { KeepaliveTarget, KeepaliveWheel } from './keepalive.js';
-import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
-import type { DriverOptions, DriverSink } from './driver-contract.js';
+import type { KeepaliveTarget } from './keepalive.js';
+import {
+  PauseReason,
+  closedWhileCompressingError,
+  configOf,
+  notOpenError,
+} from './driver-contract.js';
+import type { DriverConfig, DriverOptions, DriverSink } from './driver-contract.js';
 import { Outbox } from './outbox.js';
 import { closeTransport } from './transport-close.js';
 import { admitControlFrame } from './control-rate.js';
 import { adoptSocket, listenToData, releaseSocket } from './socket-listeners.js';
 import { afterEngineOutput, answerPing, sendHeldPong } from './send-gate.js';
-import {
-  DEFAULT_BUFFERED_AMOUNT_POLICY,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  DEFAULT_MAX_BUFFERED_AMOUNT,
-  DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
-} from './limits.js';
 
 export type { WriteCallback } from './outbox.js';
 export { PauseReason, SendBufferFullError } from './driver-contract.js';
@@ -50,45 +48,6 @@ function startDriver(driver: SocketDriver, head: Uint8Array | undefined): void {
 }
 function rethrow(error: unknown): void {
   throw error;
-}
-
-/**
- * The settings of a driven connection, resolved once per options object and shared by every
- * driver created with that object (a server's connections): five fields fewer per connection
- * (the cap on `bufferedAmount`, read by every send, stays a field of the driver).
- */
-interface DriverConfig {
-  readonly role: Role;
-  readonly autoPong: boolean;
-  readonly closeTimeout: number;
-  readonly maxBuffered: number;
-  readonly rejectWhenFull: boolean;
-  readonly maxControl: number;
-  readonly wheel: KeepaliveWheel | null;
-  readonly limits: Partial<Limits> | undefined;
-  readonly skipUtf8: boolean;
-}
-
-const configs = new WeakMap<DriverOptions, DriverConfig>();
-
-/** The resolved settings of `options` (read once: later changes to the object are not seen). */
-function configOf(options: DriverOptions): DriverConfig {
-  let config = configs.get(options);
-  if (config === undefined) {
-    config = {
-      role: options.role,
-      autoPong: options.autoPong ?? true,
-      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS,
-      maxBuffered: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
-      rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
-      maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
-      wheel: options.keepalive ?? null,
-      limits: options.limits,
-      skipUtf8: options.unsafeSkipUtf8Validation ?? false,
-    };
-    configs.set(options, config);
-  }
-  return config;
 }
 
 /** Bits of `SocketDriver.bits`. */
