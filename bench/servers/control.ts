@@ -61,3 +61,26 @@ export function serveControl(port: number, hooks: ServerHooks): void {
   lines.on('close', () => process.exit(0));
   process.stdout.write(`READY ${port}\n`);
 }
+
+/**
+ * The port announced by `line` when it is the JSON `listening` line of `ironsock serve
+ * --json-log`, else undefined.
+ */
+export function listeningPort(line: string): number | undefined {
+  if (!line.includes('"listening"')) return undefined;
+  return (JSON.parse(line) as { port?: number }).port;
+}
+
+/**
+ * Hooks of the serve command run as a benchmark server: it keeps its WebSocketServer to itself,
+ * so the storm cells only (the broadcast and memory workloads need these two hooks).
+ */
+export function commandHooks(usage?: ServerHooks['usage']): ServerHooks {
+  return {
+    broadcast: () => {
+      throw new Error('the serve command has no broadcast hook');
+    },
+    connections: () => 0,
+    usage,
+  };
+}

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { serveControl } from './control.js';
+import { commandHooks, listeningPort, serveControl } from './control.js';
 
 const bin = process.env.IRONSOCK_BIN ?? fileURLToPath(new URL('../../cli/bin.js', import.meta.url));
 const child = spawn(
@@ -44,15 +44,8 @@ function childUsage(): { user: number; system: number; rss: number; heapUsed: nu
 
 let announced = false;
 createInterface({ input: child.stdout }).on('line', (line) => {
-  if (announced || !line.includes('"listening"')) return;
-  const port = (JSON.parse(line) as { port?: number }).port;
+  const port = announced ? undefined : listeningPort(line);
   if (port === undefined) return;
   announced = true;
-  serveControl(port, {
-    broadcast: () => {
-      throw new Error('the shipped server has no broadcast hook');
-    },
-    connections: () => 0,
-    usage: childUsage,
-  });
+  serveControl(port, commandHooks(childUsage));
 });

@@ -8,25 +8,18 @@
  */
 import { Writable } from 'node:stream';
 import { serveCommand } from '../../src/cli/serve.js';
-import { serveControl } from './control.js';
+import { commandHooks, listeningPort, serveControl } from './control.js';
 
 let announced = false;
 const log = new Writable({
   write(chunk: Buffer, _encoding, callback) {
     if (!announced) {
       for (const line of chunk.toString('utf8').split('\n')) {
-        if (!line.includes('"listening"')) continue;
-        const port = (JSON.parse(line) as { port?: number }).port;
+        const port = listeningPort(line);
         if (port === undefined) continue;
         announced = true;
-        serveControl(port, {
-          broadcast: () => {
-            throw new Error('the CLI server has no broadcast hook');
-          },
-          // The command keeps its WebSocketServer to itself: for the storm cells only (the
-          // broadcast and memory workloads need these two hooks).
-          connections: () => 0,
-        });
+        serveControl(port, commandHooks());
+        break;
       }
     }
     callback();
