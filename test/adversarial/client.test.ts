@@ -30,6 +30,7 @@ import {
   parseFrames,
   waitFor,
 } from './support.js';
+import { FLOOD_BYTES, floodNotFound } from '../helpers/flood.js';
 
 const MiB = 1024 * 1024;
 
@@ -222,20 +223,9 @@ test('K3: a masked frame from the server -> Close 1002, no message (§5.1)', asy
 
 test('K4: a non-101 response with a 100 MB body and a response head over 16 KiB fail with capped reads', async () => {
   await arena({}, async (a) => {
-    let sent = 0;
+    let sent = (): number => 0;
     const server = await hostile((r) => {
-      r.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
-      const chunk = Buffer.alloc(64 * 1024, 0x78);
-      const pump = (): void => {
-        while (sent < 100_000_000 && !r.socket.destroyed) {
-          sent += chunk.length;
-          if (!r.socket.write(chunk)) {
-            r.socket.once('drain', pump);
-            return;
-          }
-        }
-      };
-      pump();
+      sent = floodNotFound(r.socket);
     });
     try {
       const before = memoryNow();
@@ -243,7 +233,7 @@ test('K4: a non-101 response with a 100 MB body and a response head over 16 KiB 
       assert.equal(result.opened, false);
       await a.check();
       await waitFor(() => server.requests[0].closed, 5000, 'the client to drop the socket');
-      assert.ok(sent < 100_000_000, `server sent ${sent} bytes: the client kept reading`);
+      assert.ok(sent() < FLOOD_BYTES, `server sent ${sent()} bytes: the client kept reading`);
       assertMemoryBelow(before, 16 * MiB, 'large body');
     } finally {
       await server.close();

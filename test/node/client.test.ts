@@ -22,6 +22,7 @@ import {
   type ClientHandshakeTarget,
   type ClientOptions,
 } from '../../src/node/client.js';
+import { FLOOD_BYTES, floodNotFound } from '../helpers/flood.js';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 const acceptFor = (key: string): string =>
@@ -111,22 +112,11 @@ function rawServer(handler: Handler, host = '127.0.0.1'): Promise<RawServer> {
 
 /** A server answering 404 with a 100 MB body, written as fast as the client takes it. */
 async function floodingServer(): Promise<{ server: RawServer; sent: () => number }> {
-  let sent = 0;
+  let sent = (): number => 0;
   const server = await rawServer((request) => {
-    request.socket.write('HTTP/1.1 404 Not Found\r\nContent-Length: 100000000\r\n\r\n');
-    const chunk = Buffer.alloc(64 * 1024, 0x78);
-    const pump = (): void => {
-      while (sent < 100_000_000 && !request.socket.destroyed) {
-        sent += chunk.length;
-        if (!request.socket.write(chunk)) {
-          request.socket.once('drain', pump);
-          return;
-        }
-      }
-    };
-    pump();
+    sent = floodNotFound(request.socket);
   });
-  return { server, sent: () => sent };
+  return { server, sent: () => sent() };
 }
 
 /** A 101 answer for `request`, with `overrides` (null removes a header). */
@@ -623,7 +613,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(failure.reported, false);
       assert.equal(failure.response, undefined);
       await server.requests[0].closed;
-      assert.ok(sent() < 100_000_000, `server sent ${sent()} bytes: the client kept reading`);
+      assert.ok(sent() < FLOOD_BYTES, `server sent ${sent()} bytes: the client kept reading`);
     } finally {
       await server.close();
     }
@@ -672,7 +662,7 @@ describe('checklist K4: non-101 responses and oversized heads', () => {
       assert.equal(failure.response?.body.length, 1024 * 1024);
       assert.equal(failure.response?.aborted, true);
       await server.requests[0].closed;
-      assert.ok(sent() < 100_000_000, `server sent ${sent()} bytes: the client kept reading`);
+      assert.ok(sent() < FLOOD_BYTES, `server sent ${sent()} bytes: the client kept reading`);
     } finally {
       await server.close();
     }
