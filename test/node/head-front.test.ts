@@ -17,6 +17,7 @@ import {
   delay,
   once,
   parseFrames,
+  rawUpgrade,
   startServer,
   stopServer,
   upgradeRequest,
@@ -215,10 +216,7 @@ describe('head front: the hand-over of the socket to its WebSocket (issue #12)',
       flowing.push(socket.readableFlowing);
       ws.on('message', (data: Buffer) => ws.send(data));
     });
-    const raw = new RawClient(port);
-    await raw.connected();
-    raw.socket.write(upgradeRequest(port));
-    assert.equal(await raw.status(), 101);
+    const raw = await rawUpgrade(port);
     raw.frame(0x1, 'after the 101');
     await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
     assert.deepEqual(flowing, [true]);
@@ -235,10 +233,7 @@ describe('head front: the hand-over of the socket to its WebSocket (issue #12)',
         ._readableState;
       scheduled.push(state.resumeScheduled);
     });
-    const raw = new RawClient(f.port);
-    await raw.connected();
-    raw.socket.write(upgradeRequest(f.port));
-    assert.equal(await raw.status(), 101);
+    const raw = await rawUpgrade(f.port);
     raw.frame(0x1, 'echo me');
     await waitFor(() => parseFrames(raw.frames).length === 1, 5000, 'the echo');
     assert.deepEqual(scheduled, [false]);

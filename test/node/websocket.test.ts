@@ -85,6 +85,25 @@ describe('WebSocket object surface (ws-compatible)', () => {
     await stopServer(wss);
   });
 
+  test('a client that attaches its listener right after await WebSocket.connect() sees messages sent with the 101', async () => {
+    const { wss, url } = await startServer();
+    // Sent from the 'connection' handler: they can arrive in the same read as the 101.
+    wss.on('connection', (ws: WebSocket) => {
+      ws.send('first');
+      ws.send('second');
+    });
+    for (let i = 0; i < 5; i++) {
+      const client = await WebSocket.connect(url);
+      const got: string[] = [];
+      client.on('message', (data: Buffer) => got.push(data.toString()));
+      await waitFor(() => got.length === 2);
+      assert.deepEqual(got, ['first', 'second']);
+      client.close();
+      await once(client, 'close');
+    }
+    await stopServer(wss);
+  });
+
   test('send after close: the callback gets an error and nothing throws', async () => {
     const { wss, url } = await startServer();
     const client = await WebSocket.connect(url);

@@ -8,6 +8,29 @@ chunkingOracle();
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
+interface AllocRecording {
+  h: ReturnType<typeof harness>;
+  /** Every allocation of the engine, with the payload bytes arrived at that moment. */
+  allocs: { size: number; arrived: number }[];
+  /** Set by the test as it feeds (`arrived`). */
+  state: { arrived: number };
+}
+
+/** A server engine whose platform records every allocation it makes. */
+function allocRecordingHarness(limits?: { maxPayload: number }): AllocRecording {
+  const allocs: AllocRecording['allocs'] = [];
+  const state = { arrived: 0 };
+  const base = testPlatform();
+  const platform = {
+    ...base,
+    alloc: (n: number) => {
+      allocs.push({ size: n, arrived: state.arrived });
+      return base.alloc(n);
+    },
+  };
+  return { h: harness({ role: 'server', limits, platform }), allocs, state };
+}
+
 describe('§5.1 masking', () => {
   test('a server fails the connection on an unmasked frame with 1002', () => {
     const h = harness({ role: 'server' });
@@ -429,18 +452,11 @@ describe('memory: split single-frame messages', () => {
     assert.deepEqual(msg.data, payload);
   });
   test('a declared length alone never makes the engine allocate it: 1 MiB declared, 1 byte sent', () => {
-    const sizes: number[] = [];
-    const h = harness({ role: 'server' });
-    const platform = (h.conn as unknown as { platform: { alloc: (n: number) => Uint8Array } })
-      .platform;
-    const alloc = platform.alloc;
-    platform.alloc = (n) => {
-      sizes.push(n);
-      return alloc(n);
-    };
+    const { h, allocs } = allocRecordingHarness();
     const frame = clientFrame(2, new Uint8Array(1024 * 1024));
     h.feed(frame.subarray(0, 15)); // header (14 bytes) + 1 payload byte
-    assert.ok(Math.max(0, ...sizes) <= 64 * 1024, `allocated ${Math.max(0, ...sizes)} bytes`);
+    const largest = Math.max(0, ...allocs.map((a) => a.size));
+    assert.ok(largest <= 64 * 1024, `allocated ${largest} bytes`);
     h.feed(frame.subarray(15));
     const msg = h.events[0];
     assert.ok(msg.type === 'message' && msg.data.length === 1024 * 1024);
@@ -450,36 +466,22 @@ describe('memory: split single-frame messages', () => {
 describe('memory: a large frame gets its own buffer once half of it has arrived', () => {
   const MiB = 1024 * 1024;
   const payload = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 13 + 5) & 0xff);
-  /** Feeds `frame` in reads of `size` bytes; records every allocation with the payload bytes arrived. */
-  function feedInReads(
-    h: ReturnType<typeof harness>,
-    frame: Uint8Array,
-    size: number,
-    header: number,
-  ) {
-    const allocs: { size: number; arrived: number }[] = [];
-    const platform = (h.conn as unknown as { platform: { alloc: (n: number) => Uint8Array } })
-      .platform;
-    const alloc = platform.alloc;
-    let arrived = 0;
-    platform.alloc = (n) => {
-      allocs.push({ size: n, arrived });
-      return alloc(n);
-    };
+  /** Feeds `frame` to `r.h` in reads of `size` bytes, keeping `r.state.arrived` (payload bytes) current. */
+  function feedInReads(r: AllocRecording, frame: Uint8Array, size: number, header: number) {
     for (let at = 0; at < frame.length; at += size) {
       const end = Math.min(at + size, frame.length);
-      arrived = Math.max(0, end - header);
-      h.conn.receiveData(frame.slice(at, end));
+      r.state.arrived = Math.max(0, end - header);
+      r.h.conn.receiveData(frame.slice(at, end));
     }
-    platform.alloc = alloc;
-    return allocs;
+    return r.allocs;
   }
 
   for (const read of [65536, 1000]) {
     test(`a 1 MiB binary frame in ${read}-byte reads arrives as one buffer, allocated after half arrived`, () => {
-      const h = harness({ role: 'server', limits: { maxPayload: 4 * MiB } });
+      const r = allocRecordingHarness({ maxPayload: 4 * MiB });
+      const h = r.h;
       const data = payload(MiB);
-      const allocs = feedInReads(h, clientFrame(2, data, { mask: [9, 8, 7, 6] }), read, 14);
+      const allocs = feedInReads(r, clientFrame(2, data, { mask: [9, 8, 7, 6] }), read, 14);
       const [event] = h.events;
       assert.ok(event?.type === 'message');
       assert.equal(event.parts, 1);
@@ -495,9 +497,10 @@ describe('memory: a large frame gets its own buffer once half of it has arrived'
   }
 
   test('R1: 1 MiB declared, 400 KiB sent in 64 KiB reads: nothing near the declared size is allocated', () => {
-    const h = harness({ role: 'server', limits: { maxPayload: 4 * MiB } });
+    const r = allocRecordingHarness({ maxPayload: 4 * MiB });
+    const h = r.h;
     const frame = clientFrame(2, payload(MiB));
-    const allocs = feedInReads(h, frame.subarray(0, 14 + 400 * 1024), 65536, 14);
+    const allocs = feedInReads(r, frame.subarray(0, 14 + 400 * 1024), 65536, 14);
     assert.ok(
       allocs.every((a) => a.size < MiB / 2),
       JSON.stringify(allocs),
@@ -518,13 +521,17 @@ describe('memory: a large frame gets its own buffer once half of it has arrived'
     assert.ok(event?.type === 'message' && event.parts === 1);
   });
 
-  test('invalid UTF-8 in the half collected before the buffer fails with 1007 before the rest', () => {
+  test('invalid UTF-8 early in a large text frame fails with 1007 before the frame buffer is allocated', () => {
     const bytes = new TextEncoder().encode('a'.repeat(200000));
     bytes[1000] = 0xc3; // a lead byte followed by 'a'
-    const h = harness({ role: 'server' });
+    const { h, allocs } = allocRecordingHarness();
     const frame = clientFrame(1, bytes);
     h.feed(frame.subarray(0, 10 + 5000));
     assert.equal(h.closeEvent()?.code, 1007);
+    assert.ok(
+      allocs.every((a) => a.size < 200000),
+      'the 200 KB frame buffer was never allocated',
+    );
   });
 });
 
