@@ -297,21 +297,18 @@ export class HeadFront {
     });
   }
 
-  /**
-   * Stops reading for the front: no more 'data' here, out of the sweep, and (unless
-   * `keepFlowing`) no flowing mode.
-   */
-  private forget(socket: FrontSocket, keepFlowing = false): void {
+  /** Stops reading for the front: no more 'data' here, out of the sweep (still flowing). */
+  private forget(socket: FrontSocket): void {
     this.pending.delete(socket);
     if (socket[kChunks] !== undefined) {
       socket[kChunks] = undefined;
       socket[kParser] = undefined;
     }
     socket.removeListener('data', this.onHeadData);
-    if (!keepFlowing) holdInput(socket);
   }
 
   private refuse(socket: Socket, status: number, code: string, reason: string): void {
+    holdInput(socket);
     this.refusing.add(socket);
     socket.once('close', () => this.refusing.delete(socket));
     this.target.refuseHead(socket, status, code, reason);
@@ -343,7 +340,7 @@ export class HeadFront {
       // The socket stays in flowing mode while the target runs: a handshake accepted at once
       // hands it to its WebSocket still flowing (no pause, resume and tick per connection).
       // No byte can be read before the target returns.
-      this.forget(socket, true);
+      this.forget(socket);
       this.target.upgradeFromFront(
         requestFromHead(head, socket),
         head,
@@ -351,12 +348,13 @@ export class HeadFront {
         // Nearly always nothing follows the head: no new view for it.
         end === chunk.length ? NOTHING_AFTER : chunk.subarray(end),
       );
-      // Not taken over (refused, waiting for an asynchronous verifyClient, or deferred): the
-      // bytes wait in the socket for the next reader.
+      // Not taken over (refused, or waiting for an asynchronous verifyClient): the bytes wait
+      // in the socket for the next reader.
       holdInput(socket);
       return;
     }
     this.forget(socket);
+    holdInput(socket);
     // Not an upgrade: node:http reads the request again, from its first byte.
     socket.removeListener('error', ignoreSocketError);
     if (chunks === null) socket.unshift(chunk);

@@ -564,7 +564,8 @@ export class Http2Attachment {
 
   /**
    * Refuses the stream with 503 when its HTTP/2 connection already carries `maxPerSession`
-   * WebSockets: checked on arrival and again once an asynchronous `verifyClient` has answered.
+   * WebSockets: checked on arrival and again in `complete`, where the stream becomes a WebSocket
+   * (an asynchronous `verifyClient` may have let other streams in meanwhile).
    */
   private refusedAsSessionFull(stream: ServerHttp2Stream, session: Session | undefined): boolean {
     if (session === undefined || (session[kSessionCount] ?? 0) < this.maxPerSession) return false;

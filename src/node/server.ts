@@ -552,8 +552,9 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
    * @internal A `net.Server` in front of `fallback` (head-front.ts): it reads each connection's
    * first request head itself, runs upgrades through this server and gives every other request,
    * with the bytes already read, to `fallback`, which must not listen itself (its 'upgrade'
-   * events should reach `handleUpgrade`, as in attach mode). The caller listens on and closes
-   * `front.server`; `ironsock serve` uses it for its plain-HTTP port.
+   * events should reach `handleUpgrade`, as in attach mode). The caller listens on `front.server`
+   * and ends it with `front.close()` (which also destroys connections still reading a head and
+   * closes those handed to `fallback`); `ironsock serve` uses it for its plain-HTTP port.
    */
   _createFront(fallback: HttpServer, maxHeaders: number = DEFAULT_MAX_HEADERS): HeadFront {
     return new HeadFront(this as FrontTarget, fallback, {

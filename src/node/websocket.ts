@@ -350,7 +350,8 @@ export class WebSocket extends nodeEvents.EventEmitter {
    * Client only, created by the constructor (one field, so server-side connections stay
    * small): the URL, the options, the running handshake, the request in flight (`_req`),
    * redirects met (`_redirects`), and the reason given by close()/terminate() while
-   * CONNECTING, which every end of the handshake then reports. Null on the server side.
+   * CONNECTING, which every end of the handshake then reports. Null on the server side (made
+   * there only if close()/terminate() is called before the server attached the socket).
    */
   private _client: ClientState | null = null;
 
@@ -367,7 +368,7 @@ export class WebSocket extends nodeEvents.EventEmitter {
     super();
     const isClient = url !== undefined && url !== null;
     (this as unknown as { _events: object })._events = newEventTable(isClient);
-    if (url === undefined || url === null) return;
+    if (!isClient) return;
     if (
       protocols !== undefined &&
       protocols !== null &&
