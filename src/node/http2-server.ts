@@ -553,7 +553,6 @@ export class Http2Attachment {
         protocol: protocol ?? '',
         extensions: deflate === null ? '' : deflate.response,
         extension,
-        role: 'server',
       },
       host.driverOptions,
     );

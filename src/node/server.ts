@@ -412,15 +412,21 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     this.options = options;
     // Fail at construction, not at the first request, for options that can never work.
     compileOrigins(options.origins);
-    resolveLimits({ ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD });
-    this.clients = (options.clientTracking === false ? undefined : new Set()) as Set<T>;
-    // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
-    if (options.pubsub?.adapter !== undefined) this.topicHub();
-    this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     // On by default (30 s / 20 s): a silent connection is pinged, so proxies and load balancers
     // with idle timeouts keep it, and half-open connections of vanished clients are dropped.
     // One shared, unref'd timer sweeps every connection (keepalive.ts); `keepalive: false` opts out.
     const wheel = keepaliveWheel(options.keepalive ?? true);
+    // Resolved once and shared by every connection (no per-connection copies); limits that can
+    // never work fail here, not at the first connection.
+    this.driverOptions = serverDriverOptions(
+      { ...options, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
+      wheel,
+    );
+    resolveLimits(this.driverOptions.limits);
+    this.clients = (options.clientTracking === false ? undefined : new Set()) as Set<T>;
+    // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
+    if (options.pubsub?.adapter !== undefined) this.topicHub();
+    this.handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     this.deflate =
       options.perMessageDeflate === true
         ? {}
@@ -431,15 +437,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       this.deflate === null
         ? null
         : new CompressionBudget(options.maxCompressionMemory ?? DEFAULT_MAX_COMPRESSION_MEMORY);
-    // Resolved once and shared by every connection (no per-connection copies).
-    this.driverOptions = serverDriverOptions(
-      {
-        ...options,
-        maxPayload: undefined,
-        limits: { ...options.limits, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
-      },
-      wheel,
-    );
     if (options.unsafeAllowAnyOrigin === true && !warnedAnyOrigin) {
       warnedAnyOrigin = true;
       process.emitWarning(
@@ -1198,7 +1195,6 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
         protocol: protocol ?? '',
         extensions: deflate === null ? '' : deflate.response,
         extension,
-        role: 'server',
       },
       this.driverOptions,
     );

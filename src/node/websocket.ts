@@ -130,15 +130,13 @@ export interface ConnectionTuning {
 export interface WebSocketOptions extends ConnectionTuning, ClientOptions {}
 
 /** @internal What `setSocket` takes after a successful handshake. */
-export interface SetSocketOptions extends ConnectionTuning {
+export interface SetSocketOptions {
   /** The negotiated subprotocol, or ''. */
   protocol?: string;
   /** The negotiated `Sec-WebSocket-Extensions` value, or ''. */
   extensions?: string;
   /** The negotiated extension instance, or null. */
   extension?: Extension | null;
-  /** Default: 'client' when constructed with a URL, else 'server'. */
-  role?: Role;
 }
 
 /**
@@ -784,10 +782,10 @@ export class WebSocket extends nodeEvents.EventEmitter {
     this._extensions = options.extensions ?? '';
     let driverOptions = shared;
     if (driverOptions === undefined) {
-      const tuning: ConnectionTuning = client?.options ?? options;
-      const role: Role = options.role ?? (client === null ? 'server' : 'client');
-      const wheel = keepaliveWheel(options.keepalive ?? tuning.keepalive);
-      driverOptions = toDriverOptions(options, tuning, role, wheel);
+      // A client's own tuning; a server-side socket without its server's options gets defaults.
+      const tuning: ConnectionTuning = client?.options ?? {};
+      const wheel = keepaliveWheel(tuning.keepalive);
+      driverOptions = toDriverOptions(tuning, client === null ? 'server' : 'client', wheel);
     }
     const role = driverOptions.role;
     this._driver = new SocketDriver(socket, this, driverOptions, options.extension ?? null);
@@ -1210,25 +1208,20 @@ class SendCompletion implements SendResult {
 
 /** The driver options of `options` over `tuning` (without the connection's extension). */
 function toDriverOptions(
-  options: SetSocketOptions,
   tuning: ConnectionTuning,
   role: Role,
   wheel: KeepaliveWheel | null,
 ): DriverOptions {
-  const maxPayload = options.maxPayload ?? tuning.maxPayload;
+  const maxPayload = tuning.maxPayload;
   return {
     role,
-    limits:
-      maxPayload === undefined
-        ? (options.limits ?? tuning.limits)
-        : { ...(options.limits ?? tuning.limits), maxPayload },
-    autoPong: options.autoPong ?? tuning.autoPong,
-    unsafeSkipUtf8Validation: options.skipUTF8Validation ?? tuning.skipUTF8Validation,
-    closeTimeout: options.closeTimeout ?? tuning.closeTimeout,
-    maxBufferedAmount: options.maxBufferedAmount ?? tuning.maxBufferedAmount,
-    bufferedAmountPolicy: options.bufferedAmountPolicy ?? tuning.bufferedAmountPolicy,
-    maxControlFramesPerSecond:
-      options.maxControlFramesPerSecond ?? tuning.maxControlFramesPerSecond,
+    limits: maxPayload === undefined ? tuning.limits : { ...tuning.limits, maxPayload },
+    autoPong: tuning.autoPong,
+    unsafeSkipUtf8Validation: tuning.skipUTF8Validation,
+    closeTimeout: tuning.closeTimeout,
+    maxBufferedAmount: tuning.maxBufferedAmount,
+    bufferedAmountPolicy: tuning.bufferedAmountPolicy,
+    maxControlFramesPerSecond: tuning.maxControlFramesPerSecond,
     keepalive: wheel,
   };
 }
@@ -1241,7 +1234,7 @@ export function serverDriverOptions(
   tuning: ConnectionTuning,
   wheel: KeepaliveWheel | null,
 ): DriverOptions {
-  return toDriverOptions({}, tuning, 'server', wheel);
+  return toDriverOptions(tuning, 'server', wheel);
 }
 
 /** The client-only state of a `WebSocket` (see `WebSocket._client`). */

@@ -334,7 +334,7 @@ describe('arena poisoning', () => {
       cb();
     };
     const ws = new WebSocket(null);
-    ws.setSocket(socket, undefined, { role: 'server' });
+    ws.setSocket(socket, undefined);
     ws.send('first');
     await delay(5); // flushed at the end of the tick: "written" at once, region released
     assert.equal(kept.length, 1);

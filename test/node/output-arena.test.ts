@@ -119,7 +119,7 @@ describe('output arena', () => {
     for (let i = 0; i < 4; i++) {
       const stream = new Keeper();
       const ws = new WebSocket(null);
-      ws.setSocket(stream, undefined, { role: 'server' });
+      ws.setSocket(stream, undefined);
       streams.push(stream);
       sockets.push(ws);
     }
