@@ -5,8 +5,8 @@
 // 1. The JavaScript is one esbuild bundle (dist/cjs/bundle.js) of the comment-free ES modules in
 //    dist/src, holding both entries, so `require('ironsock')` and `require('ironsock/protocol')`
 //    share their classes; dist/cjs/index.js and dist/cjs/protocol/index.js pick their half. One
-//    bundle rather than sixty modules is about 0.4 MB less heap in every process (see
-//    scripts/bundle.js). `import.meta.url` (one use, in src/node/platform.ts) becomes the
+//    bundle rather than sixty modules is less heap in every process (scripts/bundle.js says
+//    how much). `import.meta.url` (one use, in src/node/platform.ts) becomes the
 //    CommonJS equivalent; any other `import.meta` left fails the build.
 // 2. The declarations come from a tsc pass with `module: commonjs` (tsconfig.cjs.json).
 // 3. dist/cjs/package.json says `"type": "commonjs"`, so Node and TypeScript read those .js and

@@ -6,8 +6,8 @@ export const SHARED_BUILD_OPTIONS = {
   target: 'node20',
   // Optional peers stay where the application installed them.
   external: ['bufferutil', 'ioredis', '@nats-io/*'],
-  // Not minified: names stay readable in stack traces; the whitespace is dropped (source text
-  // is heap too).
+  // Identifiers are not minified (names stay readable in stack traces); whitespace and syntax
+  // are (source text is heap too).
   minifyWhitespace: true,
   minifySyntax: true,
   // Class and function names as written (`ws.constructor.name`, stack traces): esbuild would

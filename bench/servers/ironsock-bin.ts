@@ -27,18 +27,23 @@ child.on('exit', (code, signal) => {
 process.on('exit', () => child.kill());
 
 const TICK_US = 10_000; // USER_HZ = 100 on Linux
-const PAGE = 4096;
 
-/** utime, stime (fields 14 and 15) and rss pages (24) of /proc/<pid>/stat. */
+/**
+ * utime and stime (fields 14 and 15 of /proc/<pid>/stat) and VmRSS (/proc/<pid>/status, kB).
+ * The child's JS heap is not visible from here: NaN (null in the STATS line), not a made-up 0.
+ * Like every serve-command server (commandHooks) it is for the storm cells only.
+ */
 function childUsage(): { user: number; system: number; rss: number; heapUsed: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
   // The command name (field 2) is in parentheses and may hold spaces: count after it.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const status = readFileSync(`/proc/${pid}/status`, 'latin1');
+  const rssKb = Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1] ?? NaN);
   return {
     user: Number(fields[11]) * TICK_US,
     system: Number(fields[12]) * TICK_US,
-    rss: Number(fields[21]) * PAGE,
-    heapUsed: 0,
+    rss: rssKb * 1024,
+    heapUsed: NaN,
   };
 }
 
