@@ -333,6 +333,21 @@ describe('listHasToken (Upgrade / Connection checks, no allocation)', () => {
     assert.equal(listHasToken(['upgr\u00c0de'], 'upgrade'), false);
   });
 
+  test('one value: empty elements, OWS and trailing commas around the token', () => {
+    for (const [value, found] of [
+      ['', false],
+      [' \t', false],
+      [' , ', false],
+      ['upgrade,', true],
+      [', upgrade', true],
+      ['\tUpgrade\t', true],
+      ['keep-alive, UPGRADE', true],
+      ['x;upgrade', false],
+    ] as const) {
+      assert.equal(valueHasToken(value, 'upgrade'), found, JSON.stringify(value));
+    }
+  });
+
   test('property: same answer as splitting and lower-casing, for latin1 header values', () => {
     const unit = fc.constantFrom(
       ...'upgradeUPGRADEwebsocketWEBSOCKET, \t,xX\u00c0\u00e0\u00ff-'.split(''),
@@ -350,7 +365,7 @@ describe('listHasToken (Upgrade / Connection checks, no allocation)', () => {
         fc.constantFrom('upgrade', 'websocket'),
         (values, token) =>
           listHasToken(values, token) === listed(values, token) &&
-          values.some((value) => valueHasToken(value, token)) === listed(values, token),
+          values.every((value) => valueHasToken(value, token) === listed([value], token)),
       ),
       { numRuns: 2000 },
     );
