@@ -17,18 +17,6 @@ export function importByName(name: string): Promise<any> {
   return import(name);
 }
 
-/** ws's CommonJS shape, as both libraries have it: the class with `Server` and friends. */
-export type Lib = any;
-
-/**
- * The two libraries every compat case runs against: ws (its CommonJS entry; its ES module
- * default has no `Server` static) as the oracle, and ironsock loaded by name.
- */
-export const LIBS: Array<[name: 'ws' | 'ironsock', lib: Lib]> = [
-  ['ws', requireFromPackage('ws')],
-  ['ironsock', (await importByName('ironsock')).default],
-];
-
 export { once } from '../helpers/events.js';
 
 /** The names `ironsock` exports, sorted (STYLE.md §7: changing them is a conscious decision). */

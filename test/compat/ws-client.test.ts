@@ -15,7 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { LIBS, once } from './support.js';
+import { LIBS } from './libs.js';
+import { once } from './support.js';
 import { makeCert } from '../helpers/certs.js';
 
 const T = { timeout: 15_000 };

@@ -13,7 +13,8 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type WS from 'ws';
-import { LIBS, once, requireFromPackage, type Lib } from './support.js';
+import { LIBS, type Lib } from './libs.js';
+import { once, requireFromPackage } from './support.js';
 
 type Server = any;
 type Client = WS;
