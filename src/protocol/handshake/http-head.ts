@@ -297,43 +297,33 @@ export class HttpHeadParser<K extends HeadKind = HeadKind> {
 }
 
 /**
- * The header names of a handshake (and the ones browsers add), lower-cased, and as clients
- * usually spell them. Only letters and `-`: all tchars.
+ * The header names of a handshake (and the ones browsers add): lower-cased (the header list's
+ * names, shared literals rather than a copy per request) and as clients usually spell them.
+ * Only letters and `-`: all tchars.
  */
-const KNOWN_LOWER = [
-  'host',
-  'upgrade',
-  'connection',
-  'sec-websocket-key',
-  'sec-websocket-version',
-  'sec-websocket-extensions',
-  'sec-websocket-protocol',
-  'origin',
-  'user-agent',
-  'pragma',
-  'cache-control',
-  'accept-encoding',
-  'accept-language',
-] as const;
-const KNOWN_USUAL: readonly string[] = [
-  'Host',
-  'Upgrade',
-  'Connection',
-  'Sec-WebSocket-Key',
-  'Sec-WebSocket-Version',
-  'Sec-WebSocket-Extensions',
-  'Sec-WebSocket-Protocol',
-  'Origin',
-  'User-Agent',
-  'Pragma',
-  'Cache-Control',
-  'Accept-Encoding',
-  'Accept-Language',
+const KNOWN: ReadonlyArray<readonly [lower: string, usual: string]> = [
+  ['host', 'Host'],
+  ['upgrade', 'Upgrade'],
+  ['connection', 'Connection'],
+  ['sec-websocket-key', 'Sec-WebSocket-Key'],
+  ['sec-websocket-version', 'Sec-WebSocket-Version'],
+  ['sec-websocket-extensions', 'Sec-WebSocket-Extensions'],
+  ['sec-websocket-protocol', 'Sec-WebSocket-Protocol'],
+  ['origin', 'Origin'],
+  ['user-agent', 'User-Agent'],
+  ['pragma', 'Pragma'],
+  ['cache-control', 'Cache-Control'],
+  ['accept-encoding', 'Accept-Encoding'],
+  ['accept-language', 'Accept-Language'],
 ];
-/** Indexes into KNOWN_LOWER by name length (the longest is 24). */
+const KNOWN_LOWER: readonly string[] = /* @__PURE__ */ KNOWN.map((names) => names[0]);
+const KNOWN_USUAL: readonly string[] = /* @__PURE__ */ KNOWN.map((names) => names[1]);
+/** The longest known name: longer names are never compared. */
+const KNOWN_MAX_LENGTH = /* @__PURE__ */ Math.max(...KNOWN_LOWER.map((name) => name.length));
+/** Indexes into KNOWN_LOWER by name length. */
 const KNOWN_BY_LENGTH: number[][] = /* @__PURE__ */ (() => {
   const table: number[][] = [];
-  for (let i = 0; i <= 24; i++) table.push([]);
+  for (let i = 0; i <= KNOWN_MAX_LENGTH; i++) table.push([]);
   KNOWN_LOWER.forEach((name, index) => table[name.length].push(index));
   return table;
 })();
@@ -346,7 +336,7 @@ const KNOWN_BY_LENGTH: number[][] = /* @__PURE__ */ (() => {
  */
 function knownName(text: string, start: number, end: number): number {
   const length = end - start;
-  if (length > 24) return -1;
+  if (length > KNOWN_MAX_LENGTH) return -1;
   const candidates = KNOWN_BY_LENGTH[length];
   for (let k = 0; k < candidates.length; k++) {
     const index = candidates[k];

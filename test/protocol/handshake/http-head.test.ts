@@ -328,6 +328,31 @@ describe('header names of a handshake (shared lower-case names)', () => {
     assert.deepEqual(fed.head.headers, head.headers);
   });
 
+  test('handshake and browser header names, as usually spelt and upper-cased, read as their lower-case names', () => {
+    for (const name of [
+      'Host',
+      'Upgrade',
+      'Connection',
+      'Sec-WebSocket-Key',
+      'Sec-WebSocket-Version',
+      'Sec-WebSocket-Extensions',
+      'Sec-WebSocket-Protocol',
+      'Origin',
+      'User-Agent',
+      'Pragma',
+      'Cache-Control',
+      'Accept-Encoding',
+      'Accept-Language',
+    ]) {
+      for (const spelt of [name, name.toUpperCase()]) {
+        const parser = new HttpHeadParser('request', { rawHeaders: true });
+        const head = parser.parseText(`GET / HTTP/1.1\r\n${spelt}: v\r\n\r\n`);
+        assert.deepEqual(head.headers, [[name.toLowerCase(), 'v']]);
+        assert.deepEqual(head.rawHeaders, [spelt, 'v']);
+      }
+    }
+  });
+
   test('a name that differs from a known one only in a non-letter is not taken for it', () => {
     // `| 0x20` folds letters only: a name of a known one's length with another character where
     // it has `-` or a letter is a different name (a tchar) or no name at all.
