@@ -70,9 +70,9 @@ export function closedWhileCompressingError(): Error {
 }
 
 /**
- * The settings of a driven connection, resolved once per options object and shared by every
- * driver created with that object (a server's connections): five fields fewer per connection
- * (the cap on `bufferedAmount`, read by every send, stays a field of the driver).
+ * The settings of a driven connection, resolved from its `DriverOptions`. A server resolves them
+ * once and every one of its drivers shares the object: five fields fewer per connection (the
+ * cap on `bufferedAmount`, read by every send, stays a field of the driver).
  */
 export interface DriverConfig {
   readonly role: Role;
@@ -86,24 +86,17 @@ export interface DriverConfig {
   readonly skipUtf8: boolean;
 }
 
-const configs = new WeakMap<DriverOptions, DriverConfig>();
-
-/** The resolved settings of `options` (read once: later changes to the object are not seen). */
-export function configOf(options: DriverOptions): DriverConfig {
-  let config = configs.get(options);
-  if (config === undefined) {
-    config = {
-      role: options.role,
-      autoPong: options.autoPong ?? true,
-      closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS,
-      maxBuffered: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
-      rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
-      maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
-      wheel: options.keepalive ?? null,
-      limits: options.limits,
-      skipUtf8: options.unsafeSkipUtf8Validation ?? false,
-    };
-    configs.set(options, config);
-  }
-  return config;
+/** The settings `options` give, defaults filled in (read now: later changes are not seen). */
+export function resolveDriverConfig(options: DriverOptions): DriverConfig {
+  return {
+    role: options.role,
+    autoPong: options.autoPong ?? true,
+    closeTimeout: options.closeTimeout ?? DEFAULT_CLOSE_TIMEOUT_MS,
+    maxBuffered: options.maxBufferedAmount ?? DEFAULT_MAX_BUFFERED_AMOUNT,
+    rejectWhenFull: (options.bufferedAmountPolicy ?? DEFAULT_BUFFERED_AMOUNT_POLICY) === 'reject',
+    maxControl: options.maxControlFramesPerSecond ?? DEFAULT_MAX_CONTROL_FRAMES_PER_WINDOW,
+    wheel: options.keepalive ?? null,
+    limits: options.limits,
+    skipUtf8: options.unsafeSkipUtf8Validation ?? false,
+  };
 }

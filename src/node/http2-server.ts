@@ -46,7 +46,7 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
 import type { CompressionBudget } from './compression-budget.js';
 import { WebSocket } from './websocket.js';
-import type { DriverOptions } from './driver-contract.js';
+import type { DriverConfig } from './driver-contract.js';
 import {
   DEFAULT_H2_CONNECTION_WINDOW_SIZE,
   DEFAULT_H2_INITIAL_WINDOW_SIZE,
@@ -125,8 +125,8 @@ export interface Http2Host {
   readonly deflate: PerMessageDeflateOptions | null;
   /** The server's permessage-deflate state budget (compression-budget.ts). */
   readonly compressionBudget: CompressionBudget | null;
-  /** The driver options its connections share (`serverDriverOptions`). */
-  readonly driverOptions: DriverOptions;
+  /** The driver settings its connections share (`serverDriverConfig`). */
+  readonly driverConfig: DriverConfig;
   readonly handleProtocols:
     ((protocols: Set<string>, req: IncomingMessage) => string | false) | undefined;
   readonly verifyClient:
@@ -554,7 +554,7 @@ export class Http2Attachment {
         extensions: deflate === null ? '' : deflate.response,
         extension,
       },
-      host.driverOptions,
+      host.driverConfig,
     );
     stream.removeListener('error', ignore);
     host.adopt(ws, stream);

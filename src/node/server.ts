@@ -31,8 +31,8 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import { createDeflateExtension } from './deflate-codec.js';
 import { CompressionBudget } from './compression-budget.js';
 import { nodePlatform } from './platform.js';
-import { WebSocket, serverDriverOptions, toSendBytes } from './websocket.js';
-import type { DriverOptions } from './driver-contract.js';
+import { WebSocket, serverDriverConfig, toSendBytes } from './websocket.js';
+import type { DriverConfig } from './driver-contract.js';
 import { writeEncoded } from './send-gate.js';
 import type { ConnectionTuning, SendData } from './websocket.js';
 import { keepaliveWheel } from './keepalive.js';
@@ -399,7 +399,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
   private rateWindowStart = 0;
   private policySecure: ServerPolicy<IncomingMessage> | null = null;
   /** The driver options every connection of this server shares (resolved once). */
-  private readonly driverOptions: DriverOptions;
+  private readonly driverConfig: DriverConfig;
   private http2Attachment: Http2Attachment | null = null;
   private hub: TopicHub | null = null;
   /** Handshake failures already reported as a process warning (see `handshakeFailed`). */
@@ -418,11 +418,11 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
     const wheel = keepaliveWheel(options.keepalive ?? true);
     // Resolved once and shared by every connection (no per-connection copies); limits that can
     // never work fail here, not at the first connection.
-    this.driverOptions = serverDriverOptions(
+    this.driverConfig = serverDriverConfig(
       { ...options, maxPayload: options.maxPayload ?? DEFAULT_MAX_PAYLOAD },
       wheel,
     );
-    resolveLimits(this.driverOptions.limits);
+    resolveLimits(this.driverConfig.limits);
     this.clients = (options.clientTracking === false ? undefined : new Set()) as Set<T>;
     // With an adapter the bus opens now, so that remote topics flow before the first subscriber.
     if (options.pubsub?.adapter !== undefined) this.topicHub();
@@ -805,7 +805,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
       handshakeTimeout: this.handshakeTimeout,
       deflate: this.deflate,
       compressionBudget: this.compressionBudget,
-      driverOptions: this.driverOptions,
+      driverConfig: this.driverConfig,
       handleProtocols: this.options.handleProtocols,
       verifyClient: this.options.verifyClient,
       emit: (event, ...args) => this.emit(event, ...args),
@@ -1196,7 +1196,7 @@ export class WebSocketServer<T extends WebSocket = WebSocket> extends nodeEvents
         extensions: deflate === null ? '' : deflate.response,
         extension,
       },
-      this.driverOptions,
+      this.driverConfig,
     );
     // The driver now owns socket errors, and the WebSocket's end releases the slot (one listener
     // fewer per idle connection).

@@ -18,13 +18,8 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import { nodeNet } from './builtins.js';
 import { nodePlatform } from './platform.js';
 import type { KeepaliveTarget } from './keepalive.js';
-import {
-  PauseReason,
-  closedWhileCompressingError,
-  configOf,
-  notOpenError,
-} from './driver-contract.js';
-import type { DriverConfig, DriverOptions, DriverSink } from './driver-contract.js';
+import { PauseReason, closedWhileCompressingError, notOpenError } from './driver-contract.js';
+import type { DriverConfig, DriverSink } from './driver-contract.js';
 import { Outbox } from './outbox.js';
 import { closeTransport } from './transport-close.js';
 import { admitControlFrame } from './control-rate.js';
@@ -68,7 +63,7 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private readonly sink: DriverSink;
   /** @internal The connection's ordered outgoing queue (outbox.ts). */
   readonly outbox: Outbox;
-  /** Settings shared with the drivers made from the same options (configOf). */
+  /** Resolved settings, shared by all the drivers of a server (resolveDriverConfig). */
   private readonly config: DriverConfig;
   /** @internal The cap on `bufferedAmount`, read by every send (send-gate.ts). */
   readonly maxBuffered: number;
@@ -84,20 +79,20 @@ export class SocketDriver implements ConnectionHandler, KeepaliveTarget {
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   /**
-   * @param options settings; drivers given the same object share one resolved copy of them
-   *   (read on first use: later changes to the object are not seen)
+   * @param config resolved settings (`resolveDriverConfig`), kept by reference: a server passes
+   *   one object to all its drivers
    * @param extension the negotiated extension of this connection, if any
    */
   constructor(
     socket: Duplex,
     sink: DriverSink,
-    options: DriverOptions,
+    config: DriverConfig,
     extension: Extension | null = null,
   ) {
     this.socket = socket;
     this.sink = sink;
     this.outbox = new Outbox(socket);
-    const config = (this.config = configOf(options));
+    this.config = config;
     this.maxBuffered = config.maxBuffered;
     this.conn = new Connection(
       {

@@ -20,7 +20,9 @@ import type { Extension } from '../protocol/extensions/extension.js';
 import type { Limits } from '../protocol/limits.js';
 import { isValidWireCloseCode } from '../protocol/codes.js';
 import { PauseReason, SocketDriver } from './socket-driver.js';
-import type { DriverOptions, WriteCallback } from './socket-driver.js';
+import type { WriteCallback } from './socket-driver.js';
+import { resolveDriverConfig } from './driver-contract.js';
+import type { DriverConfig } from './driver-contract.js';
 import { sendControl, sendMessage, whenWritten } from './send-gate.js';
 import type { BufferedAmountPolicy } from './limits.js';
 import { ITERATOR_HIGH_WATER_BYTES, ITERATOR_HIGH_WATER_MESSAGES } from './limits.js';
@@ -762,15 +764,15 @@ export class WebSocket extends nodeEvents.EventEmitter {
    * `head` holds bytes read past the handshake (ownership passes here). A client emits 'open'
    * synchronously; reading starts so that listeners attached now, or after awaiting settled
    * promises, see every message (`SocketDriver.start`).
-   * `shared` (a server's, from {@link serverDriverOptions}) is used as it is: every connection of
-   * a server shares one driver options object (and so one resolved driver config); the tuning in
-   * `options` is then ignored.
+   * `shared` (a server's, from {@link serverDriverConfig}) is used as it is: every connection of
+   * a server shares one resolved driver config. Without it a client resolves its own tuning, a
+   * server-side socket the defaults.
    */
   setSocket(
     socket: Duplex,
     head: Uint8Array | undefined,
     options: SetSocketOptions = {},
-    shared?: DriverOptions,
+    shared?: DriverConfig,
   ): void {
     if (this._state !== ReadyState.CONNECTING) {
       socket.destroy();
@@ -780,15 +782,14 @@ export class WebSocket extends nodeEvents.EventEmitter {
     if (client !== null) client.handshake = null;
     this._protocol = options.protocol ?? '';
     this._extensions = options.extensions ?? '';
-    let driverOptions = shared;
-    if (driverOptions === undefined) {
-      // A client's own tuning; a server-side socket without its server's options gets defaults.
+    let config = shared;
+    if (config === undefined) {
       const tuning: ConnectionTuning = client?.options ?? {};
       const wheel = keepaliveWheel(tuning.keepalive);
-      driverOptions = toDriverOptions(tuning, client === null ? 'server' : 'client', wheel);
+      config = driverConfig(tuning, client === null ? 'server' : 'client', wheel);
     }
-    const role = driverOptions.role;
-    this._driver = new SocketDriver(socket, this, driverOptions, options.extension ?? null);
+    const role = config.role;
+    this._driver = new SocketDriver(socket, this, config, options.extension ?? null);
     this._state = ReadyState.OPEN;
     if (this._queue !== null && this._queue.paused)
       this._driver.setPaused(PauseReason.Iterator, true);
@@ -1206,14 +1207,14 @@ class SendCompletion implements SendResult {
   }
 }
 
-/** The driver options of `options` over `tuning` (without the connection's extension). */
-function toDriverOptions(
+/** The resolved driver settings of a connection tuned by `tuning`. */
+function driverConfig(
   tuning: ConnectionTuning,
   role: Role,
   wheel: KeepaliveWheel | null,
-): DriverOptions {
+): DriverConfig {
   const maxPayload = tuning.maxPayload;
-  return {
+  return resolveDriverConfig({
     role,
     limits: maxPayload === undefined ? tuning.limits : { ...tuning.limits, maxPayload },
     autoPong: tuning.autoPong,
@@ -1223,18 +1224,18 @@ function toDriverOptions(
     bufferedAmountPolicy: tuning.bufferedAmountPolicy,
     maxControlFramesPerSecond: tuning.maxControlFramesPerSecond,
     keepalive: wheel,
-  };
+  });
 }
 
 /**
- * @internal The driver options of a server's connections, built once by the server from its
- * resolved tuning and keepalive wheel and passed to every `setSocket`.
+ * @internal The driver settings of a server's connections, resolved once by the server from its
+ * tuning and keepalive wheel and passed to every `setSocket`.
  */
-export function serverDriverOptions(
+export function serverDriverConfig(
   tuning: ConnectionTuning,
   wheel: KeepaliveWheel | null,
-): DriverOptions {
-  return toDriverOptions(tuning, 'server', wheel);
+): DriverConfig {
+  return driverConfig(tuning, 'server', wheel);
 }
 
 /** The client-only state of a `WebSocket` (see `WebSocket._client`). */

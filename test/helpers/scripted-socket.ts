@@ -5,6 +5,7 @@
  */
 import { Duplex } from 'node:stream';
 import { SocketDriver } from '../../src/node/socket-driver.js';
+import { resolveDriverConfig } from '../../src/node/driver-contract.js';
 import type { DriverOptions, DriverSink } from '../../src/node/socket-driver.js';
 import type { CloseInfo } from '../../src/protocol/index.js';
 import { parseFrames } from '../node/util.js';
@@ -61,7 +62,11 @@ export async function drivenServer(
     driverClosing: (info) => (closing = info),
     driverClosed() {},
   };
-  const driver: SocketDriver = new SocketDriver(s.socket, sink, { ...options, role: 'server' });
+  const driver: SocketDriver = new SocketDriver(
+    s.socket,
+    sink,
+    resolveDriverConfig({ ...options, role: 'server' }),
+  );
   driver.start();
   await tick();
   return { ...s, driver, messages, pings, pongs, closing: () => closing };

@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { WebSocket } from '../../src/node/websocket.js';
 import { SocketDriver } from '../../src/node/socket-driver.js';
+import { resolveDriverConfig } from '../../src/node/driver-contract.js';
 import type { DriverOptions } from '../../src/node/driver-contract.js';
 import { scriptedSocket } from '../helpers/scripted-socket.js';
 import net from 'node:net';
@@ -179,7 +180,7 @@ describe('per-connection state', () => {
     await stopServer(wss);
   });
 
-  test('drivers made from one options object read it once: a later change is not seen', () => {
+  test('drivers given one resolved config share it: a later change to the options is not seen', () => {
     const sink = {
       driverMessage() {},
       driverPing() {},
@@ -192,11 +193,13 @@ describe('per-connection state', () => {
       limits: { maxPayload: 10 },
       closeTimeout: 500,
     };
-    const first = new SocketDriver(scriptedSocket().socket, sink, options);
+    // As a server does: resolved once, one object for every driver.
+    const config = resolveDriverConfig(options);
+    const first = new SocketDriver(scriptedSocket().socket, sink, config);
     options.limits = { maxPayload: 20 };
     options.closeTimeout = 900;
     options.unsafeSkipUtf8Validation = true;
-    const second = new SocketDriver(scriptedSocket().socket, sink, options);
+    const second = new SocketDriver(scriptedSocket().socket, sink, config);
     type Inner = {
       config: { limits: { maxPayload: number }; closeTimeout: number; skipUtf8: boolean };
     };
