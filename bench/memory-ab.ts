@@ -22,23 +22,17 @@ interface Row {
   heap: number;
 }
 
-function parse(argv: string[]): {
-  servers: Array<[string, string]>;
-  rounds: number;
-  connections: number;
-  settle: number;
-} {
-  const { servers, options } = parseAbArgs(argv, { rounds: 3, connections: 10_000, settle: 5500 });
-  return { servers, ...options };
-}
-
 async function main(): Promise<void> {
-  const options = parse(process.argv.slice(2));
+  const { servers, options } = parseAbArgs(process.argv.slice(2), {
+    rounds: 3,
+    connections: 10_000,
+    settle: 5500,
+  });
   buildLoadgen();
   const placement = detectPlacement(cpus().length);
   const rows = new Map<string, Row[]>();
   for (let round = 0; round < options.rounds; round++) {
-    const order = round % 2 === 0 ? options.servers : [...options.servers].reverse();
+    const order = round % 2 === 0 ? servers : [...servers].reverse();
     for (const [name, file] of order) {
       const server = await ServerProcess.startFile(name, file, placement, ['--expose-gc']);
       try {
@@ -67,7 +61,7 @@ async function main(): Promise<void> {
     '| server | right after, B/conn (median) | runs | settled, B/conn | runs | JS heap, B/conn |',
     '| --- | --- | --- | --- | --- | --- |',
   ];
-  for (const [name] of options.servers) {
+  for (const [name] of servers) {
     const list = rows.get(name) ?? [];
     const after = list.map((r) => r.rightAfter);
     const settled = list.map((r) => r.settled);
