@@ -509,8 +509,8 @@ export class Connection {
    * so that a declared length alone never makes us allocate much more than has arrived
    * (checklist R1); what was collected before is copied into it, and the rest of the frame goes
    * straight into it: unmasked there by the parser for masked pieces of at least 4 KiB (the
-   * server's common case), copied in by `onData` otherwise. Returns null while the frame does
-   * not qualify.
+   * server's common case), copied in as each piece is handed over otherwise. Returns null while
+   * the frame does not qualify.
    */
   private openFrameBuffer(arriving: number): Uint8Array | null {
     if (!this.frameFin || this.messageFrames !== 1) return null;
